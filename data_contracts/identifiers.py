@@ -1,0 +1,82 @@
+"""Vectorised checks of Swedish personal identity and organisation numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_LUHN_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int64)
+
+
+def _digit_matrix(values: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Digits of each value as an (n, width) matrix and a mask of well-formed values.
+
+    Uses arrow's string kernels: a regex over millions of ids was the slowest step of a batch.
+    """
+    strings = pa.array(values.astype(object), type=pa.string(), from_pandas=True)
+    shaped = pc.fill_null(
+        pc.and_kleene(pc.equal(pc.utf8_length(strings), width), pc.utf8_is_digit(strings)),
+        False,
+    )
+    fixed = pc.if_else(shaped, strings, "0" * width).cast(pa.binary(width))
+    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
+    raw = raw[fixed.offset * width : (fixed.offset + len(fixed)) * width]
+    digits = raw.reshape(-1, width).astype(np.int64) - ord("0")
+    return digits, shaped.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def luhn_valid(digits: np.ndarray) -> np.ndarray:
+    """Luhn check over each row of a digit matrix whose last column is the check digit."""
+    body, check = digits[:, :-1], digits[:, -1]
+    # Double every second digit counting leftwards from the one before the check digit.
+    doubled = np.zeros(body.shape[1], dtype=bool)
+    doubled[::-1][::2] = True
+    total = np.where(doubled, _LUHN_DOUBLED[body], body).sum(axis=1)
+    return (10 - total % 10) % 10 == check
+
+
+def luhn_check_digit(body: np.ndarray) -> np.ndarray:
+    """The Luhn check digit for each row of a digit matrix without its check digit."""
+    doubled = np.zeros(body.shape[1], dtype=bool)
+    doubled[::-1][::2] = True
+    total = np.where(doubled, _LUHN_DOUBLED[body], body).sum(axis=1)
+    return (10 - total % 10) % 10
+
+
+def personal_number_problems(values: pd.Series) -> pd.Series:
+    """For each value, ``""`` when it is a valid 12-digit personal identity number, else why not.
+
+    Rules: 12 digits ``YYYYMMDDNNNC``; a real calendar date, where a day of 61–91 is a
+    co-ordination number (day + 60); a Luhn check digit over the last ten digits.
+    """
+    digits, shaped = _digit_matrix(values, 12)
+    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
+    month = digits[:, 4] * 10 + digits[:, 5]
+    day = digits[:, 6] * 10 + digits[:, 7]
+    day = np.where(day > 60, day - 60, day)
+    dates = pd.to_datetime(
+        pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce"
+    )
+    real_date = dates.notna().to_numpy() & (year >= 1800)
+    luhn = luhn_valid(digits[:, 2:])
+    problems = np.where(
+        ~shaped,
+        "not 12 digits",
+        np.where(~real_date, "not a calendar date", np.where(~luhn, "bad check digit", "")),
+    )
+    return pd.Series(problems, index=values.index, dtype=object)
+
+
+def organisation_number_problems(values: pd.Series) -> pd.Series:
+    """For each value, ``""`` when it is a valid 10-digit organisation number, else why not."""
+    digits, shaped = _digit_matrix(values, 10)
+    third = digits[:, 2] >= 2
+    luhn = luhn_valid(digits)
+    problems = np.where(
+        ~shaped,
+        "not 10 digits",
+        np.where(~third, "third digit below 2", np.where(~luhn, "bad check digit", "")),
+    )
+    return pd.Series(problems, index=values.index, dtype=object)

@@ -1,0 +1,160 @@
+"""The input tables of SPEC §2 as pandera models, and their version."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from data_contracts.identifiers import organisation_number_problems, personal_number_problems
+
+#: Recorded with every trained model and every scored row; bump on any change of the rules.
+CONTRACT_VERSION = "1.0.0"
+
+BENEFIT_CODES: tuple[str, ...] = (
+    "aktivitetsersattning",
+    "aktivitetsstod",
+    "assistansersattning",
+    "barnbidrag",
+    "bostadsbidrag",
+    "foraldrapenning",
+    "merkostnadsersattning",
+    "omvardnadsbidrag",
+    "sjukersattning",
+    "sjukpenning",
+    "tandvardsstod",
+    "tillfallig_foraldrapenning",
+    "underhallsstod",
+)
+BENEFIT_COLUMNS: tuple[str, ...] = tuple(f"benefit_months_{code}" for code in BENEFIT_CODES)
+
+#: Region: county code, two digits 01–25 (SPEC §2).
+REGION_CODES: tuple[str, ...] = tuple(f"{n:02d}" for n in range(1, 26))
+
+CITIZEN_COUNT_COLUMNS: tuple[str, ...] = (
+    "contacts_phone",
+    "contacts_office",
+    "contacts_digital",
+    "contacts_letter",
+    "applications_online",
+    "applications_paper",
+    "applications_oral",
+    "applications_by_proxy",
+    "portal_logins",
+    "life_events",
+    "reconsiderations",
+    "recovery_claims",
+)
+#: The numeric behaviour of a citizen row, in a fixed order (model input, stored per customer).
+CITIZEN_NUMERIC_COLUMNS: tuple[str, ...] = (
+    *CITIZEN_COUNT_COLUMNS,
+    "handling_minutes",
+    *BENEFIT_COLUMNS,
+)
+EMPLOYER_COUNT_COLUMNS: tuple[str, ...] = (
+    "employees",
+    "cases",
+    "contacts_phone",
+    "contacts_email",
+    "contacts_letter",
+    "applications_electronic",
+    "applications_paper",
+)
+EMPLOYER_NUMERIC_COLUMNS: tuple[str, ...] = (
+    *EMPLOYER_COUNT_COLUMNS,
+    "handling_minutes",
+    "payroll_integration",
+)
+
+_COUNT = {"ge": 0, "coerce": True, "nullable": False}
+_MONTHS = {"ge": 0, "le": 12, "coerce": True, "nullable": False}
+
+
+def _period_end_checks(frame: pd.DataFrame) -> pd.Series:
+    year = pd.to_datetime(frame["period_end"]).dt.year
+    return (frame["birth_year"] >= 1900) & (frame["birth_year"] <= year)
+
+
+class CitizenContract(pa.DataFrameModel):
+    """One citizen per 12-month reference period (`citizens.parquet`)."""
+
+    customer_id: Series[str] = pa.Field(nullable=False, coerce=False)
+    period_end: Series[pa.DateTime] = pa.Field(nullable=False, coerce=True)
+    birth_year: Series[int] = pa.Field(ge=1900, coerce=True, nullable=False)
+    region: Series[str] = pa.Field(isin=list(REGION_CODES), nullable=False)
+    contacts_phone: Series[int] = pa.Field(**_COUNT)
+    contacts_office: Series[int] = pa.Field(**_COUNT)
+    contacts_digital: Series[int] = pa.Field(**_COUNT)
+    contacts_letter: Series[int] = pa.Field(**_COUNT)
+    applications_online: Series[int] = pa.Field(**_COUNT)
+    applications_paper: Series[int] = pa.Field(**_COUNT)
+    applications_oral: Series[int] = pa.Field(**_COUNT)
+    applications_by_proxy: Series[int] = pa.Field(**_COUNT)
+    handling_minutes: Series[float] = pa.Field(**_COUNT)
+    portal_logins: Series[int] = pa.Field(**_COUNT)
+    life_events: Series[int] = pa.Field(**_COUNT)
+    reconsiderations: Series[int] = pa.Field(**_COUNT)
+    recovery_claims: Series[int] = pa.Field(**_COUNT)
+    benefit_months_aktivitetsersattning: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_aktivitetsstod: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_assistansersattning: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_barnbidrag: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_bostadsbidrag: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_foraldrapenning: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_merkostnadsersattning: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_omvardnadsbidrag: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_sjukersattning: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_sjukpenning: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_tandvardsstod: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_tillfallig_foraldrapenning: Series[int] = pa.Field(**_MONTHS)
+    benefit_months_underhallsstod: Series[int] = pa.Field(**_MONTHS)
+
+    @pa.check("customer_id", name="personal_identity_number")
+    @classmethod
+    def _valid_personal_number(cls, values: Series[str]) -> Series[bool]:
+        return personal_number_problems(values) == ""  # type: ignore[return-value]
+
+    @pa.check("handling_minutes", name="finite")
+    @classmethod
+    def _finite_minutes(cls, values: Series[float]) -> Series[bool]:
+        return values < float("inf")  # type: ignore[return-value]
+
+    @pa.dataframe_check(name="birth_year_not_after_period_end")
+    @classmethod
+    def _birth_before_period(cls, frame: pd.DataFrame) -> Series[bool]:
+        return _period_end_checks(frame)  # type: ignore[return-value]
+
+    class Config:
+        strict = False  # extra columns are allowed and ignored (SPEC §2)
+        ordered = False
+
+
+class EmployerContract(pa.DataFrameModel):
+    """One employer per 12-month reference period (`employers.parquet`)."""
+
+    org_number: Series[str] = pa.Field(nullable=False, coerce=False)
+    period_end: Series[pa.DateTime] = pa.Field(nullable=False, coerce=True)
+    region: Series[str] = pa.Field(isin=list(REGION_CODES), nullable=False)
+    employees: Series[int] = pa.Field(**_COUNT)
+    cases: Series[int] = pa.Field(**_COUNT)
+    contacts_phone: Series[int] = pa.Field(**_COUNT)
+    contacts_email: Series[int] = pa.Field(**_COUNT)
+    contacts_letter: Series[int] = pa.Field(**_COUNT)
+    applications_electronic: Series[int] = pa.Field(**_COUNT)
+    applications_paper: Series[int] = pa.Field(**_COUNT)
+    handling_minutes: Series[float] = pa.Field(**_COUNT)
+    payroll_integration: Series[bool] = pa.Field(nullable=False, coerce=True)
+
+    @pa.check("org_number", name="organisation_number")
+    @classmethod
+    def _valid_org_number(cls, values: Series[str]) -> Series[bool]:
+        return organisation_number_problems(values) == ""  # type: ignore[return-value]
+
+    @pa.check("handling_minutes", name="finite")
+    @classmethod
+    def _finite_minutes(cls, values: Series[float]) -> Series[bool]:
+        return values < float("inf")  # type: ignore[return-value]
+
+    class Config:
+        strict = False
+        ordered = False

@@ -1,0 +1,139 @@
+"""Row-by-row validation: the accepted rows, and the rejected rows with their reasons."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa
+
+from data_contracts.identifiers import organisation_number_problems, personal_number_problems
+from data_contracts.schemas import CitizenContract, EmployerContract
+
+Population = Literal["citizens", "employers"]
+log = logging.getLogger(__name__)
+
+_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "citizens": CitizenContract,
+    "employers": EmployerContract,
+}
+ID_COLUMN: dict[str, str] = {"citizens": "customer_id", "employers": "org_number"}
+
+
+class ContractError(ValueError):
+    """The table as a whole breaks the contract (for example a required column is missing)."""
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Accepted rows (typed as the contract says) and rejected rows as given plus ``reason``."""
+
+    accepted: pd.DataFrame
+    rejected: pd.DataFrame
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"accepted": len(self.accepted), "rejected": len(self.rejected)}
+
+
+def required_columns(population: Population) -> list[str]:
+    """The contract's required columns, in contract order."""
+    return list(_MODELS[population].to_schema().columns)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _rule_text(column: str, check: str) -> str:
+    if check.startswith("isin("):
+        return "not a county code 01-25" if column == "region" else "not an allowed value"
+    return check
+
+
+def _collect_reasons(row_level: pd.DataFrame, id_column: str, reasons: pd.Series) -> None:
+    """Write ``column: rule (value)`` for each failing row into ``reasons`` (by position)."""
+    for (index, column), group in row_level.groupby(["index", "column"], sort=False):
+        check = str(group["check"].iloc[0])
+        if column == id_column:
+            continue  # described precisely by _identifier_reasons
+        if group["schema_context"].iloc[0] == "DataFrameSchema":
+            # A row-wise check over several columns: report it once, under its own name.
+            column = "birth_year" if "birth_year" in check else "row"
+            if check in reasons.iat[int(index)]:
+                continue
+            value = ""
+        else:
+            value = f" ({_short(group['failure_case'].iloc[0])})"
+        text = f"{column}: {_rule_text(str(column), check)}{value}"
+        position = int(index)
+        reasons.iat[position] = (
+            f"{reasons.iat[position]}; {text}" if reasons.iat[position] else text
+        )
+
+
+def _identifier_reasons(population: Population, values: pd.Series) -> pd.Series:
+    problems = (
+        personal_number_problems(values)
+        if population == "citizens"
+        else organisation_number_problems(values)
+    )
+    column = ID_COLUMN[population]
+    return problems.where(problems == "", column + ": " + problems)
+
+
+def validate(frame: pd.DataFrame, population: Population) -> ValidationResult:
+    """Validate ``frame`` against the population's contract, lazily and row by row.
+
+    A missing required column raises :class:`ContractError` naming it; extra columns are
+    ignored (kept in the rejected rows, which are returned as given). Every other problem
+    sets the row aside with a ``reason`` listing ``column: rule (value)`` for each failure.
+    """
+    model = _MODELS[population]
+    schema = model.to_schema()
+    required = list(schema.columns)
+    missing = [name for name in required if name not in frame.columns]
+    if missing:
+        raise ContractError(f"{population}: missing required column(s): {', '.join(missing)}")
+
+    given = frame.reset_index(drop=True)
+    subset = given[required]
+    reasons = pd.Series("", index=given.index, dtype=object)
+    try:
+        checked = schema.validate(subset, lazy=True)
+    except pandera.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+        table_level = cases[cases["index"].isna()]
+        table_level = table_level[table_level["check"].astype(str) != "column_in_dataframe"]
+        row_level = cases[cases["index"].notna()]
+        if len(row_level) == 0 and len(table_level) > 0:
+            # Whole-column failures without row indices (e.g. a dtype no row can be coerced to).
+            detail = "; ".join(
+                f"{c}: {k}"
+                for c, k in zip(table_level["column"], table_level["check"], strict=True)
+            )
+            raise ContractError(f"{population}: {detail}") from errors
+        _collect_reasons(row_level, ID_COLUMN[population], reasons)
+    else:
+        log.info("%s: %d rows accepted, 0 rejected", population, len(checked))
+        return ValidationResult(
+            accepted=checked.reset_index(drop=True), rejected=given.iloc[0:0].assign(reason="")
+        )
+    id_reasons = _identifier_reasons(population, subset[ID_COLUMN[population]])
+    has_id_problem = id_reasons != ""
+    reasons = reasons.where(~has_id_problem | (reasons == ""), id_reasons + "; " + reasons)
+    reasons = reasons.where(~has_id_problem | (reasons != ""), id_reasons)
+
+    bad = (reasons != "").to_numpy()
+    rejected = given.loc[bad].copy()
+    rejected["reason"] = reasons[bad].astype(str)
+    good = subset.loc[~bad]
+    accepted = schema.validate(good, lazy=True) if len(good) else schema.coerce_dtype(good)
+    accepted = accepted.reset_index(drop=True)
+    log.info("%s: %d rows accepted, %d rejected", population, len(accepted), int(np.sum(bad)))
+    return ValidationResult(accepted=accepted, rejected=rejected.reset_index(drop=True))

@@ -1,0 +1,93 @@
+"""The one settings object of the project (pydantic-settings, prefix ``SEGMENTATION_``).
+
+Read it through :func:`get_settings`; nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "secret", "placeholder"})
+
+
+class Settings(BaseSettings):
+    """Settings from the environment with embedded defaults that need no server."""
+
+    model_config = SettingsConfigDict(env_prefix="SEGMENTATION_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    home: Path = Path("./.segmentation")
+    store_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the segment store; default a SQLite file under home",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        validation_alias="MLFLOW_TRACKING_URI",
+        description="MLflow tracking/registry URI; default SQLite under home",
+    )
+    jwt_secret: str | None = None
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+
+    seed: int = 20261121
+    chunk_rows: int = Field(default=500_000, ge=1)
+    train_sample_rows: int = Field(default=300_000, ge=1_000)
+    model_poll_seconds: float = Field(default=5.0, gt=0)
+
+    # Quality gate for moving the `champion` alias (see README, "Model lifecycle").
+    gate_max_share_gap: float = 0.05
+    gate_max_profile_rel_error: float = 0.35
+    gate_min_stability_ari: float = 0.70
+    gate_min_macro_recall: float = 0.85
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.jwt_secret is not None
+            and self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS
+        ):
+            raise ValueError("SEGMENTATION_JWT_SECRET is a placeholder; set a real secret")
+        if self.environment == "production" and self.jwt_secret is None:
+            raise ValueError("SEGMENTATION_JWT_SECRET must be set outside development")
+        return self
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{(self.home / 'segments.db').resolve()}"
+
+    @property
+    def resolved_tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{(self.home / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return (self.home / "mlartifacts").resolve()
+
+    def resolved_jwt_secret(self) -> str:
+        """The signing secret: configured, or generated once into ``home`` for development."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.home / "secrets" / "jwt_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            os.chmod(tmp, 0o600)
+            tmp.replace(path)
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    return Settings()
