@@ -1,0 +1,136 @@
+"""MLflow: the pyfunc wrapper, logging a bundle, the `champion` alias, loading by alias."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from models.bundle import SegmentationBundle, load_bundle, save_bundle
+from segmentation.features import NUMERIC_COLUMNS
+from segmentation.taxonomy import Population
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+MODEL_NAMES: dict[Population, str] = {
+    "citizens": "citizen-segmentation",
+    "employers": "employer-segmentation",
+}
+EXPERIMENT = "segmentation"
+
+
+class SegmentationPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """``mlflow.pyfunc.load_model(...).predict(rows)`` returns category names for contract rows."""
+
+    def load_context(self, context: Any) -> None:
+        self.bundle = load_bundle(Path(context.artifacts["bundle"]))
+
+    def predict(self, context: Any, model_input: Any, params: Any = None) -> pd.Series:
+        frame = pd.DataFrame(model_input)
+        columns = list(NUMERIC_COLUMNS[self.bundle.population])
+        missing = [name for name in columns if name not in frame.columns]
+        if missing:
+            raise MlflowException(f"missing contract column(s): {', '.join(missing)}")
+        raw = frame[columns].astype(np.float64).to_numpy()
+        if not np.isfinite(raw).all() or (raw < 0).any():
+            raise MlflowException("contract columns must be finite and non-negative")
+        names = np.asarray(self.bundle.categories)[self.bundle.predict_index(raw)]
+        return pd.Series(names, name="category", index=frame.index)
+
+
+def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:
+    """Point MLflow's tracking and registry at ``tracking_uri``; return the experiment id."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    if experiment is not None:
+        experiment_id = experiment.experiment_id
+    else:
+        artifact_root.mkdir(parents=True, exist_ok=True)
+        experiment_id = mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_root.as_uri())
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return str(experiment_id)
+
+
+def log_bundle(bundle: SegmentationBundle) -> str:
+    """Log the bundle as a pyfunc model in the active run and register it; return the version."""
+    name = MODEL_NAMES[bundle.population]
+    example = pd.DataFrame(
+        np.zeros((1, len(NUMERIC_COLUMNS[bundle.population]))),
+        columns=list(NUMERIC_COLUMNS[bundle.population]),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_bundle(bundle, Path(tmp))
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=SegmentationPyfunc(),
+            artifacts={"bundle": str(path)},
+            registered_model_name=name,
+            input_example=example,
+            pip_requirements=[
+                f"mlflow=={mlflow.__version__}",
+                "scikit-learn",
+                "pandas",
+                "numpy",
+                "joblib",
+            ],
+            code_paths=_code_paths(),
+        )
+    version = str(info.registered_model_version)
+    log.info("registered %s version %s", name, version)
+    return version
+
+
+def _code_paths() -> list[str]:
+    """The project packages a pyfunc needs to unpickle the bundle in a fresh environment."""
+    root = Path(__file__).resolve().parent.parent
+    return [str(root / package) for package in ("models", "segmentation", "data_contracts")]
+
+
+@dataclass(frozen=True)
+class ChampionInfo:
+    name: str
+    version: str
+    run_id: str | None
+
+
+def champion(population: Population) -> ChampionInfo | None:
+    """The registered version behind alias ``champion``, or ``None`` if there is none yet."""
+    name = MODEL_NAMES[population]
+    try:
+        version = MlflowClient().get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+    return ChampionInfo(name=name, version=str(version.version), run_id=version.run_id)
+
+
+def promote(population: Population, version: str) -> None:
+    """Move alias ``champion`` to ``version``."""
+    MlflowClient().set_registered_model_alias(MODEL_NAMES[population], CHAMPION, version)
+
+
+def load_champion(population: Population) -> tuple[SegmentationBundle, str]:
+    """The champion's bundle (read directly, not through pyfunc) and its version."""
+    info = champion(population)
+    if info is None:
+        raise LookupError(f"no {CHAMPION} for {MODEL_NAMES[population]}; run `segmentation train`")
+    return load_version(population, info.version), info.version
+
+
+def load_version(population: Population, version: str) -> SegmentationBundle:
+    """A registered version's bundle."""
+    uri = f"models:/{MODEL_NAMES[population]}/{version}"
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
+        return load_bundle(Path(local))

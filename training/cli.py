@@ -1,0 +1,162 @@
+"""The `segmentation` command line (typer)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from segmentation.settings import get_settings
+
+app = typer.Typer(add_completion=False, help="Customer segmentation for a social-insurance agency.")
+console = Console()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if not verbose:
+        warnings.filterwarnings("ignore", module="mlflow")
+        warnings.filterwarnings("ignore", category=UserWarning)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder for the Parquet files.")],
+    citizens: Annotated[int, typer.Option(min=0, help="Number of citizens.")] = 100_000,
+    employers: Annotated[int, typer.Option(min=0, help="Number of employers.")] = 10_000,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: settings).")] = None,
+) -> None:
+    """Write a synthetic population calibrated to the reference table."""
+    from training.generate import write_population
+
+    used_seed = get_settings().seed if seed is None else seed
+    with console.status(f"generating {citizens:,} citizens and {employers:,} employers"):
+        counts = write_population(out, citizens=citizens, employers=employers, seed=used_seed)
+    for population, n in counts.items():
+        console.print(f"{population}: {n:,} rows -> {out / (population + '.parquet')}")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Folder with citizens.parquet / employers.parquet.")],
+) -> None:
+    """Validate, train both models, log to MLflow, register, and gate the `champion` alias."""
+    from training.train import train as run_training
+
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with console.status("training"):
+        reports = run_training(data, settings)
+    for report in reports:
+        table = Table(title=f"{report.population}: version {report.version}")
+        table.add_column("category")
+        for column in report.profiles.columns:
+            table.add_column(str(column), justify="right")
+        for name, row in report.profiles.iterrows():
+            table.add_row(str(name), *(f"{v:.3f}" for v in row.to_numpy()))
+        console.print(table)
+        console.print(
+            f"rows accepted {report.rows_accepted:,}, rejected {report.rows_rejected:,}; "
+            + ", ".join(
+                f"{k} {report.metrics[k]:.3f}"
+                for k in ("stability_ari", "silhouette_sample", "truth_ari", "truth_macro_recall")
+                if k in report.metrics
+            )
+        )
+        if report.promoted:
+            console.print(f"[green]gate passed: champion -> version {report.version}[/green]")
+        else:
+            console.print(
+                f"[red]gate failed, champion stays at {report.champion_version}:[/red] "
+                + "; ".join(report.gate_reasons)
+            )
+
+
+@app.command()
+def score(
+    data: Annotated[Path, typer.Option(help="Folder with the tables to score.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for Parquet outputs.")] = None,
+) -> None:
+    """Batch-score the tables with the `champion` models into the segment store."""
+    from models.registry import champion, configure_mlflow, load_champion
+    from segmentation.store import SegmentStore
+    from segmentation.taxonomy import POPULATIONS
+    from training.score import score_folder
+
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    champions = {
+        population: load_champion(population)
+        for population in POPULATIONS
+        if (data / f"{population}.parquet").exists() and champion(population) is not None
+    }
+    store = SegmentStore(settings.resolved_store_url)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(population: str, done: int, total: int) -> None:
+            if population not in tasks:
+                tasks[population] = progress.add_task(f"scoring {population}", total=total)
+            progress.update(tasks[population], completed=done)
+
+        reports = score_folder(
+            data, store, champions, chunk_rows=settings.chunk_rows, out=out,
+            on_progress=on_progress,
+        )
+    for report in reports:
+        resumed = (
+            f" (resumed at chunk {report.resumed_from_chunk})" if report.resumed_from_chunk else ""
+        )
+        console.print(
+            f"{report.population}: accepted {report.accepted:,}, rejected {report.rejected:,}, "
+            f"model version {report.model_version}{resumed}"
+        )
+    store.dispose()
+
+
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option(help="Folder for the synthetic data.")] = Path("data/demo"),
+    citizens: Annotated[int, typer.Option(min=1_000)] = 200_000,
+    employers: Annotated[int, typer.Option(min=1_000)] = 20_000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = False,
+) -> None:
+    """The whole loop on embedded defaults: generate, train, score (then serve)."""
+    generate(out=data, citizens=citizens, employers=employers, seed=None)
+    train(data=data)
+    score(data=data, out=data.parent / "demo-out")
+    if serve_after and "serve" in _commands():
+        ctx = typer.get_current_context()
+        ctx.invoke(_commands()["serve"])
+
+
+def _commands() -> dict[str, object]:
+    return {c.name or c.callback.__name__: c.callback for c in app.registered_commands if c.callback}
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, default=str)
