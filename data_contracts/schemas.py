@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -66,8 +68,15 @@ EMPLOYER_NUMERIC_COLUMNS: tuple[str, ...] = (
     "payroll_integration",
 )
 
-_COUNT = {"ge": 0, "coerce": True, "nullable": False}
-_MONTHS = {"ge": 0, "le": 12, "coerce": True, "nullable": False}
+
+def _count() -> Any:
+    """A non-negative count (or minutes)."""
+    return pa.Field(ge=0, coerce=True, nullable=False)
+
+
+def _months() -> Any:
+    """Months with a payment in the 12-month period."""
+    return pa.Field(ge=0, le=12, coerce=True, nullable=False)
 
 
 def _period_end_checks(frame: pd.DataFrame) -> pd.Series:
@@ -82,32 +91,32 @@ class CitizenContract(pa.DataFrameModel):
     period_end: Series[pa.DateTime] = pa.Field(nullable=False, coerce=True)
     birth_year: Series[int] = pa.Field(ge=1900, coerce=True, nullable=False)
     region: Series[str] = pa.Field(isin=list(REGION_CODES), nullable=False)
-    contacts_phone: Series[int] = pa.Field(**_COUNT)
-    contacts_office: Series[int] = pa.Field(**_COUNT)
-    contacts_digital: Series[int] = pa.Field(**_COUNT)
-    contacts_letter: Series[int] = pa.Field(**_COUNT)
-    applications_online: Series[int] = pa.Field(**_COUNT)
-    applications_paper: Series[int] = pa.Field(**_COUNT)
-    applications_oral: Series[int] = pa.Field(**_COUNT)
-    applications_by_proxy: Series[int] = pa.Field(**_COUNT)
-    handling_minutes: Series[float] = pa.Field(**_COUNT)
-    portal_logins: Series[int] = pa.Field(**_COUNT)
-    life_events: Series[int] = pa.Field(**_COUNT)
-    reconsiderations: Series[int] = pa.Field(**_COUNT)
-    recovery_claims: Series[int] = pa.Field(**_COUNT)
-    benefit_months_aktivitetsersattning: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_aktivitetsstod: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_assistansersattning: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_barnbidrag: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_bostadsbidrag: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_foraldrapenning: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_merkostnadsersattning: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_omvardnadsbidrag: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_sjukersattning: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_sjukpenning: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_tandvardsstod: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_tillfallig_foraldrapenning: Series[int] = pa.Field(**_MONTHS)
-    benefit_months_underhallsstod: Series[int] = pa.Field(**_MONTHS)
+    contacts_phone: Series[int] = _count()
+    contacts_office: Series[int] = _count()
+    contacts_digital: Series[int] = _count()
+    contacts_letter: Series[int] = _count()
+    applications_online: Series[int] = _count()
+    applications_paper: Series[int] = _count()
+    applications_oral: Series[int] = _count()
+    applications_by_proxy: Series[int] = _count()
+    handling_minutes: Series[float] = _count()
+    portal_logins: Series[int] = _count()
+    life_events: Series[int] = _count()
+    reconsiderations: Series[int] = _count()
+    recovery_claims: Series[int] = _count()
+    benefit_months_aktivitetsersattning: Series[int] = _months()
+    benefit_months_aktivitetsstod: Series[int] = _months()
+    benefit_months_assistansersattning: Series[int] = _months()
+    benefit_months_barnbidrag: Series[int] = _months()
+    benefit_months_bostadsbidrag: Series[int] = _months()
+    benefit_months_foraldrapenning: Series[int] = _months()
+    benefit_months_merkostnadsersattning: Series[int] = _months()
+    benefit_months_omvardnadsbidrag: Series[int] = _months()
+    benefit_months_sjukersattning: Series[int] = _months()
+    benefit_months_sjukpenning: Series[int] = _months()
+    benefit_months_tandvardsstod: Series[int] = _months()
+    benefit_months_tillfallig_foraldrapenning: Series[int] = _months()
+    benefit_months_underhallsstod: Series[int] = _months()
 
     @pa.check("customer_id", name="personal_identity_number")
     @classmethod
@@ -135,14 +144,14 @@ class EmployerContract(pa.DataFrameModel):
     org_number: Series[str] = pa.Field(nullable=False, coerce=False)
     period_end: Series[pa.DateTime] = pa.Field(nullable=False, coerce=True)
     region: Series[str] = pa.Field(isin=list(REGION_CODES), nullable=False)
-    employees: Series[int] = pa.Field(**_COUNT)
-    cases: Series[int] = pa.Field(**_COUNT)
-    contacts_phone: Series[int] = pa.Field(**_COUNT)
-    contacts_email: Series[int] = pa.Field(**_COUNT)
-    contacts_letter: Series[int] = pa.Field(**_COUNT)
-    applications_electronic: Series[int] = pa.Field(**_COUNT)
-    applications_paper: Series[int] = pa.Field(**_COUNT)
-    handling_minutes: Series[float] = pa.Field(**_COUNT)
+    employees: Series[int] = _count()
+    cases: Series[int] = _count()
+    contacts_phone: Series[int] = _count()
+    contacts_email: Series[int] = _count()
+    contacts_letter: Series[int] = _count()
+    applications_electronic: Series[int] = _count()
+    applications_paper: Series[int] = _count()
+    handling_minutes: Series[float] = _count()
     payroll_integration: Series[bool] = pa.Field(nullable=False, coerce=True)
 
     @pa.check("org_number", name="organisation_number")

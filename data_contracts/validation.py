@@ -22,6 +22,23 @@ _MODELS: dict[str, type[pa.DataFrameModel]] = {
     "employers": EmployerContract,
 }
 ID_COLUMN: dict[str, str] = {"citizens": "customer_id", "employers": "org_number"}
+BOOLEAN_COLUMNS: dict[str, tuple[str, ...]] = {"employers": ("payroll_integration",)}
+_TRUE = frozenset({"true", "1", "yes", "t", "y"})
+_FALSE = frozenset({"false", "0", "no", "f", "n"})
+
+
+def _parse_boolean(value: object) -> bool | None:
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return None
 
 
 class ContractError(ValueError):
@@ -58,23 +75,23 @@ def _rule_text(column: str, check: str) -> str:
 
 def _collect_reasons(row_level: pd.DataFrame, id_column: str, reasons: pd.Series) -> None:
     """Write ``column: rule (value)`` for each failing row into ``reasons`` (by position)."""
-    for (index, column), group in row_level.groupby(["index", "column"], sort=False):
+    for key, group in row_level.groupby(["index", "column"], sort=False):
+        index, column = key  # type: ignore[misc]
+        position = int(str(index).split(".")[0])
         check = str(group["check"].iloc[0])
         if column == id_column:
             continue  # described precisely by _identifier_reasons
+        current = str(reasons.iat[position])
         if group["schema_context"].iloc[0] == "DataFrameSchema":
             # A row-wise check over several columns: report it once, under its own name.
             column = "birth_year" if "birth_year" in check else "row"
-            if check in reasons.iat[int(index)]:
+            if check in current:
                 continue
             value = ""
         else:
             value = f" ({_short(group['failure_case'].iloc[0])})"
         text = f"{column}: {_rule_text(str(column), check)}{value}"
-        position = int(index)
-        reasons.iat[position] = (
-            f"{reasons.iat[position]}; {text}" if reasons.iat[position] else text
-        )
+        reasons.iat[position] = f"{current}; {text}" if current else text
 
 
 def _identifier_reasons(population: Population, values: pd.Series) -> pd.Series:
@@ -102,8 +119,17 @@ def validate(frame: pd.DataFrame, population: Population) -> ValidationResult:
         raise ContractError(f"{population}: missing required column(s): {', '.join(missing)}")
 
     given = frame.reset_index(drop=True)
-    subset = given[required]
+    subset = given[required].copy()
     reasons = pd.Series("", index=given.index, dtype=object)
+    for column in BOOLEAN_COLUMNS.get(population, ()):
+        # pandera's bool coercion turns None into False: check booleans before coercing.
+        parsed = subset[column].map(_parse_boolean)
+        unparsed = parsed.isna()
+        for position in np.flatnonzero(unparsed.to_numpy()).tolist():
+            reasons.iat[position] = (
+                f"{column}: not a boolean ({_short(subset[column].iat[position])})"
+            )
+        subset[column] = parsed.where(~unparsed, False).astype(bool)
     try:
         checked = schema.validate(subset, lazy=True)
     except pandera.errors.SchemaErrors as errors:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PythonModel
 
 from models.bundle import SegmentationBundle, load_bundle, save_bundle
 from segmentation.features import NUMERIC_COLUMNS
@@ -29,13 +30,14 @@ MODEL_NAMES: dict[Population, str] = {
 EXPERIMENT = "segmentation"
 
 
-class SegmentationPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class SegmentationPyfunc(PythonModel):  # type: ignore[misc]
     """``mlflow.pyfunc.load_model(...).predict(rows)`` returns category names for contract rows."""
 
     def load_context(self, context: Any) -> None:
         self.bundle = load_bundle(Path(context.artifacts["bundle"]))
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> pd.Series:
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
+        # No type hints here: MLflow would read them as a schema and warn about them.
         frame = pd.DataFrame(model_input)
         columns = list(NUMERIC_COLUMNS[self.bundle.population])
         missing = [name for name in columns if name not in frame.columns]
@@ -58,7 +60,9 @@ def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:
         experiment_id = experiment.experiment_id
     else:
         artifact_root.mkdir(parents=True, exist_ok=True)
-        experiment_id = mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_root.as_uri())
+        experiment_id = mlflow.create_experiment(
+            EXPERIMENT, artifact_location=artifact_root.as_uri()
+        )
     mlflow.set_experiment(experiment_id=experiment_id)
     return str(experiment_id)
 
@@ -66,10 +70,7 @@ def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:
 def log_bundle(bundle: SegmentationBundle) -> str:
     """Log the bundle as a pyfunc model in the active run and register it; return the version."""
     name = MODEL_NAMES[bundle.population]
-    example = pd.DataFrame(
-        np.zeros((1, len(NUMERIC_COLUMNS[bundle.population]))),
-        columns=list(NUMERIC_COLUMNS[bundle.population]),
-    )
+    example = _input_example(bundle.population)
     with tempfile.TemporaryDirectory() as tmp:
         path = save_bundle(bundle, Path(tmp))
         info = mlflow.pyfunc.log_model(
@@ -90,6 +91,19 @@ def log_bundle(bundle: SegmentationBundle) -> str:
     version = str(info.registered_model_version)
     log.info("registered %s version %s", name, version)
     return version
+
+
+def _input_example(population: Population) -> pd.DataFrame:
+    """One row of the contract's numeric columns with the contract's dtypes (the signature)."""
+    columns: dict[str, object] = {}
+    for name in NUMERIC_COLUMNS[population]:
+        if name == "handling_minutes":
+            columns[name] = pd.Series([0.0], dtype="float64")
+        elif name == "payroll_integration":
+            columns[name] = pd.Series([False], dtype="bool")
+        else:
+            columns[name] = pd.Series([0], dtype="int64")
+    return pd.DataFrame(columns)
 
 
 def _code_paths() -> list[str]:

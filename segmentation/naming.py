@@ -56,11 +56,11 @@ def category_profiles(
     for index, category in enumerate(categories):
         row: dict[str, object] = {
             "category": category.name,
-            "share": float(observed.loc[index, "share"]),
+            "share": float(observed["share"].to_numpy()[index]),
             "reference_share": category.share,
         }
         for metric, reference in category.profile.items():
-            row[metric] = float(observed.loc[index, metric])
+            row[metric] = float(observed[metric].to_numpy()[index])
             row[f"reference_{metric}"] = reference
         rows.append(row)
     return pd.DataFrame(rows).set_index("category")

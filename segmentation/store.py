@@ -45,10 +45,21 @@ metadata = MetaData()
 
 #: Behaviour kept per customer for planners (capacity) beside the category.
 BEHAVIOUR_COLUMNS: dict[Population, tuple[str, ...]] = {
-    "citizens": ("contacts_phone", "contacts_office", "contacts_digital", "contacts_letter",
-                 "handling_minutes"),
-    "employers": ("employees", "cases", "contacts_phone", "contacts_email", "contacts_letter",
-                  "handling_minutes"),
+    "citizens": (
+        "contacts_phone",
+        "contacts_office",
+        "contacts_digital",
+        "contacts_letter",
+        "handling_minutes",
+    ),
+    "employers": (
+        "employees",
+        "cases",
+        "contacts_phone",
+        "contacts_email",
+        "contacts_letter",
+        "handling_minutes",
+    ),
 }
 ID_LENGTH: dict[Population, int] = {"citizens": 12, "employers": 10}
 
@@ -206,15 +217,27 @@ class SegmentStore:
                 select(batch_progress).where(batch_progress.c.run_key == run_key)
             ).first()
             if row is not None and not row.finished and row.chunk_rows == chunk_rows:
-                return Progress(run_key, row.chunks_done, row.rows_accepted, row.rows_rejected,
-                                _as_utc(row.scored_at) or utcnow(), False)
+                return Progress(
+                    run_key,
+                    row.chunks_done,
+                    row.rows_accepted,
+                    row.rows_rejected,
+                    _as_utc(row.scored_at) or utcnow(),
+                    False,
+                )
             now = utcnow()
             connection.execute(delete(batch_progress).where(batch_progress.c.run_key == run_key))
             connection.execute(
                 insert(batch_progress).values(
-                    run_key=run_key, population=population, model_version=model_version,
-                    chunk_rows=chunk_rows, chunks_done=0, rows_accepted=0, rows_rejected=0,
-                    scored_at=now, finished=False,
+                    run_key=run_key,
+                    population=population,
+                    model_version=model_version,
+                    chunk_rows=chunk_rows,
+                    chunks_done=0,
+                    rows_accepted=0,
+                    rows_rejected=0,
+                    scored_at=now,
+                    finished=False,
                 )
             )
             return Progress(run_key, 0, 0, 0, now, False)
@@ -326,10 +349,10 @@ class SegmentStore:
         connection.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS"
         )
-        with driver.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        copy_sql = f"COPY {stage} ({', '.join(columns)}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
 
     # -- reads ---------------------------------------------------------------------------------
     def current(self, population: Population, subject_id: str) -> dict[str, Any] | None:
@@ -365,9 +388,9 @@ class SegmentStore:
         with self.engine.connect() as connection:
             return int(
                 connection.execute(
-                    select(func.count()).select_from(history).where(
-                        history.c.population == population
-                    )
+                    select(func.count())
+                    .select_from(history)
+                    .where(history.c.population == population)
                 ).scalar_one()
             )
 

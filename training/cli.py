@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import warnings
@@ -11,7 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from segmentation.settings import get_settings
@@ -116,7 +122,7 @@ def score(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def on_progress(population: str, done: int, total: int) -> None:
             if population not in tasks:
@@ -124,7 +130,11 @@ def score(
             progress.update(tasks[population], completed=done)
 
         reports = score_folder(
-            data, store, champions, chunk_rows=settings.chunk_rows, out=out,
+            data,
+            store,
+            champions,
+            chunk_rows=settings.chunk_rows,
+            out=out,
             on_progress=on_progress,
         )
     for report in reports:
@@ -143,20 +153,12 @@ def demo(
     data: Annotated[Path, typer.Option(help="Folder for the synthetic data.")] = Path("data/demo"),
     citizens: Annotated[int, typer.Option(min=1_000)] = 200_000,
     employers: Annotated[int, typer.Option(min=1_000)] = 20_000,
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = False,
 ) -> None:
-    """The whole loop on embedded defaults: generate, train, score (then serve)."""
+    """The whole loop on embedded defaults: generate, train, score."""
     generate(out=data, citizens=citizens, employers=employers, seed=None)
     train(data=data)
     score(data=data, out=data.parent / "demo-out")
-    if serve_after and "serve" in _commands():
-        ctx = typer.get_current_context()
-        ctx.invoke(_commands()["serve"])
 
 
-def _commands() -> dict[str, object]:
-    return {c.name or c.callback.__name__: c.callback for c in app.registered_commands if c.callback}
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, default=str)
+if __name__ == "__main__":
+    app()

@@ -62,7 +62,9 @@ def agreement(predicted: np.ndarray, truth: np.ndarray, population: Population) 
         "truth_ari": float(adjusted_rand_score(truth, predicted)),
         "truth_macro_recall": float(np.mean(per_category)),
     }
-    out.update({f"truth_recall_{name}": float(v) for name, v in zip(labels, per_category, strict=True)})
+    out.update(
+        {f"truth_recall_{name}": float(v) for name, v in zip(labels, per_category, strict=True)}
+    )
     return out
 
 
@@ -76,9 +78,9 @@ def gate(
     """Check a challenger against the gate; every failed rule is named in ``reasons``."""
     reasons: list[str] = []
     for category in CATEGORIES[population]:
-        row = profiles.loc[category.name]
-        gap = abs(float(row["share"]) - category.share)
-        if float(row["share"]) == 0.0:
+        row = {str(k): float(v) for k, v in profiles.astype(float).T[category.name].items()}
+        gap = abs(row["share"] - category.share)
+        if row["share"] == 0.0:
             reasons.append(f"{category.name}: no customers")
         elif gap > thresholds.max_share_gap:
             reasons.append(
@@ -86,16 +88,14 @@ def gate(
                 f"{category.share:.2f} (max {thresholds.max_share_gap})"
             )
         for metric, reference in category.profile.items():
-            error = abs(float(row[metric]) - reference) / max(reference, 1.0)
+            error = abs(row[metric] - reference) / max(reference, 1.0)
             if error > thresholds.max_profile_rel_error:
                 reasons.append(
                     f"{category.name}: {metric} {row[metric]:.2f} vs reference {reference} "
                     f"(error {error:.0%}, max {thresholds.max_profile_rel_error:.0%})"
                 )
     if not stability_ari >= thresholds.min_stability_ari:
-        reasons.append(
-            f"stability ARI {stability_ari:.3f} below {thresholds.min_stability_ari}"
-        )
+        reasons.append(f"stability ARI {stability_ari:.3f} below {thresholds.min_stability_ari}")
     if truth is not None and truth["truth_macro_recall"] < thresholds.min_macro_recall:
         reasons.append(
             f"macro recall against truth {truth['truth_macro_recall']:.3f} below "

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -78,7 +77,9 @@ def score_table(
 ) -> ScoreReport:
     """Score one table into the store (and ``out``), resuming an unfinished run."""
     parquet = pq.ParquetFile(path)
-    missing = [name for name in required_columns(population) if name not in parquet.schema_arrow.names]
+    missing = [
+        name for name in required_columns(population) if name not in parquet.schema_arrow.names
+    ]
     if missing:
         raise ContractError(f"{population}: missing required column(s): {', '.join(missing)}")
     total_rows = parquet.metadata.num_rows
@@ -106,7 +107,9 @@ def score_table(
         result = validate(frame, population)
         accepted = result.accepted
         if out is not None and rejected_dir is not None:
-            _write_part(rejected_dir, index, pa.Table.from_pandas(result.rejected, preserve_index=False))
+            _write_part(
+                rejected_dir, index, pa.Table.from_pandas(result.rejected, preserve_index=False)
+            )
         if len(accepted):
             raw = numeric_matrix(accepted, population)
             predicted = bundle.predict_index(raw)
@@ -150,16 +153,19 @@ def score_table(
             store.record_rejected_chunk(run_key, index, len(result.rejected))
         log.info(
             "%s chunk %d: %d accepted, %d rejected",
-            population, index, len(accepted), len(result.rejected),
+            population,
+            index,
+            len(accepted),
+            len(result.rejected),
         )
         if on_progress:
             on_progress(population, min((index + 1) * chunk_rows, total_rows), total_rows)
     if out is not None and segments_dir is not None and rejected_dir is not None:
         out.mkdir(parents=True, exist_ok=True)
-        _join_parts(segments_dir, out / f"{population}_segments.parquet", _segments_schema(population))
-        rejected_schema = pa.schema(
-            [*parquet.schema_arrow, pa.field("reason", pa.string())]
+        _join_parts(
+            segments_dir, out / f"{population}_segments.parquet", _segments_schema(population)
         )
+        rejected_schema = pa.schema([*parquet.schema_arrow, pa.field("reason", pa.string())])
         _join_parts(rejected_dir, out / f"{population}_rejected.parquet", rejected_schema)
         shutil.rmtree(segments_dir, ignore_errors=True)
         shutil.rmtree(rejected_dir, ignore_errors=True)
@@ -210,11 +216,16 @@ def score_folder(
         bundle, version = champions[population]
         reports.append(
             score_table(
-                population, path, store, bundle, version,
-                chunk_rows=chunk_rows, out=out, on_progress=on_progress,
+                population,
+                path,
+                store,
+                bundle,
+                version,
+                chunk_rows=chunk_rows,
+                out=out,
+                on_progress=on_progress,
             )
         )
     if not reports:
         raise FileNotFoundError(f"no citizens.parquet or employers.parquet in {data_dir}")
     return reports
-

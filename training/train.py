@@ -29,10 +29,8 @@ from training.evaluate import GateThresholds, agreement, gate, silhouette, stabi
 log = logging.getLogger(__name__)
 
 #: The candidates whose reference fit decides the method (see README, "Model lifecycle").
-CANDIDATES: dict[Population, list[dict[str, object]]] = {
-    "citizens": [
-        {"n_clusters": k, "random_state": s} for k in (8, 10) for s in (0, 1)
-    ],
+CANDIDATES: dict[Population, list[dict[str, int]]] = {
+    "citizens": [{"n_clusters": k, "random_state": s} for k in (8, 10) for s in (0, 1)],
     "employers": [
         {"n_clusters": k, "random_state": s, "components_per_category": 2}
         for k in (4, 6)
@@ -75,7 +73,7 @@ def _fit_candidates(
         model = ClusterSegmenter(
             population,
             max_fit_rows=sample_rows,
-            **{**params, "random_state": base_seed + int(params["random_state"])},  # type: ignore[arg-type]
+            **{**params, "random_state": base_seed + params["random_state"]},  # type: ignore[arg-type]
         ).fit(raw)
         results.append(
             {
@@ -153,7 +151,9 @@ def train_population(
             aligned = truth.reindex(ids)
             known = aligned.notna().to_numpy()
             names = np.asarray(model.categories_)[predicted]
-            truth_metrics = agreement(names[known], aligned.to_numpy()[known].astype(str), population)
+            truth_metrics = agreement(
+                names[known], aligned.to_numpy()[known].astype(str), population
+            )
             metrics.update(truth_metrics)
         mlflow.log_metrics(metrics)
         with tempfile.TemporaryDirectory() as tmp:
@@ -170,7 +170,10 @@ def train_population(
         version = log_bundle(bundle)
         previous = champion(population)
         mlflow.set_tags(
-            {"gate": "passed" if verdict.passed else "failed", "gate_reasons": "; ".join(verdict.reasons)}
+            {
+                "gate": "passed" if verdict.passed else "failed",
+                "gate_reasons": "; ".join(verdict.reasons),
+            }
         )
         if verdict.passed:
             promote(population, version)

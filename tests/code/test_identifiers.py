@@ -1,0 +1,49 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_contracts.identifiers import (
+    luhn_check_digit,
+    organisation_number_problems,
+    personal_number_problems,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("198112189876", ""),
+        ("198112189875", "bad check digit"),
+        ("198113189876", "not a calendar date"),
+        ("19811218987", "not 12 digits"),
+        ("8112189876", "not 12 digits"),
+        ("19811218987X", "not 12 digits"),
+        (None, "not 12 digits"),
+        ("20230230" + "1234", "not a calendar date"),  # 30 February
+    ],
+)
+def test_personal_number_rules(value: str | None, problem: str) -> None:
+    assert personal_number_problems(pd.Series([value])).iloc[0] == problem
+
+
+def test_coordination_number_is_day_plus_sixty() -> None:
+    body = np.array([[8, 1, 1, 2, 7, 8, 9, 8, 7]])  # 811278-987: day 78 = 18 + 60
+    number = "19811278987" + str(int(luhn_check_digit(body)[0]))
+    assert personal_number_problems(pd.Series([number])).iloc[0] == ""
+    # day 92 would be 32: not a date
+    body = np.array([[8, 1, 1, 2, 9, 2, 9, 8, 7]])
+    number = "19811292987" + str(int(luhn_check_digit(body)[0]))
+    assert personal_number_problems(pd.Series([number])).iloc[0] == "not a calendar date"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("5560360793", ""),
+        ("5560360794", "bad check digit"),
+        ("5510360793", "third digit below 2"),
+        ("556036079", "not 10 digits"),
+    ],
+)
+def test_organisation_number_rules(value: str, problem: str) -> None:
+    assert organisation_number_problems(pd.Series([value])).iloc[0] == problem

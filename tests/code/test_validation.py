@@ -1,0 +1,68 @@
+import pandas as pd
+import pytest
+
+from data_contracts.validation import ContractError, validate
+from tests.factories import citizen_row, employer_row
+
+BAD_CITIZENS = {
+    "bad check digit": ({"customer_id": "198112189875"}, "customer_id: bad check digit"),
+    "impossible date": ({"customer_id": "198113189876"}, "customer_id: not a calendar date"),
+    "negative count": ({"contacts_phone": -1}, "contacts_phone: greater_than_or_equal_to(0)"),
+    "months over 12": ({"benefit_months_sjukpenning": 13}, "benefit_months_sjukpenning"),
+    "unknown region": ({"region": "26"}, "region: not a county code"),
+    "NaN": ({"handling_minutes": float("nan")}, "handling_minutes: not_nullable"),
+    "wrong type": ({"contacts_office": "three"}, "contacts_office: coerce_dtype"),
+    "born after period": ({"birth_year": 2030}, "birth_year"),
+}
+
+
+def test_every_kind_of_bad_row_is_set_aside_with_its_reason() -> None:
+    good = [citizen_row(), citizen_row(customer_id="199001012385")]
+    bad = [citizen_row(**change) for change, _ in BAD_CITIZENS.values()]
+    frame = pd.DataFrame(good + bad)
+    frame["an_extra_column"] = "ignored"
+
+    result = validate(frame, "citizens")
+
+    assert result.counts == {"accepted": 2, "rejected": len(BAD_CITIZENS)}
+    assert len(result.accepted) + len(result.rejected) == len(frame)  # nothing lost
+    for (_, expected), reason in zip(BAD_CITIZENS.values(), result.rejected["reason"], strict=True):
+        assert expected in reason
+    # the rejected rows are returned as given, extra columns included
+    assert "an_extra_column" in result.rejected.columns
+    assert result.accepted["contacts_phone"].dtype.kind == "i"
+
+
+def test_missing_column_names_it() -> None:
+    frame = pd.DataFrame([citizen_row()]).drop(columns=["life_events"])
+    with pytest.raises(ContractError, match="life_events"):
+        validate(frame, "citizens")
+
+
+def test_clean_table_is_accepted_whole() -> None:
+    frame = pd.DataFrame([citizen_row()] * 5)
+    result = validate(frame, "citizens")
+    assert result.counts == {"accepted": 5, "rejected": 0}
+
+
+def test_employer_rules() -> None:
+    frame = pd.DataFrame(
+        [
+            employer_row(),
+            employer_row(org_number="5510360793"),
+            employer_row(cases=-2),
+            employer_row(payroll_integration=None),
+        ]
+    )
+    result = validate(frame, "employers")
+    assert result.counts == {"accepted": 1, "rejected": 3}
+    reasons = result.rejected["reason"].tolist()
+    assert "org_number: third digit below 2" in reasons[0]
+    assert "cases" in reasons[1]
+    assert "payroll_integration" in reasons[2]
+
+
+def test_several_problems_in_one_row_are_all_reported() -> None:
+    frame = pd.DataFrame([citizen_row(customer_id="198112189875", contacts_phone=-3, region="99")])
+    reason = validate(frame, "citizens").rejected["reason"].iloc[0]
+    assert "customer_id" in reason and "contacts_phone" in reason and "region" in reason

@@ -1,0 +1,89 @@
+"""Small factories for contract rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from data_contracts.schemas import BENEFIT_COLUMNS
+
+VALID_PERSONAL_NUMBER = "198112189876"  # Skatteverket's example 811218-9876
+VALID_ORG_NUMBER = "5560360793"
+
+
+def citizen_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "customer_id": VALID_PERSONAL_NUMBER,
+        "period_end": "2025-12-31",
+        "birth_year": 1981,
+        "region": "01",
+        "contacts_phone": 0,
+        "contacts_office": 0,
+        "contacts_digital": 0,
+        "contacts_letter": 0,
+        "applications_online": 1,
+        "applications_paper": 0,
+        "applications_oral": 0,
+        "applications_by_proxy": 0,
+        "handling_minutes": 20.0,
+        "portal_logins": 4,
+        "life_events": 0,
+        "reconsiderations": 0,
+        "recovery_claims": 0,
+        **{column: 0 for column in BENEFIT_COLUMNS},
+    }
+    row["benefit_months_barnbidrag"] = 12
+    row.update(overrides)
+    return row
+
+
+def employer_row(**overrides: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "org_number": VALID_ORG_NUMBER,
+        "period_end": "2025-12-31",
+        "region": "14",
+        "employees": 5,
+        "cases": 1,
+        "contacts_phone": 2,
+        "contacts_email": 1,
+        "contacts_letter": 0,
+        "applications_electronic": 0,
+        "applications_paper": 1,
+        "handling_minutes": 80.0,
+        "payroll_integration": False,
+    }
+    row.update(overrides)
+    return row
+
+
+def needs_support_row(**overrides: Any) -> dict[str, Any]:
+    """Several long-running benefits at once and many contacts, in person."""
+    return citizen_row(
+        contacts_phone=5,
+        contacts_office=3,
+        contacts_letter=1,
+        applications_online=1,
+        applications_paper=2,
+        applications_by_proxy=1,
+        handling_minutes=45.0,
+        portal_logins=1,
+        reconsiderations=1,
+        benefit_months_sjukersattning=12,
+        benefit_months_bostadsbidrag=12,
+        benefit_months_merkostnadsersattning=12,
+        **overrides,
+    )
+
+
+def irregular_row(**overrides: Any) -> dict[str, Any]:
+    """Between jobs: part-year activity support after a registered change."""
+    return citizen_row(
+        contacts_phone=1,
+        contacts_digital=1,
+        applications_online=2,
+        handling_minutes=30.0,
+        portal_logins=12,
+        life_events=1,
+        benefit_months_barnbidrag=0,
+        benefit_months_aktivitetsstod=6,
+        **overrides,
+    )

@@ -1,0 +1,166 @@
+"""Batch scoring into the store: counts, idempotency, and resuming after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+
+from segmentation.store import SegmentStore
+from tests.factories import citizen_row
+
+pytestmark = pytest.mark.integration
+
+N_BAD = 5
+
+
+@pytest.fixture(scope="module")
+def scoring_data(population_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The citizens plus a few broken rows of different kinds, and the employers."""
+    out = tmp_path_factory.mktemp("scoring")
+    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas()
+    bad = pd.DataFrame(
+        [
+            citizen_row(customer_id="198112189875"),
+            citizen_row(contacts_phone=-1),
+            citizen_row(region="26"),
+            citizen_row(benefit_months_barnbidrag=14),
+            citizen_row(handling_minutes=float("nan")),
+        ]
+    )
+    bad["period_end"] = pd.Timestamp("2025-12-31")
+    combined = pd.concat([citizens.iloc[:30_000], bad, citizens.iloc[30_000:]], ignore_index=True)
+    combined.to_parquet(out / "citizens.parquet", index=False, row_group_size=5_000)
+    (out / "employers.parquet").write_bytes((population_dir / "employers.parquet").read_bytes())
+    return out
+
+
+def _env(trained_home: Path, store_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SEGMENTATION_HOME=str(trained_home),
+        SEGMENTATION_STORE_URL=store_url,
+        SEGMENTATION_CHUNK_ROWS="2000",
+        MLFLOW_DISABLE_TELEMETRY="true",
+    )
+    return env
+
+
+def _score(env: dict[str, str], data: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "training.cli", "score", "--data", str(data), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _chunks_done(engine: sa.Engine) -> int:
+    try:
+        with engine.connect() as connection:
+            value = connection.execute(
+                sa.text("SELECT max(chunks_done) FROM batch_progress WHERE population='citizens'")
+            ).scalar()
+    except sa.exc.DBAPIError:
+        return 0
+    return int(value or 0)
+
+
+def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_url: str) -> None:
+    env = _env(trained_home, store_url)
+    command = [
+        sys.executable,
+        "-m",
+        "training.cli",
+        "score",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    engine = sa.create_engine(store_url)
+    deadline = time.monotonic() + 300
+    while _chunks_done(engine) < 8 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    done_when_killed = _chunks_done(engine)
+    total_chunks = -(-(60_000 + N_BAD) // 2000)
+    assert 0 < done_when_killed < total_chunks
+
+    resumed = _score(env, data, out)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"accepted 60,000, rejected {N_BAD}" in resumed.stdout
+    assert "resumed at chunk" in resumed.stdout
+
+    store = SegmentStore(store_url)
+    assert store.count_current("citizens") == 60_000  # exactly one current row per customer
+    assert store.count_history("citizens") == 60_000  # one entry each: nothing written twice
+    segments = pq.read_table(out / "citizens_segments.parquet").to_pandas()
+    assert len(segments) == 60_000 and segments["customer_id"].is_unique
+    rejected = pq.read_table(out / "citizens_rejected.parquet").to_pandas()
+    assert len(rejected) == N_BAD and rejected["reason"].str.len().gt(0).all()
+
+    again = _score(env, data, out)  # a second full run changes nothing but the time stamps
+    assert again.returncode == 0, again.stderr
+    assert store.count_current("citizens") == 60_000
+    assert store.count_history("citizens") == 60_000
+    store.dispose()
+    engine.dispose()
+
+
+def test_kill_and_resume_on_sqlite(trained_home: Path, scoring_data: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'segments.db'}"
+    _kill_halfway_then_resume(trained_home, scoring_data, tmp_path / "out", url)
+
+
+def test_kill_and_resume_on_postgres(
+    trained_home: Path, scoring_data: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    _kill_halfway_then_resume(trained_home, scoring_data, tmp_path / "out", postgres_url)
+
+
+def test_missing_column_is_an_error_that_names_it(
+    trained_home: Path, population_dir: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    frame = pq.read_table(population_dir / "employers.parquet").to_pandas().drop(columns=["cases"])
+    frame.to_parquet(data / "employers.parquet", index=False)
+    result = _score(_env(trained_home, f"sqlite:///{tmp_path / 's.db'}"), data, tmp_path / "out")
+    assert result.returncode != 0
+    assert "cases" in (result.stdout + result.stderr)
+
+
+def test_category_change_adds_history(trained_home: Path, tmp_path: Path) -> None:
+    from models.registry import configure_mlflow, load_champion
+    from tests.conftest import make_settings
+    from tests.factories import needs_support_row
+    from training.score import score_folder
+
+    settings = make_settings(trained_home)
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    champions = {"citizens": load_champion("citizens")}
+    store = SegmentStore(f"sqlite:///{tmp_path / 's.db'}")
+    for index, row in enumerate([citizen_row(), needs_support_row()]):
+        data = tmp_path / f"d{index}"
+        data.mkdir()
+        frame = pd.DataFrame([row])
+        frame["period_end"] = pd.Timestamp("2025-12-31")
+        frame.to_parquet(data / "citizens.parquet", index=False)
+        score_folder(data, store, champions, chunk_rows=100)
+    entries = store.history("citizens", "198112189876")
+    assert [e["category"] for e in entries] == ["regular", "needs_support"]
+    assert store.current("citizens", "198112189876")["category"] == "needs_support"
