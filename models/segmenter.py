@@ -16,6 +16,7 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
+from segmentation.explain import natural_units
 from segmentation.features import build_features, feature_names, raw_profile_metrics
 from segmentation.naming import Naming, category_profiles, name_clusters, profile_loss
 from segmentation.taxonomy import Population, category_names
@@ -112,6 +113,9 @@ class ClusterSegmenter(BaseEstimator):
         self.categories_ = np.asarray(category_names(self.population))
         self.feature_names_ = feature_names(self.population)
         self.typical_features_ = _typical_features(features, categories, len(self.categories_))
+        self.typical_values_ = _typical_values(
+            features, categories, len(self.categories_), self.population
+        )
         return self
 
     def _refine(
@@ -194,19 +198,23 @@ class ClusterSegmenter(BaseEstimator):
         log_joint -= log_joint.max(axis=1, keepdims=True)
         responsibility = np.exp(log_joint)
         responsibility /= responsibility.sum(axis=1, keepdims=True)
-        out = np.zeros((len(features), len(self.categories_)))
-        np.add.at(out.T, self.cluster_category_, responsibility.T)
-        return out
+        return responsibility @ self.membership_
+
+    @property
+    def membership_(self) -> np.ndarray:
+        """(components, categories) 0/1 matrix: which category each component belongs to."""
+        return np.eye(len(self.categories_))[self.cluster_category_]
 
     def predict_proba(self, raw: np.ndarray) -> np.ndarray:
         """Probability of each category (columns in ``categories_`` order)."""
         return self.predict_proba_features(build_features(np.asarray(raw, float), self.population))
 
     def predict_index(self, raw: np.ndarray) -> np.ndarray:
-        """Category index of each row: the category of its most likely cluster."""
+        """Category index of each row: the category of highest probability (the same rule the
+        API uses, so a stored category and an online score of the same row agree)."""
         check_is_fitted(self, "cluster_category_")
         features = build_features(np.asarray(raw, dtype=np.float64), self.population)
-        return np.asarray(self.cluster_category_[np.argmax(self._log_joint(features), axis=1)])
+        return np.asarray(np.argmax(self.predict_proba_features(features), axis=1))
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
         """Category name of each row."""
@@ -222,6 +230,19 @@ class ClusterSegmenter(BaseEstimator):
         """Per category: share, behaviour and the reference, on the fitting sample."""
         check_is_fitted(self, "cluster_category_")
         return self.naming_.profiles
+
+
+def _typical_values(
+    features: np.ndarray, categories: np.ndarray, n: int, population: Population
+) -> np.ndarray:
+    """Mean of each feature per category in natural units (what explanations quote)."""
+    natural = natural_units(features, population)
+    typical = np.zeros((n, features.shape[1]))
+    for index in range(n):
+        members = natural[categories == index]
+        if len(members):
+            typical[index] = members.mean(axis=0)
+    return typical
 
 
 def _typical_features(features: np.ndarray, categories: np.ndarray, n: int) -> np.ndarray:

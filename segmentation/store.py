@@ -394,6 +394,142 @@ class SegmentStore:
                 ).scalar_one()
             )
 
+    # -- overrides ---------------------------------------------------------------------------
+    def active_override(
+        self, population: Population, subject_id: str, now: dt.datetime | None = None
+    ) -> dict[str, Any] | None:
+        """The case handler's override in force (not expired), if any."""
+        moment = now or utcnow()
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(overrides).where(
+                    overrides.c.population == population, overrides.c.subject_id == subject_id
+                )
+            ).first()
+        if row is None:
+            return None
+        record = dict(row._mapping)
+        record["created_at"] = _as_utc(record["created_at"])
+        record["expires_at"] = _as_utc(record["expires_at"])
+        if record["expires_at"] is not None and record["expires_at"] <= moment:
+            return None
+        return record
+
+    def set_override(
+        self,
+        population: Population,
+        subject_id: str,
+        *,
+        category: str,
+        reason: str,
+        actor: str,
+        expires_at: dt.datetime | None,
+    ) -> dict[str, Any]:
+        """Store (or replace) an override and add it to the history."""
+        now = utcnow()
+        values = {
+            "population": population,
+            "subject_id": subject_id,
+            "category": category,
+            "reason": reason,
+            "actor": actor,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        with self.begin() as connection:
+            connection.execute(
+                delete(overrides).where(
+                    overrides.c.population == population, overrides.c.subject_id == subject_id
+                )
+            )
+            connection.execute(insert(overrides).values(**values))
+            connection.execute(
+                insert(history).values(
+                    population=population,
+                    subject_id=subject_id,
+                    category=category,
+                    source="override",
+                    model_version=None,
+                    at=now,
+                    actor=actor,
+                    reason=reason,
+                )
+            )
+        return values
+
+    def remove_override(
+        self, population: Population, subject_id: str, *, actor: str, reason: str
+    ) -> bool:
+        """Remove an override (kept in the history); ``False`` if there was none."""
+        now = utcnow()
+        with self.begin() as connection:
+            row = connection.execute(
+                select(overrides.c.category).where(
+                    overrides.c.population == population, overrides.c.subject_id == subject_id
+                )
+            ).first()
+            if row is None:
+                return False
+            connection.execute(
+                delete(overrides).where(
+                    overrides.c.population == population, overrides.c.subject_id == subject_id
+                )
+            )
+            connection.execute(
+                insert(history).values(
+                    population=population,
+                    subject_id=subject_id,
+                    category=row.category,
+                    source="override_removed",
+                    model_version=None,
+                    at=now,
+                    actor=actor,
+                    reason=reason,
+                )
+            )
+        return True
+
+    # -- audit ---------------------------------------------------------------------------------
+    def audit(
+        self,
+        *,
+        actor: str,
+        role: str,
+        action: str,
+        subject: str | None,
+        purpose: str,
+        outcome: str,
+    ) -> None:
+        """Append one audit record (raises if it cannot be written)."""
+        with self.begin() as connection:
+            connection.execute(
+                insert(audit_log).values(
+                    at=utcnow(),
+                    actor=actor,
+                    role=role,
+                    action=action,
+                    subject=subject,
+                    purpose=purpose,
+                    outcome=outcome,
+                )
+            )
+
+    def audit_entries(
+        self, *, subject: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` audit records, oldest first (optionally for one subject)."""
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if subject is not None:
+            query = query.where(audit_log.c.subject == subject)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        out = []
+        for row in reversed(rows):
+            record = dict(row._mapping)
+            record["at"] = _as_utc(record["at"])
+            out.append(record)
+        return out
+
     def ping(self) -> bool:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -149,15 +150,74 @@ def score(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Start the HTTP API (uvicorn, one worker)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    console.print(f"serving on http://{host}:{port} (OpenAPI at /docs)")
+    # No access log: request paths carry personal identity numbers.
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_level="warning")
+
+
+@app.command()
+def token(
+    role: Annotated[str, typer.Option(help="case_handler, portal, planner or operator.")],
+    subject: Annotated[str, typer.Option(help="Who the token is for.")] = "demo-user",
+    minutes: Annotated[int | None, typer.Option(min=1, max=1440)] = None,
+) -> None:
+    """Print a bearer token signed with the configured secret."""
+    from api.security import ROLES, mint_token
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"one of {', '.join(ROLES)}", param_hint="--role")
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    typer.echo(
+        mint_token(
+            secret=settings.resolved_jwt_secret(),
+            algorithm=settings.jwt_algorithm,
+            role=role,  # type: ignore[arg-type]
+            subject=subject,
+            minutes=minutes or settings.token_minutes,
+        )
+    )
+
+
+@app.command()
+def audit(
+    subject: Annotated[str | None, typer.Option(help="Only records about this id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1_000_000)] = 100,
+) -> None:
+    """Print the audit log as JSON lines (oldest first)."""
+    from segmentation.store import SegmentStore
+
+    store = SegmentStore(get_settings().resolved_store_url)
+    store.create()
+    for record in store.audit_entries(subject=subject, limit=limit):
+        record.pop("id", None)
+        typer.echo(json.dumps(record, default=str, ensure_ascii=False))
+    store.dispose()
+
+
+@app.command()
 def demo(
     data: Annotated[Path, typer.Option(help="Folder for the synthetic data.")] = Path("data/demo"),
     citizens: Annotated[int, typer.Option(min=1_000)] = 200_000,
     employers: Annotated[int, typer.Option(min=1_000)] = 20_000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
 ) -> None:
-    """The whole loop on embedded defaults: generate, train, score."""
+    """The whole loop on embedded defaults: generate, train, score, then serve."""
     generate(out=data, citizens=citizens, employers=employers, seed=None)
     train(data=data)
     score(data=data, out=data.parent / "demo-out")
+    if serve_after:
+        serve(host="127.0.0.1", port=8000)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,94 @@
+"""The app factory: a lifespan that loads the champion models once and follows the alias."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import AppContext
+from api.metrics import Metrics, MetricsMiddleware
+from api.routers import health, routing, subjects
+from api.state import ModelHolder
+from models.registry import champion, configure_mlflow, load_version
+from segmentation.settings import Settings, get_settings
+from segmentation.store import SegmentStore
+from segmentation.taxonomy import Population
+
+log = logging.getLogger(__name__)
+
+
+def _champion_version(population: Population) -> str | None:
+    info = champion(population)
+    return info.version if info else None
+
+
+def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -> FastAPI:
+    """Build the API. Models and store are opened in the lifespan, not at import."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+        store = SegmentStore(settings.resolved_store_url)
+        store.create()
+        holder = ModelHolder(_champion_version, load_version)
+        holder.refresh()
+        app.state.context = AppContext(
+            settings=settings,
+            store=store,
+            models=holder,
+            metrics=metrics,
+            jwt_secret=settings.resolved_jwt_secret(),
+        )
+        follower = (
+            asyncio.create_task(holder.follow(settings.model_poll_seconds))
+            if follow_alias
+            else None
+        )
+        log.info("serving models %s", holder.versions)
+        try:
+            yield
+        finally:
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+            store.dispose()
+
+    metrics = Metrics()
+    app = FastAPI(
+        title="Segmentation service",
+        version="1.0.0",
+        description="Customer categories and service channels (SPEC §4).",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(subjects.build_router("citizens"))
+    app.include_router(subjects.build_router("employers"))
+    app.include_router(routing.router)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def store_unavailable(_: Request, error: SQLAlchemyError) -> JSONResponse:
+        log.error("store error: %s", type(error).__name__)
+        return JSONResponse({"detail": "segment store unavailable"}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        # Name the field and the rule; never echo the input (it may be a person's data).
+        details: list[dict[str, Any]] = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in error.errors()
+        ]
+        return JSONResponse({"detail": details}, status_code=422)
+
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,47 @@
+"""Liveness, readiness, metrics and the on-demand model refresh."""
+
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.deps import Access, ContextDep, require
+
+router = APIRouter(tags=["operations"])
+refresh_access = require("operator", action="models.refresh", person=False)
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """Alive."""
+    return {"status": "alive"}
+
+
+@router.get("/ready")
+async def ready(context: ContextDep) -> JSONResponse:
+    """Ready when a model is loaded and the store answers; 503 otherwise."""
+    versions = context.models.versions
+    try:
+        store_ok = bool(await context.db(context.store.ping))
+    except Exception:
+        store_ok = False
+    ok = store_ok and "citizens" in versions
+    body = {"status": "ready" if ok else "not ready", "store": store_ok, "models": versions}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+async def metrics(context: ContextDep) -> Response:
+    """Prometheus metrics."""
+    return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.post("/v1/models/refresh")
+async def refresh_models(
+    access: Annotated[Access, Depends(refresh_access)],
+) -> dict[str, dict[str, str]]:
+    """Follow the `champion` alias now instead of at the next check."""
+    versions = await anyio.to_thread.run_sync(access.context.models.refresh)
+    return {"models": versions}

@@ -1,0 +1,195 @@
+"""Citizens and employers: lookup, scoring and overrides (case handlers)."""
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
+
+from api import scoring
+from api.deps import Access, AppContext, require
+from api.schemas import (
+    CitizenScoreRequest,
+    EmployerScoreRequest,
+    HistoryEntry,
+    LookupResponse,
+    OverrideInfo,
+    OverrideResponse,
+    ScoreResponse,
+    organisation_number_problem,
+    override_request,
+    personal_number_problem,
+)
+from api.state import ActiveModel
+from segmentation.taxonomy import Population, category_names, channel_for
+
+
+def customer_id_param(
+    customer_id: Annotated[
+        str, Path(description="Personal identity number, 12 digits", max_length=12)
+    ],
+) -> str:
+    if problem := personal_number_problem(customer_id):
+        raise HTTPException(
+            422, [{"loc": ["path", "customer_id"], "msg": problem, "type": "value_error"}]
+        )
+    return customer_id
+
+
+def org_number_param(
+    org_number: Annotated[str, Path(description="Organisation number, 10 digits", max_length=10)],
+) -> str:
+    if problem := organisation_number_problem(org_number):
+        raise HTTPException(
+            422, [{"loc": ["path", "org_number"], "msg": problem, "type": "value_error"}]
+        )
+    return org_number
+
+
+ID_PARAMS = {
+    "citizens": ("customer_id", customer_id_param),
+    "employers": ("org_number", org_number_param),
+}
+
+
+def not_found(population: Population) -> str:
+    return f"no stored segment for this {population[:-1]}"
+
+
+def active_model(context: AppContext, population: Population) -> ActiveModel:
+    model = context.models.get(population)
+    if model is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"no {population} model loaded")
+    return model
+
+
+async def lookup_record(
+    context: AppContext, population: Population, subject: str
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    row = await context.db(context.store.current, population, subject)
+    if row is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no stored segment for this {population[:-1]}"
+        )
+    override = await context.db(context.store.active_override, population, subject)
+    return row, override
+
+
+def stored_inputs(row: dict[str, Any]) -> np.ndarray:
+    return np.frombuffer(row["inputs"], dtype="<f4").astype(np.float64)[None, :]
+
+
+def build_router(population: Population) -> APIRouter:
+    id_name, id_param = ID_PARAMS[population]
+    SubjectId = Annotated[str, Depends(id_param)]
+    request_model = CitizenScoreRequest if population == "citizens" else EmployerScoreRequest
+    override_model = override_request(
+        category_names(population), f"{population.capitalize()[:-1]}OverrideRequest"
+    )
+    router = APIRouter(prefix=f"/v1/{population}", tags=[population])
+    lookup_access = require("case_handler", action=f"{population}.lookup", person=True)
+    score_access = require("case_handler", action=f"{population}.score", person=True)
+    override_access = require("case_handler", action=f"{population}.override", person=True)
+
+    @router.post("/score", response_model=ScoreResponse)
+    async def score_row(
+        access: Annotated[Access, Depends(score_access)],
+        body: Annotated[request_model, Body()],  # type: ignore[valid-type]
+    ) -> ScoreResponse:
+        """Score one posted contract row."""
+        context = access.context
+        model = active_model(context, population)
+        await access.record(getattr(body, id_name))
+        raw = scoring.raw_row(body.model_dump(), model)  # type: ignore[attr-defined]
+        scored = scoring.score(raw, model)
+        category = model.categories[scored.category_index]
+        context.metrics.answers.labels(population, category).inc()
+        return ScoreResponse(
+            category=category,
+            channel=model.channels[scored.category_index],
+            probabilities=scoring.probabilities_by_name(model, scored),
+            explanation=scoring.explanation(model, scored, scored.category_index),
+            life_situations=scoring.tags(raw, model),
+            model_version=model.version,
+        )
+
+    @router.get(f"/{{{id_name}}}", response_model=LookupResponse)
+    async def lookup(
+        subject: SubjectId, access: Annotated[Access, Depends(lookup_access)]
+    ) -> LookupResponse:
+        """The stored category with explanation and history."""
+        context = access.context
+        model = active_model(context, population)
+        await access.record(subject)
+        row, override = await lookup_record(context, population, subject)
+        history = await context.db(context.store.history, population, subject)
+        raw = stored_inputs(row)
+        scored = scoring.score(raw, model)
+        category = override["category"] if override else row["category"]
+        chosen = model.categories.index(category)
+        context.metrics.answers.labels(population, category).inc()
+        return LookupResponse(
+            category=category,
+            channel=channel_for(population, category),
+            source="override" if override else "model",
+            model_category=row["category"],
+            scored_at=row["scored_at"],
+            model_version=row["model_version"],
+            override=OverrideInfo(**override) if override else None,
+            probabilities=scoring.probabilities_by_name(model, scored),
+            explanation=scoring.explanation(model, scored, chosen),
+            life_situations=scoring.tags(raw, model),
+            history=[HistoryEntry(**entry) for entry in history],
+        )
+
+    @router.put(f"/{{{id_name}}}/override", response_model=OverrideResponse)
+    async def put_override(
+        subject: SubjectId,
+        access: Annotated[Access, Depends(override_access)],
+        body: Annotated[override_model, Body()],  # type: ignore[valid-type]
+    ) -> OverrideResponse:
+        """Set a case handler's category; it wins over the model until it expires or is removed."""
+        context = access.context
+        await access.record(subject)
+        row = await context.db(context.store.current, population, subject)
+        if row is None:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"no stored segment for this {population[:-1]}"
+            )
+        values = body.model_dump()  # type: ignore[attr-defined]
+        stored = await context.db(
+            context.store.set_override,
+            population,
+            subject,
+            category=values["category"],
+            reason=values["reason"],
+            actor=access.principal.actor,
+            expires_at=values["expires_at"],
+        )
+        return OverrideResponse(
+            category=stored["category"],
+            reason=stored["reason"],
+            actor=stored["actor"],
+            created_at=stored["created_at"],
+            expires_at=stored["expires_at"],
+            model_version=row["model_version"],
+        )
+
+    @router.delete(f"/{{{id_name}}}/override", status_code=204)
+    async def delete_override(
+        subject: SubjectId, access: Annotated[Access, Depends(override_access)]
+    ) -> Response:
+        """Remove an override; the model's category applies again (kept in the history)."""
+        context = access.context
+        await access.record(subject)
+        removed = await context.db(
+            context.store.remove_override,
+            population,
+            subject,
+            actor=access.principal.actor,
+            reason="removed by case handler",
+        )
+        if not removed:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no override to remove")
+        return Response(status_code=204)
+
+    return router

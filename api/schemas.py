@@ -1,0 +1,187 @@
+"""Request and response models. Requests forbid unknown fields and validate every field as
+the data contract says; the models are built from the contract's column lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+
+from data_contracts.identifiers import organisation_number_problems, personal_number_problems
+from data_contracts.schemas import (
+    BENEFIT_COLUMNS,
+    CITIZEN_COUNT_COLUMNS,
+    EMPLOYER_COUNT_COLUMNS,
+)
+
+MAX_COUNT = 1_000_000  # far above any real yearly count; keeps arithmetic finite
+MAX_MINUTES = 10_000_000.0
+REGION_PATTERN = r"^(0[1-9]|1[0-9]|2[0-5])$"
+
+# Numbers are strict (no "3" for 3, no true for 1); dates are ISO strings in JSON.
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+Months = Annotated[int, Field(ge=0, le=12, strict=True)]
+Minutes = Annotated[float, Field(ge=0, le=MAX_MINUTES, allow_inf_nan=False, strict=True)]
+Region = Annotated[str, Field(pattern=REGION_PATTERN, description="county code 01-25")]
+
+STRICT = ConfigDict(extra="forbid")
+
+
+def personal_number_problem(value: str) -> str:
+    return str(personal_number_problems(pd.Series([value])).iloc[0])
+
+
+def organisation_number_problem(value: str) -> str:
+    return str(organisation_number_problems(pd.Series([value])).iloc[0])
+
+
+class _ContractRow(BaseModel):
+    model_config = STRICT
+
+    period_end: dt.date
+    region: Region
+    handling_minutes: Minutes
+
+
+class _CitizenBase(_ContractRow):
+    customer_id: Annotated[str | None, Field(description="personal identity number, 12 digits")] = (
+        None
+    )
+    birth_year: Annotated[int, Field(ge=1900, le=2100, strict=True)]
+
+    @field_validator("customer_id")
+    @classmethod
+    def _valid_id(cls, value: str | None) -> str | None:
+        if value is not None and (problem := personal_number_problem(value)):
+            raise ValueError(f"customer_id: {problem}")
+        return value
+
+    @model_validator(mode="after")
+    def _born_before_period_end(self) -> _CitizenBase:
+        if self.birth_year > self.period_end.year:
+            raise ValueError("birth_year: after the year of period_end")
+        return self
+
+
+CitizenScoreRequest: type[_CitizenBase] = create_model(  # type: ignore[call-overload]
+    "CitizenScoreRequest",
+    __base__=_CitizenBase,
+    __doc__="One `citizens.parquet` row (customer_id optional).",
+    **{name: (Count, ...) for name in CITIZEN_COUNT_COLUMNS},
+    **{name: (Months, ...) for name in BENEFIT_COLUMNS},
+)
+
+
+class _EmployerBase(_ContractRow):
+    org_number: Annotated[str | None, Field(description="organisation number, 10 digits")] = None
+    payroll_integration: Annotated[bool, Field(strict=True)]
+
+    @field_validator("org_number")
+    @classmethod
+    def _valid_id(cls, value: str | None) -> str | None:
+        if value is not None and (problem := organisation_number_problem(value)):
+            raise ValueError(f"org_number: {problem}")
+        return value
+
+
+EmployerScoreRequest: type[_EmployerBase] = create_model(  # type: ignore[call-overload]
+    "EmployerScoreRequest",
+    __base__=_EmployerBase,
+    __doc__="One `employers.parquet` row (org_number optional).",
+    **{name: (Count, ...) for name in EMPLOYER_COUNT_COLUMNS},
+)
+
+
+class ExplanationItem(BaseModel):
+    feature: str
+    description: str
+    value: float
+    typical_for_category: float
+    typical_for_runner_up: float
+    runner_up: str
+    text: str
+
+
+class ScoreResponse(BaseModel):
+    category: str
+    channel: str
+    probabilities: dict[str, float]
+    explanation: list[ExplanationItem]
+    life_situations: list[str]
+    model_version: str
+
+
+class HistoryEntry(BaseModel):
+    category: str
+    source: Literal["model", "override", "override_removed"]
+    model_version: str | None
+    at: dt.datetime
+    actor: str | None = None
+    reason: str | None = None
+
+
+class OverrideInfo(BaseModel):
+    category: str
+    reason: str
+    actor: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+class LookupResponse(BaseModel):
+    category: str
+    channel: str
+    source: Literal["model", "override"]
+    model_category: str
+    scored_at: dt.datetime
+    model_version: str
+    override: OverrideInfo | None
+    probabilities: dict[str, float]
+    explanation: list[ExplanationItem]
+    life_situations: list[str]
+    history: list[HistoryEntry]
+
+
+class RoutingResponse(BaseModel):
+    """Only what routing needs: never a category, explanation or history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str
+    life_situations: list[str]
+    model_version: str
+
+
+def override_request(categories: list[str], name: str) -> type[BaseModel]:
+    """The override body for a population's categories."""
+    category_type: Any = Literal[tuple(categories)]  # type: ignore[valid-type]
+
+    def _future(cls: Any, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("expires_at: give a time zone (e.g. 2026-12-31T00:00:00Z)")
+        if value <= dt.datetime.now(dt.UTC):
+            raise ValueError("expires_at: must be in the future")
+        return value
+
+    model: type[BaseModel] = create_model(
+        name,
+        __config__=ConfigDict(extra="forbid"),
+        __validators__={"_future": field_validator("expires_at")(classmethod(_future))},  # type: ignore[dict-item]
+        category=(category_type, ...),
+        reason=(Annotated[str, Field(min_length=3, max_length=500)], ...),
+        expires_at=(dt.datetime | None, None),
+    )
+    return model
+
+
+class OverrideResponse(BaseModel):
+    category: str
+    reason: str
+    actor: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    model_version: str

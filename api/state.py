@@ -1,0 +1,90 @@
+"""The models the API serves: one immutable snapshot per population, swapped atomically.
+
+A request takes the snapshot once and uses it to the end, so requests in flight finish on
+the version they started with while a newer champion is swapped in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+import numpy as np
+
+from models.bundle import SegmentationBundle
+from segmentation.taxonomy import POPULATIONS, Population
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """A loaded champion and what its hot path needs, precomputed."""
+
+    population: Population
+    bundle: SegmentationBundle
+    version: str
+    categories: list[str] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    scale: np.ndarray = field(default_factory=lambda: np.ones(1))
+
+    @classmethod
+    def build(cls, bundle: SegmentationBundle, version: str) -> ActiveModel:
+        return cls(
+            population=bundle.population,
+            bundle=bundle,
+            version=version,
+            categories=bundle.categories,
+            channels=bundle.channels,
+            scale=np.asarray(bundle.segmenter.feature_scale_),
+        )
+
+
+VersionLookup = Callable[[Population], str | None]
+VersionLoader = Callable[[Population, str], SegmentationBundle]
+
+
+class ModelHolder:
+    """Holds the active champion per population and follows the `champion` alias."""
+
+    def __init__(self, version_of: VersionLookup, load: VersionLoader) -> None:
+        self._version_of = version_of
+        self._load = load
+        self._active: dict[Population, ActiveModel] = {}
+
+    def get(self, population: Population) -> ActiveModel | None:
+        return self._active.get(population)
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {population: model.version for population, model in self._active.items()}
+
+    def refresh(self) -> dict[str, str]:
+        """Load any population whose champion moved; swap it in with one assignment."""
+        for population in POPULATIONS:
+            try:
+                version = self._version_of(population)
+            except Exception:  # the registry may be briefly unavailable; keep serving
+                log.exception("could not read the champion alias of %s", population)
+                continue
+            current = self._active.get(population)
+            if version is None or (current is not None and current.version == version):
+                continue
+            bundle = self._load(population, version)
+            updated = dict(self._active)
+            updated[population] = ActiveModel.build(bundle, version)
+            self._active = updated  # one reference assignment: atomic for readers
+            log.info("%s: serving model version %s", population, version)
+        return self.versions
+
+    async def follow(self, interval: float) -> None:
+        """Check the alias every ``interval`` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await anyio.to_thread.run_sync(self.refresh)
+            except Exception:
+                log.exception("model refresh failed; still serving %s", self.versions)

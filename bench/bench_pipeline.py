@@ -1,0 +1,118 @@
+"""Full-size pipeline benchmark: generate, train, score into SQLite, score to Parquet.
+
+Each step runs as its own process under /usr/bin/time (wall time, peak RSS). A peer measured
+in the same run — Parquet -> predict -> Parquet with the same champion and no store — shows
+what the model alone costs, so the store's share is the ratio. Medians over --repeat runs.
+
+    .venv/bin/python bench/bench_pipeline.py --citizens 7200000 --repeat 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "training.cli"]
+
+PEER = r"""
+import sys, time, pyarrow.parquet as pq, pyarrow as pa, numpy as np
+from models.registry import configure_mlflow, load_champion
+from segmentation.settings import get_settings
+from segmentation.features import numeric_matrix
+s = get_settings(); configure_mlflow(s.resolved_tracking_uri, s.artifact_root)
+bundle, version = load_champion("citizens")
+names = np.asarray(bundle.categories)
+f = pq.ParquetFile(sys.argv[1])
+schema = pa.schema([("customer_id", pa.string()), ("category", pa.string())])
+with pq.ParquetWriter(sys.argv[2], schema) as w:
+    for batch in f.iter_batches(batch_size=500_000):
+        frame = batch.to_pandas()
+        idx = bundle.predict_index(numeric_matrix(frame, "citizens"))
+        ids = frame["customer_id"].astype(str)
+        w.write_table(pa.table({"customer_id": ids, "category": names[idx]}))
+"""
+
+
+def timed(command: list[str], env: dict[str, str]) -> dict[str, float]:
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    wall = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"{command} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+    peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
+    return {"wall_s": wall, "peak_mb": int(peak.group(1)) / 1024 if peak else float("nan")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--citizens", type=int, default=7_200_000)
+    parser.add_argument("--employers", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--work", type=Path, default=None)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="segbench-"))
+    env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", SEGMENTATION_HOME=str(work / "home"))
+    data, out = work / "data", work / "out"
+    results: dict[str, list[dict[str, float]]] = {}
+    for _ in range(args.repeat):
+        shutil.rmtree(work / "home", ignore_errors=True)
+        steps = {
+            "generate": [
+                *CLI,
+                "generate",
+                "--out",
+                str(data),
+                "--citizens",
+                str(args.citizens),
+                "--employers",
+                str(args.employers),
+            ],
+            "train": [*CLI, "train", "--data", str(data)],
+            "score_sqlite": [*CLI, "score", "--data", str(data)],
+            "score_sqlite_again": [*CLI, "score", "--data", str(data)],
+            "score_sqlite_and_parquet": [*CLI, "score", "--data", str(data), "--out", str(out)],
+            "peer_parquet_predict_parquet": [
+                sys.executable,
+                "-c",
+                PEER,
+                str(data / "citizens.parquet"),
+                str(work / "peer.parquet"),
+            ],
+        }
+        for name, command in steps.items():
+            measured = timed(command, env)
+            results.setdefault(name, []).append(measured)
+            print(
+                f"{name:30s} {measured['wall_s']:8.1f} s  {measured['peak_mb']:8.0f} MB", flush=True
+            )
+    summary = {
+        name: {
+            "median_wall_s": statistics.median(r["wall_s"] for r in runs),
+            "median_peak_mb": statistics.median(r["peak_mb"] for r in runs),
+            "runs": len(runs),
+        }
+        for name, runs in results.items()
+    }
+    peer = summary["peer_parquet_predict_parquet"]["median_wall_s"]
+    for row in summary.values():
+        row["ratio_to_peer"] = row["median_wall_s"] / peer
+    print(json.dumps({"citizens": args.citizens, "employers": args.employers, **summary}, indent=2))
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(exist_ok=True)
+    (results_dir / f"pipeline-{args.citizens}.json").write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
