@@ -118,6 +118,7 @@ class HistoryEntry(BaseModel):
     source: Literal["model", "override", "override_removed"]
     model_version: str | None
     at: dt.datetime
+    until: dt.datetime | None = None
     actor: str | None = None
     reason: str | None = None
 

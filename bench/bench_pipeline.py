@@ -38,8 +38,8 @@ with pq.ParquetWriter(sys.argv[2], schema) as w:
     for batch in f.iter_batches(batch_size=500_000):
         frame = batch.to_pandas()
         idx = bundle.predict_index(numeric_matrix(frame, "citizens"))
-        ids = frame["customer_id"].astype(str)
-        w.write_table(pa.table({"customer_id": ids, "category": names[idx]}))
+        ids = pa.array(frame["customer_id"].astype(str), pa.string())
+        w.write_table(pa.table({"customer_id": ids, "category": pa.array(names[idx], pa.string())}))
 """
 
 
@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--employers", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--reuse", action="store_true", help="keep data already in --work")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="segbench-"))
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", SEGMENTATION_HOME=str(work / "home"))
@@ -91,6 +92,8 @@ def main() -> None:
                 str(work / "peer.parquet"),
             ],
         }
+        if args.reuse and (data / "citizens.parquet").exists():
+            del steps["generate"]
         for name, command in steps.items():
             measured = timed(command, env)
             results.setdefault(name, []).append(measured)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +24,20 @@ import pyarrow.parquet as pq
 from data_contracts.validation import ID_COLUMN, ContractError, required_columns, validate
 from models.bundle import SegmentationBundle
 from segmentation.features import numeric_matrix
-from segmentation.store import BEHAVIOUR_COLUMNS, ScoredChunk, SegmentStore
+from segmentation.store import BEHAVIOUR_COLUMNS, PreparedRows, ScoredChunk, SegmentStore
 from segmentation.taxonomy import POPULATIONS, Population
 from training.train import fingerprint
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Population, int, int], None]  # population, rows done, rows total
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    index: int
+    rows: PreparedRows | None
+    rejected: int
 
 
 @dataclass
@@ -96,70 +104,80 @@ def score_table(
         for directory in (segments_dir, rejected_dir):
             if directory is not None and directory.exists():
                 shutil.rmtree(directory)
-    chunks = 0
-    for index, batch in enumerate(parquet.iter_batches(batch_size=chunk_rows)):
-        chunks = index + 1
-        if index < progress.chunks_done:
-            if on_progress:
-                on_progress(population, min((index + 1) * chunk_rows, total_rows), total_rows)
-            continue
-        frame = batch.to_pandas()
-        result = validate(frame, population)
+
+    def prepare(index: int, batch: pa.RecordBatch) -> _Prepared:
+        """Validate, score and shape one chunk; write its Parquet parts (before its commit)."""
+        result = validate(batch.to_pandas(), population)
         accepted = result.accepted
-        if out is not None and rejected_dir is not None:
-            _write_part(
-                rejected_dir, index, pa.Table.from_pandas(result.rejected, preserve_index=False)
-            )
-        if len(accepted):
-            raw = numeric_matrix(accepted, population)
-            predicted = bundle.predict_index(raw)
-            chunk = ScoredChunk(
-                subject_ids=accepted[id_column].astype(str).tolist(),
-                categories=categories[predicted].tolist(),
-                channels=channels[predicted].tolist(),
-                regions=accepted["region"].astype(str).tolist(),
-                behaviour={
-                    name: accepted[name].to_numpy(dtype=np.float64)
-                    for name in BEHAVIOUR_COLUMNS[population]
-                },
-                inputs=raw,
-            )
-            if out is not None and segments_dir is not None:
-                _write_part(
-                    segments_dir,
-                    index,
-                    pa.table(
-                        {
-                            id_column: pa.array(chunk.subject_ids, pa.string()),
-                            "category": pa.array(chunk.categories, pa.string()),
-                            "channel": pa.array(chunk.channels, pa.string()),
-                            "model_version": pa.array([model_version] * len(accepted), pa.string()),
-                            "scored_at": pa.array(
-                                [progress.scored_at] * len(accepted), pa.timestamp("us", tz="UTC")
-                            ),
-                        }
-                    ),
-                )
-            store.write_chunk(
-                population,
-                chunk,
-                model_version=model_version,
-                scored_at=progress.scored_at,
-                run_key=run_key,
-                chunk_index=index,
-                rejected=len(result.rejected),
-            )
-        else:
-            store.record_rejected_chunk(run_key, index, len(result.rejected))
-        log.info(
-            "%s chunk %d: %d accepted, %d rejected",
-            population,
-            index,
-            len(accepted),
-            len(result.rejected),
+        if rejected_dir is not None:
+            rejected_table = pa.Table.from_pandas(result.rejected, preserve_index=False)
+            _write_part(rejected_dir, index, rejected_table)
+        if not len(accepted):
+            return _Prepared(index, None, len(result.rejected))
+        raw = numeric_matrix(accepted, population)
+        predicted = bundle.predict_index(raw)
+        chunk = ScoredChunk(
+            subject_ids=accepted[id_column].astype("int64").to_numpy(),
+            categories=categories[predicted].tolist(),
+            regions=accepted["region"].astype(str).tolist(),
+            behaviour={
+                name: accepted[name].to_numpy(dtype=np.float64)
+                for name in BEHAVIOUR_COLUMNS[population]
+            },
+            inputs=raw,
         )
+        if segments_dir is not None:
+            n = len(accepted)
+            _write_part(
+                segments_dir,
+                index,
+                pa.table(
+                    {
+                        id_column: pa.array(accepted[id_column].astype(str), pa.string()),
+                        "category": pa.array(chunk.categories, pa.string()),
+                        "channel": pa.array(channels[predicted], pa.string()),
+                        "model_version": pa.array([model_version] * n, pa.string()),
+                        "scored_at": pa.array(
+                            [progress.scored_at] * n, pa.timestamp("us", tz="UTC")
+                        ),
+                    }
+                ),
+            )
+        rows = store.prepare_rows(
+            population, chunk, model_version=model_version, scored_at=progress.scored_at
+        )
+        return _Prepared(index, rows, len(result.rejected))
+
+    def commit(prepared: _Prepared) -> None:
+        if prepared.rows is None:
+            store.record_rejected_chunk(run_key, prepared.index, prepared.rejected)
+        else:
+            store.write_rows(
+                prepared.rows,
+                run_key=run_key,
+                chunk_index=prepared.index,
+                rejected=prepared.rejected,
+            )
+        log.info("%s chunk %d written (%d rejected)", population, prepared.index, prepared.rejected)
         if on_progress:
-            on_progress(population, min((index + 1) * chunk_rows, total_rows), total_rows)
+            on_progress(population, min((prepared.index + 1) * chunk_rows, total_rows), total_rows)
+
+    chunks = 0
+    # The next chunk is validated and scored on the second core while this one is written.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare") as pool:
+        pending: Future[_Prepared] | None = None
+        for index, batch in enumerate(parquet.iter_batches(batch_size=chunk_rows)):
+            chunks = index + 1
+            if index < progress.chunks_done:
+                if on_progress:
+                    on_progress(population, min((index + 1) * chunk_rows, total_rows), total_rows)
+                continue
+            following = pool.submit(prepare, index, batch)
+            if pending is not None:
+                commit(pending.result())
+            pending = following
+        if pending is not None:
+            commit(pending.result())
     if out is not None and segments_dir is not None and rejected_dir is not None:
         out.mkdir(parents=True, exist_ok=True)
         _join_parts(

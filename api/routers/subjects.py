@@ -121,7 +121,7 @@ def build_router(population: Population) -> APIRouter:
         model = active_model(context, population)
         await access.record(subject)
         row, override = await lookup_record(context, population, subject)
-        history = await context.db(context.store.history, population, subject)
+        history = await context.db(context.store.history, population, subject, row)
         raw = stored_inputs(row)
         scored = scoring.score(raw, model)
         category = override["category"] if override else row["category"]

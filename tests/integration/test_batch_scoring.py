@@ -107,7 +107,7 @@ def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_u
 
     store = SegmentStore(store_url)
     assert store.count_current("citizens") == 60_000  # exactly one current row per customer
-    assert store.count_history("citizens") == 60_000  # one entry each: nothing written twice
+    assert store.count_history("citizens") == 0  # no category changed: no closed periods
     segments = pq.read_table(out / "citizens_segments.parquet").to_pandas()
     assert len(segments) == 60_000 and segments["customer_id"].is_unique
     rejected = pq.read_table(out / "citizens_rejected.parquet").to_pandas()
@@ -116,7 +116,9 @@ def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_u
     again = _score(env, data, out)  # a second full run changes nothing but the time stamps
     assert again.returncode == 0, again.stderr
     assert store.count_current("citizens") == 60_000
-    assert store.count_history("citizens") == 60_000
+    assert store.count_history("citizens") == 0
+    one = str(segments["customer_id"].iloc[0])
+    assert len(store.history("citizens", one, store.current("citizens", one))) == 1
     store.dispose()
     engine.dispose()
 
@@ -161,6 +163,8 @@ def test_category_change_adds_history(trained_home: Path, tmp_path: Path) -> Non
         frame["period_end"] = pd.Timestamp("2025-12-31")
         frame.to_parquet(data / "citizens.parquet", index=False)
         score_folder(data, store, champions, chunk_rows=100)
-    entries = store.history("citizens", "198112189876")
+    current = store.current("citizens", "198112189876")
+    entries = store.history("citizens", "198112189876", current)
     assert [e["category"] for e in entries] == ["regular", "needs_support"]
+    assert entries[0]["until"] == entries[1]["at"]  # the old period closes when the new opens
     assert store.current("citizens", "198112189876")["category"] == "needs_support"
