@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import AppContext
 from api.metrics import Metrics, MetricsMiddleware
-from api.routers import health, routing, subjects
+from api.routers import capacity, health, routing, subjects
 from api.state import ModelHolder
 from models.registry import champion, configure_mlflow, load_version
 from segmentation.settings import Settings, get_settings
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
     app.include_router(subjects.build_router("citizens"))
     app.include_router(subjects.build_router("employers"))
     app.include_router(routing.router)
+    app.include_router(capacity.router)
 
     @app.exception_handler(SQLAlchemyError)
     async def store_unavailable(_: Request, error: SQLAlchemyError) -> JSONResponse:

@@ -7,7 +7,15 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from data_contracts.identifiers import organisation_number_problems, personal_number_problems
 from data_contracts.schemas import (
@@ -20,10 +28,19 @@ MAX_COUNT = 1_000_000  # far above any real yearly count; keeps arithmetic finit
 MAX_MINUTES = 10_000_000.0
 REGION_PATTERN = r"^(0[1-9]|1[0-9]|2[0-5])$"
 
-# Numbers are strict (no "3" for 3, no true for 1); dates are ISO strings in JSON.
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
-Months = Annotated[int, Field(ge=0, le=12, strict=True)]
-Minutes = Annotated[float, Field(ge=0, le=MAX_MINUTES, allow_inf_nan=False, strict=True)]
+
+def _json_number(value: object) -> object:
+    """Numbers must be JSON numbers: no "3" for 3, no true for 1. A whole float (3.0) is an
+    integer in JSON Schema and is accepted; 3.5 for a count is not."""
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+Number = BeforeValidator(_json_number)
+Count = Annotated[int, Number, Field(ge=0, le=MAX_COUNT)]
+Months = Annotated[int, Number, Field(ge=0, le=12)]
+Minutes = Annotated[float, Number, Field(ge=0, le=MAX_MINUTES, allow_inf_nan=False)]
 Region = Annotated[str, Field(pattern=REGION_PATTERN, description="county code 01-25")]
 
 STRICT = ConfigDict(extra="forbid")
@@ -49,7 +66,7 @@ class _CitizenBase(_ContractRow):
     customer_id: Annotated[str | None, Field(description="personal identity number, 12 digits")] = (
         None
     )
-    birth_year: Annotated[int, Field(ge=1900, le=2100, strict=True)]
+    birth_year: Annotated[int, Number, Field(ge=1900, le=2100)]
 
     @field_validator("customer_id")
     @classmethod
@@ -186,3 +203,21 @@ class OverrideResponse(BaseModel):
     created_at: dt.datetime
     expires_at: dt.datetime | None
     model_version: str
+
+
+class ErrorResponse(BaseModel):
+    """Errors are ``{"detail": ...}``: a message, or a list naming each field and rule."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error codes a route can answer with."""
+    meaning = {
+        401: "missing, malformed, forged or expired token",
+        403: "the token's role may not use this route",
+        404: "no stored segment for this id",
+        422: "a field breaks the contract: the detail names it and the rule",
+        503: "model, store or audit log unavailable",
+    }
+    return {code: {"model": ErrorResponse, "description": meaning[code]} for code in codes}

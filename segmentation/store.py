@@ -638,6 +638,26 @@ class SegmentStore:
             out.append(record)
         return out
 
+    def segment_loads(self, population: Population) -> list[dict[str, Any]]:
+        """Customers and behaviour summed per effective category (overrides in force win)
+        and region: what the capacity report is built from. Counts only, no identities."""
+        table = SEGMENTS[population]
+        now = utcnow() if not self.is_sqlite else utcnow().replace(tzinfo=None)
+        effective = func.coalesce(overrides.c.category, table.c.category).label("category")
+        active = (
+            (overrides.c.population == population)
+            & (overrides.c.subject_id == table.c.subject_id)
+            & ((overrides.c.expires_at.is_(None)) | (overrides.c.expires_at > now))
+        )
+        sums = [func.sum(table.c[name]).label(name) for name in BEHAVIOUR_COLUMNS[population]]
+        query = (
+            select(effective, table.c.region, func.count().label("customers"), *sums)
+            .select_from(table.outerjoin(overrides, active))
+            .group_by(effective, table.c.region)
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
     def ping(self) -> bool:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

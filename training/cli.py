@@ -206,6 +206,85 @@ def audit(
 
 
 @app.command()
+def capacity(
+    out: Annotated[Path | None, typer.Option(help="Write the Excel report here (.xlsx).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    service_level: Annotated[float, typer.Option(min=0.01, max=0.999)] = 0.80,
+    answer_within: Annotated[float, typer.Option(min=1, help="Seconds.")] = 60.0,
+    opening_hours: Annotated[float, typer.Option(min=0.5, max=24, help="Per day.")] = 8.0,
+    opening_days: Annotated[float, typer.Option(min=1, max=366, help="Per year.")] = 250.0,
+    handle_seconds: Annotated[float, typer.Option(min=1, help="Per phone call.")] = 360.0,
+    shrinkage: Annotated[float, typer.Option(min=0, max=0.95)] = 0.30,
+    shift: Annotated[
+        list[str] | None,
+        typer.Option(help="CATEGORY:CHANNEL:SHARE to self-service, e.g. irregular:phone:0.2"),
+    ] = None,
+    move: Annotated[
+        list[str] | None,
+        typer.Option(help="FROM:TO:SHARE of customers, e.g. needs_support:irregular:0.1"),
+    ] = None,
+) -> None:
+    """Per-segment capacity: customers, contacts, hours, FTE and phone agents, with scenarios."""
+    from segmentation.capacity import Assumptions, loads_from_rows, parse_move, parse_shift
+    from segmentation.capacity import report as build_report
+    from segmentation.store import SegmentStore
+    from segmentation.taxonomy import POPULATIONS
+    from training.capacity_excel import write_report
+
+    assumptions = Assumptions(
+        service_level=service_level,
+        answer_within_seconds=answer_within,
+        opening_hours_per_day=opening_hours,
+        opening_days_per_year=opening_days,
+        phone_handle_seconds=handle_seconds,
+        shrinkage=shrinkage,
+    )
+    try:
+        changes = [parse_shift(s) for s in shift or []] + [parse_move(m) for m in move or []]
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    store = SegmentStore(get_settings().resolved_store_url)
+    store.create()
+    loads = [load for p in POPULATIONS for load in loads_from_rows(p, store.segment_loads(p))]
+    store.dispose()
+    if not loads:
+        console.print("[red]the segment store is empty: run `segmentation score` first[/red]")
+        raise typer.Exit(1)
+    result = build_report(loads, assumptions, changes)
+    if out is not None:
+        write_report(result, out)
+        console.print(f"wrote {out}")
+    if as_json:
+        typer.echo(json.dumps(result, default=str, ensure_ascii=False, indent=2))
+    if out is None and not as_json:
+        table = Table(title="Capacity, all regions")
+        for column in (
+            "population",
+            "category",
+            "customers",
+            "contacts",
+            "handling hours",
+            "FTE",
+            "phone agents",
+        ):
+            table.add_column(
+                column, justify="left" if column in ("population", "category") else "right"
+            )
+        for row in result["segments"]:
+            if row["region"] == "all":
+                table.add_row(
+                    row["population"],
+                    row["category"],
+                    f"{row['customers']:,}",
+                    f"{row['contacts']:,.0f}",
+                    f"{row['handling_hours']:,.0f}",
+                    f"{row['fte']:,.1f}",
+                    f"{row['phone_agents']:,}",
+                )
+        console.print(table)
+
+
+@app.command()
 def demo(
     data: Annotated[Path, typer.Option(help="Folder for the synthetic data.")] = Path("data/demo"),
     citizens: Annotated[int, typer.Option(min=1_000)] = 200_000,

@@ -4,10 +4,11 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import Access, ContextDep, require
+from api.schemas import error_responses
 
 router = APIRouter(tags=["operations"])
 refresh_access = require("operator", action="models.refresh", person=False)
@@ -19,7 +20,13 @@ async def health() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/ready")
+@router.get(
+    "/ready",
+    responses={
+        200: {"description": "ready"},
+        503: {"description": "no model loaded or the store does not answer"},
+    },
+)
 async def ready(context: ContextDep) -> JSONResponse:
     """Ready when a model is loaded and the store answers; 503 otherwise."""
     versions = context.models.versions
@@ -32,13 +39,17 @@ async def ready(context: ContextDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 async def metrics(context: ContextDep) -> Response:
     """Prometheus metrics."""
     return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.post("/v1/models/refresh")
+@router.post("/v1/models/refresh", responses=error_responses(401, 403))
 async def refresh_models(
     access: Annotated[Access, Depends(refresh_access)],
 ) -> dict[str, dict[str, str]]:

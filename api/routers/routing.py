@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends
 from api import scoring
 from api.deps import Access, require
 from api.routers.subjects import active_model, customer_id_param, lookup_record, stored_inputs
-from api.schemas import RoutingResponse
+from api.schemas import RoutingResponse, error_responses
 from segmentation.taxonomy import channel_for
 
-router = APIRouter(prefix="/v1/routing", tags=["routing"])
+router = APIRouter(
+    prefix="/v1/routing", tags=["routing"], responses=error_responses(401, 403, 404, 422, 503)
+)
 routing_access = require("portal", action="routing.lookup", person=True)
 
 

@@ -15,6 +15,7 @@ from api.schemas import (
     OverrideInfo,
     OverrideResponse,
     ScoreResponse,
+    error_responses,
     organisation_number_problem,
     override_request,
     personal_number_problem,
@@ -85,7 +86,11 @@ def build_router(population: Population) -> APIRouter:
     override_model = override_request(
         category_names(population), f"{population.capitalize()[:-1]}OverrideRequest"
     )
-    router = APIRouter(prefix=f"/v1/{population}", tags=[population])
+    router = APIRouter(
+        prefix=f"/v1/{population}",
+        tags=[population],
+        responses=error_responses(401, 403, 422, 503),
+    )
     lookup_access = require("case_handler", action=f"{population}.lookup", person=True)
     score_access = require("case_handler", action=f"{population}.score", person=True)
     override_access = require("case_handler", action=f"{population}.override", person=True)
@@ -112,7 +117,7 @@ def build_router(population: Population) -> APIRouter:
             model_version=model.version,
         )
 
-    @router.get(f"/{{{id_name}}}", response_model=LookupResponse)
+    @router.get(f"/{{{id_name}}}", response_model=LookupResponse, responses=error_responses(404))
     async def lookup(
         subject: SubjectId, access: Annotated[Access, Depends(lookup_access)]
     ) -> LookupResponse:
@@ -141,7 +146,9 @@ def build_router(population: Population) -> APIRouter:
             history=[HistoryEntry(**entry) for entry in history],
         )
 
-    @router.put(f"/{{{id_name}}}/override", response_model=OverrideResponse)
+    @router.put(
+        f"/{{{id_name}}}/override", response_model=OverrideResponse, responses=error_responses(404)
+    )
     async def put_override(
         subject: SubjectId,
         access: Annotated[Access, Depends(override_access)],
@@ -174,7 +181,7 @@ def build_router(population: Population) -> APIRouter:
             model_version=row["model_version"],
         )
 
-    @router.delete(f"/{{{id_name}}}/override", status_code=204)
+    @router.delete(f"/{{{id_name}}}/override", status_code=204, responses=error_responses(404))
     async def delete_override(
         subject: SubjectId, access: Annotated[Access, Depends(override_access)]
     ) -> Response:

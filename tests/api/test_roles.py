@@ -59,7 +59,7 @@ ROUTES: list[Route] = [
         204,
     ),
     ("GET", lambda a: f"/v1/routing/{a.citizen_id}", lambda a: None, "portal", 200),
-    # ("GET", lambda a: "/v1/capacity", lambda a: None, "planner", 200),  # capacity issue
+    ("GET", lambda a: "/v1/capacity", lambda a: None, "planner", 200),
     ("POST", lambda a: "/v1/models/refresh", lambda a: None, "operator", 200),
 ]
 ROLES = ["case_handler", "portal", "planner", "operator"]

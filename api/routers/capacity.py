@@ -1,0 +1,83 @@
+"""Capacity for planners: aggregates only, never an individual."""
+
+import time
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from api.deps import Access, AppContext, require
+from api.schemas import error_responses
+from segmentation.capacity import (
+    Assumptions,
+    SegmentLoad,
+    loads_from_rows,
+    parse_move,
+    parse_shift,
+    report,
+)
+from segmentation.taxonomy import POPULATIONS
+
+router = APIRouter(prefix="/v1", tags=["capacity"], responses=error_responses(401, 403, 422, 503))
+planner_access = require("planner", action="capacity.read", person=False)
+CACHE_SECONDS = 60.0
+
+
+async def _loads(context: AppContext) -> list[SegmentLoad]:
+    """The store's per-segment sums, cached for a minute (the query scans every customer)."""
+    cached = getattr(context, "_capacity_cache", None)
+    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return list(cached[1])
+
+    def read() -> list[SegmentLoad]:
+        return [
+            load
+            for population in POPULATIONS
+            for load in loads_from_rows(population, context.store.segment_loads(population))
+        ]
+
+    loads = await anyio.to_thread.run_sync(read)
+    context._capacity_cache = (time.monotonic(), loads)  # type: ignore[attr-defined]
+    return loads
+
+
+@router.get("/capacity")
+async def capacity(
+    access: Annotated[Access, Depends(planner_access)],
+    service_level: Annotated[float, Query(gt=0, lt=1)] = 0.80,
+    answer_within_seconds: Annotated[float, Query(gt=0, le=3600)] = 60.0,
+    opening_hours_per_day: Annotated[float, Query(gt=0, le=24)] = 8.0,
+    opening_days_per_year: Annotated[float, Query(gt=0, le=366)] = 250.0,
+    phone_handle_seconds: Annotated[float, Query(gt=0, le=7200)] = 360.0,
+    shrinkage: Annotated[float, Query(ge=0, lt=1)] = 0.30,
+    shift: Annotated[
+        list[str] | None,
+        Query(
+            description="CATEGORY:CHANNEL:SHARE to self-service, e.g. irregular:phone:0.2",
+            max_length=100,
+        ),
+    ] = None,
+    move: Annotated[
+        list[str] | None,
+        Query(
+            description="FROM:TO:SHARE of customers, e.g. needs_support:irregular:0.1",
+            max_length=100,
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    """Per-segment and per-region sizes, workload and staffing, with an optional scenario."""
+    assumptions = Assumptions(
+        service_level=service_level,
+        answer_within_seconds=answer_within_seconds,
+        opening_hours_per_day=opening_hours_per_day,
+        opening_days_per_year=opening_days_per_year,
+        phone_handle_seconds=phone_handle_seconds,
+        shrinkage=shrinkage,
+    )
+    try:
+        changes = [parse_shift(s) for s in shift or []] + [parse_move(m) for m in move or []]
+    except ValueError as error:
+        raise HTTPException(
+            422, [{"loc": ["query", "shift/move"], "msg": str(error), "type": "value_error"}]
+        ) from error
+    return report(await _loads(access.context), assumptions, changes)

@@ -1,0 +1,229 @@
+"""API load benchmark: requests/s and p50/p99 for lookup and scoring, at 1 and 16 clients,
+with auth and audit on, beside `mlflow models serve` of the same champion (same run).
+
+The server runs in its own process on 127.0.0.1; the load comes from wrk (a second process,
+bounded by --duration). Runs are interleaved and repeated; the table shows medians.
+
+    .venv/bin/python bench/bench_api.py --home /tmp/bench72/home --duration 10 --repeat 3
+
+The home must hold trained champions and a scored store (run bench_pipeline.py first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.factories import needs_support_row  # noqa: E402
+
+LUA_LOOKUP = """
+wrk.headers["Authorization"] = "Bearer %(token)s"
+ids = {%(ids)s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/v1/citizens/" .. ids[(counter %% #ids) + 1])
+end
+"""
+LUA_POST = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+%(auth)s
+wrk.body = '%(body)s'
+"""
+
+
+def wait_ready(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} not ready")
+
+
+def parse_latency(text: str, label: str) -> float:
+    match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", text, re.MULTILINE)
+    if not match:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def run_wrk(url: str, script: Path, clients: int, duration: int) -> dict[str, float]:
+    result = subprocess.run(
+        ["wrk", "-t1", f"-c{clients}", f"-d{duration}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
+    )
+    out = result.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": parse_latency(out, "50"),
+        "p99_ms": parse_latency(out, "99"),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--clients", default="1,16")
+    args = parser.parse_args()
+    clients = [int(c) for c in args.clients.split(",")]
+    env = dict(
+        os.environ,
+        SEGMENTATION_HOME=str(args.home),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        MLFLOW_TRACKING_URI=f"sqlite:///{(args.home / 'mlflow.db').resolve()}",
+    )
+    work = Path(tempfile.mkdtemp(prefix="segapi-"))
+    token = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training.cli",
+            "token",
+            "--role",
+            "case_handler",
+            "--subject",
+            "bench",
+            "--minutes",
+            "600",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
+    with sqlite3.connect(args.home / "segments.db") as connection:
+        stored = connection.execute("SELECT count(*) FROM citizens_segments").fetchone()[0]
+        ids = [
+            str(r[0]).zfill(12)
+            for r in connection.execute(
+                "SELECT subject_id FROM citizens_segments ORDER BY random() LIMIT 20000"
+            )
+        ]
+    body = needs_support_row()
+    body.pop("customer_id")
+    mlflow_body = {"dataframe_records": [body]}
+    (work / "lookup.lua").write_text(
+        LUA_LOOKUP % {"token": token, "ids": ",".join(f'"{i}"' for i in ids)}
+    )
+    (work / "score.lua").write_text(
+        LUA_POST
+        % {"auth": f'wrk.headers["Authorization"] = "Bearer {token}"', "body": json.dumps(body)}
+    )
+    (work / "mlflow.lua").write_text(LUA_POST % {"auth": "", "body": json.dumps(mlflow_body)})
+
+    servers = {
+        "segmentation": (
+            [sys.executable, "-m", "training.cli", "serve", "--port", "8765"],
+            "http://127.0.0.1:8765/ready",
+        ),
+        "mlflow": (
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "models",
+                "serve",
+                "-m",
+                "models:/citizen-segmentation@champion",
+                "--env-manager",
+                "local",
+                "-p",
+                "8766",
+                "-w",
+                "1",
+            ],
+            "http://127.0.0.1:8766/ping",
+        ),
+    }
+    targets = {
+        "lookup": ("segmentation", "http://127.0.0.1:8765/v1/citizens/x", "lookup.lua"),
+        "score": ("segmentation", "http://127.0.0.1:8765/v1/citizens/score", "score.lua"),
+        "mlflow_serve_score": ("mlflow", "http://127.0.0.1:8766/invocations", "mlflow.lua"),
+    }
+    processes = {}
+    try:
+        for name, (command, ready) in servers.items():
+            processes[name] = subprocess.Popen(
+                command,
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            wait_ready(ready)
+        results: dict[tuple[str, int], list[dict[str, float]]] = {}
+        for _ in range(args.repeat):
+            for target, (_, url, script) in targets.items():
+                for count in clients:
+                    measured = run_wrk(url, work / script, count, args.duration)
+                    results.setdefault((target, count), []).append(measured)
+                    print(target, count, measured, flush=True)
+    finally:
+        for process in processes.values():
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    summary = []
+    for (target, count), runs in results.items():
+        summary.append(
+            {
+                "target": target,
+                "clients": count,
+                "runs": len(runs),
+                "rps": statistics.median(r["rps"] for r in runs),
+                "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+                "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+                "non_2xx": sum(r["non_2xx"] for r in runs),
+            }
+        )
+    mlflow_rps = {
+        row["clients"]: row["rps"] for row in summary if row["target"] == "mlflow_serve_score"
+    }
+    print(
+        f"\nstore: {stored:,} citizens; medians of {args.repeat} interleaved runs of "
+        f"{args.duration} s\n"
+    )
+    print("| target | clients | req/s | p50 ms | p99 ms | non-2xx | vs mlflow serve |")
+    print("|---|---|---|---|---|---|---|")
+    for row in summary:
+        ratio = row["rps"] / mlflow_rps[row["clients"]] if row["clients"] in mlflow_rps else 0
+        print(
+            f"| {row['target']} | {row['clients']} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | "
+            f"{row['p99_ms']:.2f} | {row['non_2xx']:.0f} | {ratio:.1f}x |"
+        )
+    results_dir = ROOT / "bench" / "results"
+    results_dir.mkdir(exist_ok=True)
+    (results_dir / "api.json").write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

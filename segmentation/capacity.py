@@ -1,0 +1,379 @@
+"""Capacity arithmetic for planners: workload, full-time equivalents, phone agents (Erlang C)
+and what-if scenarios. Pure functions over per-segment aggregates; no I/O."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+#: The agency's hours for one full-time equivalent a year (seed 002, reporting to the ministry).
+HOURS_PER_FTE = 1_556.0
+
+CITIZEN_CHANNELS = ("phone", "office", "digital", "letter")
+EMPLOYER_CHANNELS = ("phone", "email", "letter")
+
+
+# -- Erlang C ---------------------------------------------------------------------------------
+def erlang_c(traffic: float, agents: int) -> float:
+    """Probability that a call waits, with ``traffic`` Erlangs offered to ``agents`` agents."""
+    if agents <= traffic:
+        return 1.0
+    blocking = 1.0  # Erlang B by the stable recursion B(n) = A B(n-1) / (n + A B(n-1))
+    for n in range(1, agents + 1):
+        blocking = traffic * blocking / (n + traffic * blocking)
+    return agents * blocking / (agents - traffic * (1.0 - blocking))
+
+
+def service_level(
+    traffic: float, agents: int, handle_seconds: float, answer_within: float
+) -> float:
+    """Share of calls answered within ``answer_within`` seconds."""
+    if agents <= traffic:
+        return 0.0
+    waiting = erlang_c(traffic, agents)
+    return 1.0 - waiting * math.exp(-(agents - traffic) * answer_within / handle_seconds)
+
+
+def agents_needed(
+    *,
+    calls: float,
+    interval_seconds: float,
+    handle_seconds: float,
+    target: float,
+    answer_within: float,
+) -> int:
+    """The fewest agents on the phones that meet the service level (before shrinkage)."""
+    if calls <= 0:
+        return 0
+    traffic = calls * handle_seconds / interval_seconds
+    agents = max(1, math.floor(traffic) + 1)
+    while service_level(traffic, agents, handle_seconds, answer_within) < target:
+        agents += 1
+    return agents
+
+
+def rostered(agents: int, shrinkage: float) -> int:
+    """Agents to roster so that ``agents`` are on the phones after shrinkage."""
+    return math.ceil(agents / (1.0 - shrinkage) - 1e-9) if agents else 0
+
+
+# -- assumptions and aggregates -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Assumptions:
+    """Everything the figures depend on; each can be set by the planner."""
+
+    service_level: float = 0.80
+    answer_within_seconds: float = 60.0
+    opening_hours_per_day: float = 8.0
+    opening_days_per_year: float = 250.0
+    phone_handle_seconds: float = 360.0
+    shrinkage: float = 0.30
+    hours_per_fte: float = HOURS_PER_FTE
+    #: Staff minutes per contact by channel; self-service takes none.
+    minutes_per_contact: dict[str, float] = field(
+        default_factory=lambda: {
+            "phone": 6.0,
+            "office": 20.0,
+            "digital": 4.0,
+            "letter": 10.0,
+            "email": 8.0,
+        }
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.service_level < 1:
+            raise ValueError("service_level must be between 0 and 1")
+        if not 0 <= self.shrinkage < 1:
+            raise ValueError("shrinkage must be at least 0 and below 1")
+        for name in (
+            "answer_within_seconds",
+            "opening_hours_per_day",
+            "opening_days_per_year",
+            "phone_handle_seconds",
+            "hours_per_fte",
+        ):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "phone_agents_note": (
+                "phone agents are rostered agents (after shrinkage) for the average opening hour; "
+                "the 'all' row pools one national queue, so Erlang C makes it smaller than the sum "
+                "of the regions"
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class SegmentLoad:
+    """What one segment in one region brings in a year (from the store)."""
+
+    population: str
+    category: str
+    region: str
+    customers: int
+    contacts: dict[str, float]  # by channel
+    case_minutes: float  # active handling time of applications / cases
+    cases: float = 0.0
+
+    def plus(self, other: SegmentLoad) -> SegmentLoad:
+        channels = set(self.contacts) | set(other.contacts)
+        return replace(
+            self,
+            customers=self.customers + other.customers,
+            contacts={c: self.contacts.get(c, 0.0) + other.contacts.get(c, 0.0) for c in channels},
+            case_minutes=self.case_minutes + other.case_minutes,
+            cases=self.cases + other.cases,
+        )
+
+
+def _row(load: SegmentLoad, assumptions: Assumptions, self_service: float) -> dict[str, Any]:
+    contacts = sum(load.contacts.values())
+    contact_minutes = sum(
+        volume * assumptions.minutes_per_contact.get(channel, 0.0)
+        for channel, volume in load.contacts.items()
+    )
+    hours = (load.case_minutes + contact_minutes) / 60.0
+    on_phones = agents_needed(
+        calls=load.contacts.get("phone", 0.0)
+        / (assumptions.opening_days_per_year * assumptions.opening_hours_per_day),
+        interval_seconds=3_600.0,
+        handle_seconds=assumptions.phone_handle_seconds,
+        target=assumptions.service_level,
+        answer_within=assumptions.answer_within_seconds,
+    )
+    row: dict[str, Any] = {
+        "population": load.population,
+        "category": load.category,
+        "region": load.region,
+        "customers": load.customers,
+        "contacts": contacts,
+        "contacts_per_customer": contacts / load.customers if load.customers else 0.0,
+        "contacts_by_channel": dict(sorted(load.contacts.items())),
+        "moved_to_self_service": self_service,
+        "case_handling_hours": load.case_minutes / 60.0,
+        "contact_handling_hours": contact_minutes / 60.0,
+        "handling_hours": hours,
+        "fte": hours / assumptions.hours_per_fte,
+        "phone_agents_on_phones": on_phones,
+        "phone_agents": rostered(on_phones, assumptions.shrinkage),
+    }
+    if load.population == "employers":
+        row["cases"] = load.cases
+    return row
+
+
+def capacity_rows(
+    loads: list[SegmentLoad],
+    assumptions: Assumptions,
+    self_service: dict[tuple[str, str, str], float] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per population, category and region, plus `all` rows per category."""
+    moved = self_service or {}
+    rows = [
+        _row(load, assumptions, moved.get((load.population, load.category, load.region), 0.0))
+        for load in sorted(loads, key=lambda item: (item.population, item.category, item.region))
+    ]
+    totals: dict[tuple[str, str], SegmentLoad] = {}
+    moved_totals: dict[tuple[str, str], float] = {}
+    for load in loads:
+        key = (load.population, load.category)
+        totals[key] = totals[key].plus(load) if key in totals else replace(load, region="all")
+        moved_totals[key] = moved_totals.get(key, 0.0) + moved.get(
+            (load.population, load.category, load.region), 0.0
+        )
+    rows += [_row(total, assumptions, moved_totals[key]) for key, total in sorted(totals.items())]
+    return rows
+
+
+# -- scenarios ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChannelShift:
+    """Move ``share`` of one segment's contacts on ``channel`` to self-service."""
+
+    population: str
+    category: str
+    channel: str
+    share: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.share <= 1:
+            raise ValueError("share must be between 0 and 1")
+
+    def describe(self) -> str:
+        return f"{self.share:.0%} of {self.category} {self.channel} contacts to self-service"
+
+
+@dataclass(frozen=True)
+class CustomerMove:
+    """Move ``share`` of one segment's customers to another; they take on the target
+    segment's contacts and handling time per customer in their region."""
+
+    population: str
+    source: str
+    target: str
+    share: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.share <= 1:
+            raise ValueError("share must be between 0 and 1")
+
+    def describe(self) -> str:
+        return f"{self.share:.0%} of {self.source} customers become {self.target}"
+
+
+def apply_scenario(
+    loads: list[SegmentLoad], changes: list[ChannelShift | CustomerMove]
+) -> tuple[list[SegmentLoad], dict[tuple[str, str, str], float]]:
+    """The loads after the changes, and the contacts moved to self-service per segment."""
+    current = {(load.population, load.category, load.region): load for load in loads}
+    moved: dict[tuple[str, str, str], float] = {}
+    for change in changes:
+        if isinstance(change, ChannelShift):
+            for key, load in list(current.items()):
+                if key[0] != change.population or key[1] != change.category:
+                    continue
+                volume = load.contacts.get(change.channel, 0.0) * change.share
+                contacts = dict(load.contacts)
+                contacts[change.channel] = contacts.get(change.channel, 0.0) - volume
+                current[key] = replace(load, contacts=contacts)
+                moved[key] = moved.get(key, 0.0) + volume
+        else:
+            for key, load in list(current.items()):
+                if key[0] != change.population or key[1] != change.source:
+                    continue
+                target_key = (key[0], change.target, key[2])
+                target = current.get(target_key)
+                movers = round(load.customers * change.share)
+                if movers == 0:
+                    continue
+                if target is None or target.customers == 0:
+                    per_contacts = {c: v / load.customers for c, v in load.contacts.items()}
+                    per_minutes, per_cases = (
+                        load.case_minutes / load.customers,
+                        load.cases / load.customers,
+                    )
+                    target = replace(
+                        load,
+                        category=change.target,
+                        customers=0,
+                        contacts={c: 0.0 for c in load.contacts},
+                        case_minutes=0.0,
+                        cases=0.0,
+                    )
+                else:
+                    per_contacts = {c: v / target.customers for c, v in target.contacts.items()}
+                    per_minutes = target.case_minutes / target.customers
+                    per_cases = target.cases / target.customers
+                fraction = movers / load.customers
+                current[key] = replace(
+                    load,
+                    customers=load.customers - movers,
+                    contacts={c: v * (1 - fraction) for c, v in load.contacts.items()},
+                    case_minutes=load.case_minutes * (1 - fraction),
+                    cases=load.cases * (1 - fraction),
+                )
+                current[target_key] = replace(
+                    target,
+                    customers=target.customers + movers,
+                    contacts={
+                        c: target.contacts.get(c, 0.0) + per_contacts.get(c, 0.0) * movers
+                        for c in set(target.contacts) | set(per_contacts)
+                    },
+                    case_minutes=target.case_minutes + per_minutes * movers,
+                    cases=target.cases + per_cases * movers,
+                )
+    return list(current.values()), moved
+
+
+def parse_shift(text: str, population: str = "citizens") -> ChannelShift:
+    """``irregular:phone:0.2`` (or ``employers/small:phone:0.2``)."""
+    population, _, rest = text.rpartition("/") if "/" in text else (population, "", text)
+    try:
+        category, channel, share = rest.split(":")
+        return ChannelShift(population or "citizens", category, channel, float(share))
+    except ValueError as error:
+        raise ValueError(
+            f"shift {text!r}: expected CATEGORY:CHANNEL:SHARE, e.g. irregular:phone:0.2"
+        ) from error
+
+
+def parse_move(text: str, population: str = "citizens") -> CustomerMove:
+    """``needs_support:irregular:0.1`` (or ``employers/small:medium_large:0.1``)."""
+    population, _, rest = text.rpartition("/") if "/" in text else (population, "", text)
+    try:
+        source, target, share = rest.split(":")
+        return CustomerMove(population or "citizens", source, target, float(share))
+    except ValueError as error:
+        raise ValueError(
+            f"move {text!r}: expected FROM:TO:SHARE, e.g. needs_support:irregular:0.1"
+        ) from error
+
+
+def report(
+    loads: list[SegmentLoad],
+    assumptions: Assumptions,
+    changes: list[ChannelShift | CustomerMove] | None = None,
+) -> dict[str, Any]:
+    """The capacity report of SPEC §5: assumptions, baseline segments, and the scenario."""
+    baseline = capacity_rows(loads, assumptions)
+    out: dict[str, Any] = {"assumptions": assumptions.as_dict(), "segments": baseline}
+    if changes:
+        changed, moved = apply_scenario(loads, changes)
+        scenario_rows = capacity_rows(changed, assumptions, moved)
+        base_all = {(r["population"], r["category"]): r for r in baseline if r["region"] == "all"}
+        comparison = []
+        for row in scenario_rows:
+            if row["region"] != "all":
+                continue
+            base = base_all.get((row["population"], row["category"])) or {}
+            comparison.append(
+                {
+                    "population": row["population"],
+                    "category": row["category"],
+                    **{
+                        f"baseline_{k}": base.get(k, 0)
+                        for k in ("customers", "contacts", "handling_hours", "fte", "phone_agents")
+                    },
+                    **{
+                        f"scenario_{k}": row[k]
+                        for k in ("customers", "contacts", "handling_hours", "fte", "phone_agents")
+                    },
+                    "change_handling_hours": row["handling_hours"] - base.get("handling_hours", 0),
+                    "change_fte": row["fte"] - base.get("fte", 0),
+                    "change_phone_agents": row["phone_agents"] - base.get("phone_agents", 0),
+                }
+            )
+        out["scenario"] = {
+            "changes": [change.describe() for change in changes],
+            "segments": scenario_rows,
+            "comparison": comparison,
+        }
+    return out
+
+
+def loads_from_rows(population: str, rows: list[dict[str, Any]]) -> list[SegmentLoad]:
+    """Segment loads from the store's per-category-and-region sums."""
+    loads = []
+    for row in rows:
+        if population == "citizens":
+            contacts = {c: float(row[f"contacts_{c}"] or 0.0) for c in CITIZEN_CHANNELS}
+            cases = 0.0
+        else:
+            contacts = {c: float(row[f"contacts_{c}"] or 0.0) for c in EMPLOYER_CHANNELS}
+            cases = float(row["cases"] or 0.0)
+        loads.append(
+            SegmentLoad(
+                population=population,
+                category=str(row["category"]),
+                region=str(row["region"]),
+                customers=int(row["customers"]),
+                contacts=contacts,
+                case_minutes=float(row["handling_minutes"] or 0.0),
+                cases=cases,
+            )
+        )
+    return loads

@@ -1,0 +1,64 @@
+"""Moving `champion` while requests are in flight: no errors, and answers switch versions."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import mlflow
+import pytest
+
+from models.registry import configure_mlflow, load_version, log_bundle, promote
+from tests.api.conftest import Api
+from tests.factories import needs_support_row
+
+pytestmark = pytest.mark.slow
+
+
+def test_alias_move_swaps_the_model_without_errors(api: Api) -> None:
+    settings = api.settings
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)  # type: ignore[attr-defined]
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    old_version = context.models.get("citizens").version
+    body = needs_support_row()
+    body.pop("customer_id")
+    headers = api.headers("case_handler")
+    seen: list[str] = []
+    errors: list[int] = []
+    stop = threading.Event()
+
+    def client_loop() -> None:
+        while not stop.is_set():
+            response = api.client.post("/v1/citizens/score", json=body, headers=headers)
+            if response.status_code != 200:
+                errors.append(response.status_code)
+            else:
+                seen.append(response.json()["model_version"])
+
+    threads = [threading.Thread(target=client_loop) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(0.5)
+        # A new registered version (the same bundle, re-logged), then move the alias.
+        bundle = load_version("citizens", old_version)
+        with mlflow.start_run(run_name="swap-test"):
+            new_version = log_bundle(bundle)
+        promote("citizens", new_version)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not seen or seen[-1] != new_version):
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        promote("citizens", old_version)
+        context.models.refresh()
+
+    assert not errors
+    assert seen[0] == old_version and seen[-1] == new_version
+    switched = seen.index(new_version)
+    # After the first answer from the new version, at most the requests already in flight
+    # (one per client) can still answer from the old one.
+    assert seen[switched:].count(old_version) <= len(threads)

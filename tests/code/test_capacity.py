@@ -1,0 +1,125 @@
+import math
+
+import pytest
+
+from segmentation.capacity import (
+    HOURS_PER_FTE,
+    Assumptions,
+    ChannelShift,
+    CustomerMove,
+    SegmentLoad,
+    agents_needed,
+    capacity_rows,
+    erlang_c,
+    report,
+    rostered,
+    service_level,
+)
+
+
+def test_erlang_c_matches_the_published_worked_example() -> None:
+    # 100 calls in 30 minutes, 180 s handling, 80 % answered within 20 s.
+    traffic = 100 * 180 / 1800
+    assert traffic == 10
+    assert (
+        agents_needed(
+            calls=100, interval_seconds=1800, handle_seconds=180, target=0.80, answer_within=20
+        )
+        == 14
+    )
+    assert service_level(traffic, 14, 180, 20) == pytest.approx(0.888, abs=0.001)
+    assert service_level(traffic, 13, 180, 20) < 0.80
+    assert rostered(14, 0.30) == 20
+    assert erlang_c(traffic, 14) == pytest.approx(0.174, abs=0.001)
+
+
+def test_agents_rise_with_calls_and_fall_with_a_more_lenient_service_level() -> None:
+    needed = [
+        agents_needed(
+            calls=c, interval_seconds=3600, handle_seconds=300, target=0.8, answer_within=60
+        )
+        for c in (10, 50, 100, 200, 400)
+    ]
+    assert needed == sorted(needed) and needed[0] < needed[-1]
+    strict = agents_needed(
+        calls=200, interval_seconds=3600, handle_seconds=300, target=0.95, answer_within=20
+    )
+    lenient = agents_needed(
+        calls=200, interval_seconds=3600, handle_seconds=300, target=0.7, answer_within=120
+    )
+    assert lenient < strict
+
+
+def _loads() -> list[SegmentLoad]:
+    loads = []
+    for region, size in (("01", 1.0), ("12", 0.6), ("14", 0.8)):
+        for category, customers, phone, minutes in (
+            # a large county: phone contacts a year at the reference contact rates
+            ("regular", 790_000, 110_000, 26.0 * 790_000),
+            ("irregular", 110_000, 42_000, 25.0 * 110_000),
+            ("needs_support", 100_000, 290_000, 39.0 * 100_000),
+        ):
+            loads.append(
+                SegmentLoad(
+                    population="citizens",
+                    category=category,
+                    region=region,
+                    customers=round(customers * size),
+                    contacts={
+                        "phone": phone * size,
+                        "office": phone * size / 5,
+                        "digital": phone * size / 2,
+                        "letter": phone * size / 10,
+                    },
+                    case_minutes=minutes * size,
+                )
+            )
+    return loads
+
+
+def test_regional_rows_add_up_to_all_and_fte_is_hours_over_1556() -> None:
+    rows = capacity_rows(_loads(), Assumptions())
+    for category in ("regular", "irregular", "needs_support"):
+        regional = [r for r in rows if r["category"] == category and r["region"] != "all"]
+        (total,) = [r for r in rows if r["category"] == category and r["region"] == "all"]
+        assert sum(r["customers"] for r in regional) == total["customers"]
+        contacts = math.fsum(r["contacts"] for r in regional)
+        assert contacts == pytest.approx(total["contacts"], rel=1e-12)
+        assert math.fsum(r["handling_hours"] for r in regional) == pytest.approx(
+            total["handling_hours"], rel=1e-12
+        )
+        assert math.fsum(r["fte"] for r in regional) == pytest.approx(total["fte"], rel=1e-12)
+    for row in rows:
+        assert row["fte"] == pytest.approx(row["handling_hours"] / HOURS_PER_FTE, rel=1e-12)
+
+
+def test_moving_irregular_phone_contacts_to_self_service_needs_fewer_agents_and_hours() -> None:
+    result = report(_loads(), Assumptions(), [ChannelShift("citizens", "irregular", "phone", 0.2)])
+    (irregular,) = [c for c in result["scenario"]["comparison"] if c["category"] == "irregular"]
+    assert irregular["scenario_handling_hours"] < irregular["baseline_handling_hours"]
+    assert irregular["scenario_phone_agents"] < irregular["baseline_phone_agents"]
+    assert irregular["scenario_customers"] == irregular["baseline_customers"]
+    (other,) = [c for c in result["scenario"]["comparison"] if c["category"] == "regular"]
+    assert other["change_fte"] == 0
+
+
+def test_moving_customers_between_segments_keeps_the_total() -> None:
+    result = report(
+        _loads(), Assumptions(), [CustomerMove("citizens", "needs_support", "irregular", 0.1)]
+    )
+    comparison = {c["category"]: c for c in result["scenario"]["comparison"]}
+    needs, irregular = comparison["needs_support"], comparison["irregular"]
+    moved = needs["baseline_customers"] - needs["scenario_customers"]
+    assert moved > 0
+    assert irregular["scenario_customers"] - irregular["baseline_customers"] == moved
+    # needs-support customers who live like irregular ones need less handling
+    total_before = sum(c["baseline_fte"] for c in comparison.values())
+    total_after = sum(c["scenario_fte"] for c in comparison.values())
+    assert total_after < total_before
+
+
+def test_assumptions_are_checked() -> None:
+    with pytest.raises(ValueError, match="service_level"):
+        Assumptions(service_level=1.2)
+    with pytest.raises(ValueError, match="shrinkage"):
+        Assumptions(shrinkage=1.0)
