@@ -138,12 +138,15 @@ class ClusterSegmenter(BaseEstimator):
                 members = scaled[categories == index]
                 if len(members) < self.components_per_category * 10:
                     continue  # a category the naming left (nearly) empty stays so
+                # k-means++ seeding instead of a full k-means per category: the rows are
+                # already grouped, and the full k-means made up most of the training time.
                 mixture = GaussianMixture(
                     n_components=self.components_per_category,
                     covariance_type="diag",
                     reg_covar=self.reg_covar,
+                    init_params="k-means++",
                     random_state=self.random_state,
-                    max_iter=200,
+                    max_iter=100,
                 ).fit(members)
                 means.append(mixture.means_)
                 variances.append(mixture.covariances_)

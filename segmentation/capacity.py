@@ -35,6 +35,10 @@ def service_level(
     return 1.0 - waiting * math.exp(-(agents - traffic) * answer_within / handle_seconds)
 
 
+#: Beyond this many Erlangs the assumptions are surely wrong (and the search would be long).
+MAX_TRAFFIC_ERLANGS = 100_000.0
+
+
 def agents_needed(
     *,
     calls: float,
@@ -43,14 +47,28 @@ def agents_needed(
     target: float,
     answer_within: float,
 ) -> int:
-    """The fewest agents on the phones that meet the service level (before shrinkage)."""
+    """The fewest agents on the phones that meet the service level (before shrinkage).
+
+    Walks n = 1, 2, ... once, carrying Erlang B forward, so the search is O(agents).
+    """
     if calls <= 0:
         return 0
     traffic = calls * handle_seconds / interval_seconds
-    agents = max(1, math.floor(traffic) + 1)
-    while service_level(traffic, agents, handle_seconds, answer_within) < target:
+    if traffic > MAX_TRAFFIC_ERLANGS:
+        raise ValueError(
+            f"{traffic:,.0f} Erlangs of phone traffic: check the opening hours and handling time"
+        )
+    blocking = 1.0
+    agents = 0
+    while True:
         agents += 1
-    return agents
+        blocking = traffic * blocking / (agents + traffic * blocking)
+        if agents <= traffic:
+            continue
+        waiting = agents * blocking / (agents - traffic * (1.0 - blocking))
+        level = 1.0 - waiting * math.exp(-(agents - traffic) * answer_within / handle_seconds)
+        if level >= target:
+            return agents
 
 
 def rostered(agents: int, shrinkage: float) -> int:
@@ -59,6 +77,18 @@ def rostered(agents: int, shrinkage: float) -> int:
 
 
 # -- assumptions and aggregates -----------------------------------------------------------------
+#: What a planner may set, and the range that makes sense for each.
+ASSUMPTION_BOUNDS: dict[str, tuple[float, float]] = {
+    "service_level": (0.5, 0.99),
+    "answer_within_seconds": (1.0, 3_600.0),
+    "opening_hours_per_day": (1.0, 24.0),
+    "opening_days_per_year": (50.0, 366.0),
+    "phone_handle_seconds": (10.0, 3_600.0),
+    "shrinkage": (0.0, 0.8),
+    "hours_per_fte": (1_000.0, 2_500.0),
+}
+
+
 @dataclass(frozen=True)
 class Assumptions:
     """Everything the figures depend on; each can be set by the planner."""

@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     token_minutes: int = Field(default=60, ge=1, le=24 * 60)
 
     seed: int = 20261121
-    chunk_rows: int = Field(default=500_000, ge=1)
+    # 1 M rows a chunk: each chunk rewrites most of the store's id index, so fewer and larger
+    # chunks write less (7.2 M rows: 77 s at 1 M against 92 s at 500 k; about 3 GB peak).
+    chunk_rows: int = Field(default=1_000_000, ge=1)
     train_sample_rows: int = Field(default=300_000, ge=1_000)
     model_poll_seconds: float = Field(default=5.0, gt=0)
 

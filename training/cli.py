@@ -209,12 +209,12 @@ def audit(
 def capacity(
     out: Annotated[Path | None, typer.Option(help="Write the Excel report here (.xlsx).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    service_level: Annotated[float, typer.Option(min=0.01, max=0.999)] = 0.80,
-    answer_within: Annotated[float, typer.Option(min=1, help="Seconds.")] = 60.0,
-    opening_hours: Annotated[float, typer.Option(min=0.5, max=24, help="Per day.")] = 8.0,
-    opening_days: Annotated[float, typer.Option(min=1, max=366, help="Per year.")] = 250.0,
-    handle_seconds: Annotated[float, typer.Option(min=1, help="Per phone call.")] = 360.0,
-    shrinkage: Annotated[float, typer.Option(min=0, max=0.95)] = 0.30,
+    service_level: Annotated[float, typer.Option(min=0.5, max=0.99)] = 0.80,
+    answer_within: Annotated[float, typer.Option(min=1, max=3600, help="Seconds.")] = 60.0,
+    opening_hours: Annotated[float, typer.Option(min=1, max=24, help="Per day.")] = 8.0,
+    opening_days: Annotated[float, typer.Option(min=50, max=366, help="Per year.")] = 250.0,
+    handle_seconds: Annotated[float, typer.Option(min=10, max=3600, help="Per call.")] = 360.0,
+    shrinkage: Annotated[float, typer.Option(min=0, max=0.8)] = 0.30,
     shift: Annotated[
         list[str] | None,
         typer.Option(help="CATEGORY:CHANNEL:SHARE to self-service, e.g. irregular:phone:0.2"),
@@ -250,7 +250,10 @@ def capacity(
     if not loads:
         console.print("[red]the segment store is empty: run `segmentation score` first[/red]")
         raise typer.Exit(1)
-    result = build_report(loads, assumptions, changes)
+    try:
+        result = build_report(loads, assumptions, changes)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
     if out is not None:
         write_report(result, out)
         console.print(f"wrote {out}")

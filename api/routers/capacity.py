@@ -44,12 +44,12 @@ async def _loads(context: AppContext) -> list[SegmentLoad]:
 @router.get("/capacity")
 async def capacity(
     access: Annotated[Access, Depends(planner_access)],
-    service_level: Annotated[float, Query(gt=0, lt=1)] = 0.80,
-    answer_within_seconds: Annotated[float, Query(gt=0, le=3600)] = 60.0,
-    opening_hours_per_day: Annotated[float, Query(gt=0, le=24)] = 8.0,
-    opening_days_per_year: Annotated[float, Query(gt=0, le=366)] = 250.0,
-    phone_handle_seconds: Annotated[float, Query(gt=0, le=7200)] = 360.0,
-    shrinkage: Annotated[float, Query(ge=0, lt=1)] = 0.30,
+    service_level: Annotated[float, Query(ge=0.5, le=0.99)] = 0.80,
+    answer_within_seconds: Annotated[float, Query(ge=1, le=3600)] = 60.0,
+    opening_hours_per_day: Annotated[float, Query(ge=1, le=24)] = 8.0,
+    opening_days_per_year: Annotated[float, Query(ge=50, le=366)] = 250.0,
+    phone_handle_seconds: Annotated[float, Query(ge=10, le=3600)] = 360.0,
+    shrinkage: Annotated[float, Query(ge=0, le=0.8)] = 0.30,
     shift: Annotated[
         list[str] | None,
         Query(
@@ -80,4 +80,10 @@ async def capacity(
         raise HTTPException(
             422, [{"loc": ["query", "shift/move"], "msg": str(error), "type": "value_error"}]
         ) from error
-    return report(await _loads(access.context), assumptions, changes)
+    loads = await _loads(access.context)
+    try:
+        return report(loads, assumptions, changes)
+    except ValueError as error:  # e.g. assumptions that make no sense together
+        raise HTTPException(
+            422, [{"loc": ["query"], "msg": str(error), "type": "value_error"}]
+        ) from error

@@ -123,3 +123,22 @@ def test_assumptions_are_checked() -> None:
         Assumptions(service_level=1.2)
     with pytest.raises(ValueError, match="shrinkage"):
         Assumptions(shrinkage=1.0)
+
+
+def test_absurd_traffic_is_refused_quickly_instead_of_searched() -> None:
+    """Found by schemathesis: extreme assumptions made the agent search run for minutes."""
+    with pytest.raises(ValueError, match="Erlangs"):
+        agents_needed(
+            calls=10**9, interval_seconds=3600, handle_seconds=3600, target=0.99, answer_within=1
+        )
+
+
+def test_large_realistic_traffic_is_fast() -> None:
+    import time
+
+    started = time.perf_counter()
+    agents = agents_needed(
+        calls=20_000, interval_seconds=3600, handle_seconds=360, target=0.9, answer_within=20
+    )
+    assert 2_000 < agents < 2_200  # 2,000 Erlangs
+    assert time.perf_counter() - started < 1.0
