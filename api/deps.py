@@ -37,7 +37,7 @@ class AppContext:
         return await anyio.to_thread.run_sync(lambda: function(*args, **kwargs))
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -17,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from data_contracts.identifiers import organisation_number_problems, personal_number_problems
+from data_contracts.identifiers import organisation_number_problem, personal_number_problem
 from data_contracts.schemas import (
     BENEFIT_COLUMNS,
     CITIZEN_COUNT_COLUMNS,
@@ -44,14 +43,6 @@ Minutes = Annotated[float, Number, Field(ge=0, le=MAX_MINUTES, allow_inf_nan=Fal
 Region = Annotated[str, Field(pattern=REGION_PATTERN, description="county code 01-25")]
 
 STRICT = ConfigDict(extra="forbid")
-
-
-def personal_number_problem(value: str) -> str:
-    return str(personal_number_problems(pd.Series([value])).iloc[0])
-
-
-def organisation_number_problem(value: str) -> str:
-    return str(organisation_number_problems(pd.Series([value])).iloc[0])
 
 
 class _ContractRow(BaseModel):

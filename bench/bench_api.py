@@ -99,6 +99,8 @@ def main() -> None:
         SEGMENTATION_HOME=str(args.home),
         MLFLOW_DISABLE_TELEMETRY="true",
         MLFLOW_TRACKING_URI=f"sqlite:///{(args.home / 'mlflow.db').resolve()}",
+        # `mlflow models serve` starts `uvicorn` by name: the venv's bin must be on PATH.
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
     work = Path(tempfile.mkdtemp(prefix="segapi-"))
     token = subprocess.run(
@@ -172,15 +174,20 @@ def main() -> None:
     processes = {}
     try:
         for name, (command, ready) in servers.items():
+            log_file = (work / f"{name}.log").open("w")
             processes[name] = subprocess.Popen(
                 command,
                 env=env,
                 cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            wait_ready(ready)
+            try:
+                wait_ready(ready)
+            except RuntimeError:
+                print((work / f"{name}.log").read_text()[-3000:])
+                raise
         results: dict[tuple[str, int], list[dict[str, float]]] = {}
         for _ in range(args.repeat):
             for target, (_, url, script) in targets.items():

@@ -16,15 +16,14 @@ from api.schemas import (
     OverrideResponse,
     ScoreResponse,
     error_responses,
-    organisation_number_problem,
     override_request,
-    personal_number_problem,
 )
 from api.state import ActiveModel
+from data_contracts.identifiers import organisation_number_problem, personal_number_problem
 from segmentation.taxonomy import Population, category_names, channel_for
 
 
-def customer_id_param(
+async def customer_id_param(
     customer_id: Annotated[
         str, Path(description="Personal identity number, 12 digits", max_length=12)
     ],
@@ -36,7 +35,7 @@ def customer_id_param(
     return customer_id
 
 
-def org_number_param(
+async def org_number_param(
     org_number: Annotated[str, Path(description="Organisation number, 10 digits", max_length=10)],
 ) -> str:
     if problem := organisation_number_problem(org_number):

@@ -47,3 +47,24 @@ def test_coordination_number_is_day_plus_sixty() -> None:
 )
 def test_organisation_number_rules(value: str, problem: str) -> None:
     assert organisation_number_problems(pd.Series([value])).iloc[0] == problem
+
+
+def test_scalar_checks_agree_with_the_vectorised_ones() -> None:
+    from data_contracts.identifiers import organisation_number_problem, personal_number_problem
+    from training.synthetic import generate_citizens, generate_employers
+
+    rng = np.random.default_rng(3)
+    citizens, _ = generate_citizens(2_000, seed=3)
+    employers, _ = generate_employers(500, seed=3)
+    people = list(citizens["customer_id"].astype(str))
+    people += [p[:-1] + str((int(p[-1]) + 1) % 10) for p in people[:300]]  # bad check digits
+    people += [str(rng.integers(10**11, 10**12)) for _ in range(500)]  # random 12 digits
+    people += ["19811218987", "x" * 12, "１９８１１２１８９８７６", "", "198112189876 "]
+    organisations = list(employers["org_number"].astype(str))
+    organisations += [str(rng.integers(10**9, 10**10)) for _ in range(500)]
+    for value in people:
+        expected = personal_number_problems(pd.Series([value])).iloc[0]
+        assert personal_number_problem(value) == expected, value
+    for value in organisations:
+        expected = organisation_number_problems(pd.Series([value])).iloc[0]
+        assert organisation_number_problem(value) == expected, value
