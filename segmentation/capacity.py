@@ -343,6 +343,14 @@ def parse_move(text: str, population: str = "citizens") -> CustomerMove:
         ) from error
 
 
+def parse_changes(
+    shifts: list[str] | None, moves: list[str] | None
+) -> list[ChannelShift | CustomerMove]:
+    """A scenario from the planner's text: ``--shift``/``shift`` and ``--move``/``move``."""
+    changes: list[ChannelShift | CustomerMove] = [parse_shift(text) for text in shifts or []]
+    return changes + [parse_move(text) for text in moves or []]
+
+
 def report(
     loads: list[SegmentLoad],
     assumptions: Assumptions,

@@ -415,30 +415,6 @@ class SegmentStore:
                 )
             )
 
-    def prepare_rows(self, population: Population, chunk: ScoredChunk) -> PreparedRows:
-        return prepare_rows(population, chunk)
-
-    def write_chunk(
-        self,
-        population: Population,
-        chunk: ScoredChunk,
-        *,
-        model_version: str,
-        scored_at: dt.datetime,
-        run_key: str,
-        chunk_index: int,
-        rejected: int,
-    ) -> None:
-        """Prepare and write one chunk (see :meth:`prepare_rows`, :meth:`write_rows`)."""
-        self.write_rows(
-            self.prepare_rows(population, chunk),
-            model_version=model_version,
-            scored_at=scored_at,
-            run_key=run_key,
-            chunk_index=chunk_index,
-            rejected=rejected,
-        )
-
     def record_rejected_chunk(self, run_key: str, chunk_index: int, rejected: int) -> None:
         """Mark a chunk without a single valid row as done."""
         with self.begin() as connection:

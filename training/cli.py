@@ -225,7 +225,7 @@ def capacity(
     ] = None,
 ) -> None:
     """Per-segment capacity: customers, contacts, hours, FTE and phone agents, with scenarios."""
-    from segmentation.capacity import Assumptions, loads_from_rows, parse_move, parse_shift
+    from segmentation.capacity import Assumptions, loads_from_rows, parse_changes
     from segmentation.capacity import report as build_report
     from segmentation.store import SegmentStore
     from segmentation.taxonomy import POPULATIONS
@@ -240,7 +240,7 @@ def capacity(
         shrinkage=shrinkage,
     )
     try:
-        changes = [parse_shift(s) for s in shift or []] + [parse_move(m) for m in move or []]
+        changes = parse_changes(shift, move)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     store = SegmentStore(get_settings().resolved_store_url)

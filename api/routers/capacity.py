@@ -12,8 +12,7 @@ from segmentation.capacity import (
     Assumptions,
     SegmentLoad,
     loads_from_rows,
-    parse_move,
-    parse_shift,
+    parse_changes,
     report,
 )
 from segmentation.taxonomy import POPULATIONS
@@ -75,7 +74,7 @@ async def capacity(
         shrinkage=shrinkage,
     )
     try:
-        changes = [parse_shift(s) for s in shift or []] + [parse_move(m) for m in move or []]
+        changes = parse_changes(shift, move)
     except ValueError as error:
         raise HTTPException(
             422, [{"loc": ["query", "shift/move"], "msg": str(error), "type": "value_error"}]
