@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.metrics import Metrics
 from api.security import DEFAULT_PURPOSE, AuthError, Principal, Role, decode_token
 from api.state import ModelHolder
+from segmentation.capacity import SegmentLoad
 from segmentation.settings import Settings
 from segmentation.store import SegmentStore
 
@@ -29,6 +30,8 @@ class AppContext:
     models: ModelHolder
     metrics: Metrics
     jwt_secret: str
+    #: (monotonic time, loads) of the last capacity read; see api/routers/capacity.py.
+    capacity_cache: tuple[float, list[SegmentLoad]] | None = None
 
     async def db(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a store call: inline for SQLite (microseconds), in a thread for a server."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import joblib
 import numpy as np
@@ -13,7 +12,7 @@ import pandas as pd
 
 from data_contracts.schemas import CONTRACT_VERSION
 from models.segmenter import ClusterSegmenter
-from segmentation.features import FEATURES, build_features, numeric_matrix
+from segmentation.features import numeric_matrix
 from segmentation.taxonomy import Population, channel_for
 
 BUNDLE_FILE = "bundle.joblib"
@@ -50,20 +49,6 @@ class SegmentationBundle:
 
     def predict_proba(self, raw: np.ndarray) -> np.ndarray:
         return self.segmenter.predict_proba(raw)
-
-    def features(self, raw: np.ndarray) -> np.ndarray:
-        return build_features(raw, self.population)
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "population": self.population,
-            "contract_version": self.contract_version,
-            "trained_at": self.trained_at,
-            "data_fingerprint": self.data_fingerprint,
-            "categories": self.categories,
-            "features": [spec.name for spec in FEATURES[self.population]],
-            **{f"metric_{k}": v for k, v in self.metrics.items()},
-        }
 
 
 def save_bundle(bundle: SegmentationBundle, directory: Path) -> Path:

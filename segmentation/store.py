@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from segmentation.capacity import SegmentLoad, loads_from_rows
 from segmentation.taxonomy import Population
 
 metadata = MetaData()
@@ -642,6 +643,14 @@ class SegmentStore:
         )
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(query)]
+
+    def capacity_loads(self) -> list[SegmentLoad]:
+        """Every population's per-segment-and-region loads, for the capacity report."""
+        return [
+            load
+            for population in SEGMENTS
+            for load in loads_from_rows(population, self.segment_loads(population))
+        ]
 
     def ping(self) -> bool:
         with self.engine.connect() as connection:

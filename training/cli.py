@@ -225,10 +225,9 @@ def capacity(
     ] = None,
 ) -> None:
     """Per-segment capacity: customers, contacts, hours, FTE and phone agents, with scenarios."""
-    from segmentation.capacity import Assumptions, loads_from_rows, parse_changes
+    from segmentation.capacity import Assumptions, parse_changes
     from segmentation.capacity import report as build_report
     from segmentation.store import SegmentStore
-    from segmentation.taxonomy import POPULATIONS
     from training.capacity_excel import write_report
 
     assumptions = Assumptions(
@@ -245,7 +244,7 @@ def capacity(
         raise typer.BadParameter(str(error)) from error
     store = SegmentStore(get_settings().resolved_store_url)
     store.create()
-    loads = [load for p in POPULATIONS for load in loads_from_rows(p, store.segment_loads(p))]
+    loads = store.capacity_loads()
     store.dispose()
     if not loads:
         console.print("[red]the segment store is empty: run `segmentation score` first[/red]")

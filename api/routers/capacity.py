@@ -11,11 +11,9 @@ from api.schemas import error_responses
 from segmentation.capacity import (
     Assumptions,
     SegmentLoad,
-    loads_from_rows,
     parse_changes,
     report,
 )
-from segmentation.taxonomy import POPULATIONS
 
 router = APIRouter(prefix="/v1", tags=["capacity"], responses=error_responses(401, 403, 422, 503))
 planner_access = require("planner", action="capacity.read", person=False)
@@ -24,19 +22,11 @@ CACHE_SECONDS = 60.0
 
 async def _loads(context: AppContext) -> list[SegmentLoad]:
     """The store's per-segment sums, cached for a minute (the query scans every customer)."""
-    cached = getattr(context, "_capacity_cache", None)
+    cached = context.capacity_cache
     if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
         return list(cached[1])
-
-    def read() -> list[SegmentLoad]:
-        return [
-            load
-            for population in POPULATIONS
-            for load in loads_from_rows(population, context.store.segment_loads(population))
-        ]
-
-    loads = await anyio.to_thread.run_sync(read)
-    context._capacity_cache = (time.monotonic(), loads)  # type: ignore[attr-defined]
+    loads = await anyio.to_thread.run_sync(context.store.capacity_loads)
+    context.capacity_cache = (time.monotonic(), loads)
     return loads
 
 
