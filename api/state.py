@@ -30,6 +30,8 @@ class ActiveModel:
     categories: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
     scale: np.ndarray = field(default_factory=lambda: np.ones(1))
+    #: (components, categories) 0/1: which category each mixture component belongs to.
+    membership: np.ndarray = field(default_factory=lambda: np.ones((1, 1)))
 
     @classmethod
     def build(cls, bundle: SegmentationBundle, version: str) -> ActiveModel:
@@ -40,6 +42,7 @@ class ActiveModel:
             categories=bundle.categories,
             channels=bundle.channels,
             scale=np.asarray(bundle.segmenter.feature_scale_),
+            membership=bundle.segmenter.membership_,
         )
 
 

@@ -197,11 +197,17 @@ class ClusterSegmenter(BaseEstimator):
     def predict_proba_features(self, features: np.ndarray) -> np.ndarray:
         """Probability of each category for rows of model features."""
         check_is_fitted(self, "cluster_category_")
+        return self.probabilities(features, self.membership_)
+
+    def probabilities(self, features: np.ndarray, membership: np.ndarray) -> np.ndarray:
+        """The arithmetic of ``predict_proba_features`` for rows or for one 1-D row, without
+        the fitted check: the API's hot path, with ``membership_`` computed once per model."""
         log_joint = self._log_joint(features)
-        log_joint -= log_joint.max(axis=1, keepdims=True)
+        log_joint -= log_joint.max(axis=-1, keepdims=True)
         responsibility = np.exp(log_joint)
-        responsibility /= responsibility.sum(axis=1, keepdims=True)
-        return responsibility @ self.membership_
+        responsibility /= responsibility.sum(axis=-1, keepdims=True)
+        result: np.ndarray = responsibility @ membership
+        return result
 
     @property
     def membership_(self) -> np.ndarray:

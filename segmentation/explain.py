@@ -21,12 +21,20 @@ class Reason:
     text: str
 
 
-def natural_units(features: np.ndarray, population: Population) -> np.ndarray:
-    """Model features back in the units a person reads (counts, shares, years)."""
+_LOGGED: dict[Population, np.ndarray] = {
+    population: np.array([spec.unit == "log1p" for spec in specs])
+    for population, specs in FEATURES.items()
+}
+
+
+def natural_units(
+    features: np.ndarray, population: Population, columns: list[int] | None = None
+) -> np.ndarray:
+    """Model features back in the units a person reads (counts, shares, years).
+    ``columns``: which features the last axis holds, if not all of them in order."""
     out = np.array(features, dtype=np.float64, copy=True)
-    for index, spec in enumerate(FEATURES[population]):
-        if spec.unit == "log1p":
-            out[..., index] = np.expm1(out[..., index])
+    logged = _LOGGED[population] if columns is None else _LOGGED[population][columns]
+    out[..., logged] = np.expm1(out[..., logged])
     return out
 
 
@@ -58,19 +66,22 @@ def explain(
     closer = (
         np.abs(features - typical_model[runner_up]) - np.abs(features - typical_model[chosen])
     ) / scale
-    order = [int(i) for i in np.argsort(-closer) if closer[i] > 0][:top]
+    ranked = np.argsort(-closer, kind="stable")[:top].tolist()
+    order = [i for i in ranked if closer[i] > 0]  # sorted, so the positive ones come first
     if not order:  # a borderline customer: show the features where the categories differ most
         spread = np.abs(typical_model[chosen] - typical_model[runner_up]) / scale
-        order = [int(i) for i in np.argsort(-spread)[:top]]
-    value_natural = natural_units(features, population)
+        order = np.argsort(-spread, kind="stable")[:top].tolist()
+    value_natural = natural_units(features[order], population, order).tolist()
+    typical_c_all = typical_natural[chosen, order].tolist()
+    typical_r_all = typical_natural[runner_up, order].tolist()
     chosen_name = categories[chosen].replace("_", "-")
     runner_name = categories[runner_up].replace("_", "-")
     reasons = []
-    for index in order:
+    for position, index in enumerate(order):
         spec = specs[index]
-        value = float(value_natural[index])
-        typical_c = float(typical_natural[chosen, index])
-        typical_r = float(typical_natural[runner_up, index])
+        value = value_natural[position]
+        typical_c = typical_c_all[position]
+        typical_r = typical_r_all[position]
         text = (
             f"{_format(value, spec.unit)} {spec.description} — typical for {chosen_name}: "
             f"{_format(typical_c, spec.unit)}; for {runner_name}: {_format(typical_r, spec.unit)}"

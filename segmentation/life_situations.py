@@ -4,6 +4,7 @@ first. Each tag is one readable rule over the contract's columns (listed in the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -14,16 +15,19 @@ _C = {name: i for i, name in enumerate(CITIZEN_NUMERIC_COLUMNS)}
 _E = {name: i for i, name in enumerate(EMPLOYER_NUMERIC_COLUMNS)}
 
 
-def _months(raw: np.ndarray, code: str) -> np.ndarray:
-    return raw[:, _C[f"benefit_months_{code}"]]
+_MONTHS = tuple(i for name, i in _C.items() if name.startswith("benefit_months_"))
+
+#: A rule reads the columns ``x[i]`` of a matrix (``raw.T``), or the scalars of one row.
+Rule = Callable[[Any], Any]
 
 
-def _benefits_at_once(raw: np.ndarray) -> np.ndarray:
-    months = raw[:, [i for name, i in _C.items() if name.startswith("benefit_months_")]]
-    return (months >= 6).sum(axis=1)
+def _months(x: Any, code: str) -> Any:
+    return x[_C[f"benefit_months_{code}"]]
 
 
-Rule = Callable[[np.ndarray], np.ndarray]
+def _benefits_at_once(x: Any) -> Any:
+    return sum(x[i] >= 6 for i in _MONTHS)
+
 
 #: tag -> (rule, the rule in words)
 CITIZEN_TAGS: dict[str, tuple[Rule, str]] = {
@@ -65,7 +69,7 @@ CITIZEN_TAGS: dict[str, tuple[Rule, str]] = {
         "bostadsbidrag paid in at least one month",
     ),
     "life_change": (
-        lambda r: r[:, _C["life_events"]] > 0,
+        lambda r: r[_C["life_events"]] > 0,
         "at least one registered life event (move, child, sickness, separation, ...)",
     ),
     "multi_benefit": (
@@ -76,17 +80,17 @@ CITIZEN_TAGS: dict[str, tuple[Rule, str]] = {
 
 EMPLOYER_TAGS: dict[str, tuple[Rule, str]] = {
     "payroll_integrated": (
-        lambda r: r[:, _E["payroll_integration"]] > 0,
+        lambda r: r[_E["payroll_integration"]] > 0,
         "submits through a payroll system / the income register",
     ),
     "paper_applications": (
-        lambda r: r[:, _E["applications_paper"]] > r[:, _E["applications_electronic"]],
+        lambda r: r[_E["applications_paper"]] > r[_E["applications_electronic"]],
         "more applications on paper than electronically",
     ),
     "many_contacts_per_case": (
         lambda r: (
-            (r[:, _E["contacts_phone"]] + r[:, _E["contacts_email"]] + r[:, _E["contacts_letter"]])
-            > 3 * np.maximum(r[:, _E["cases"]], 1)
+            (r[_E["contacts_phone"]] + r[_E["contacts_email"]] + r[_E["contacts_letter"]])
+            > 3 * np.maximum(r[_E["cases"]], 1.0)
         ),
         "more than three contacts per case",
     ),
@@ -100,8 +104,14 @@ TAGS: dict[Population, dict[str, tuple[Rule, str]]] = {
 
 def life_situations(raw: np.ndarray, population: Population) -> list[list[str]]:
     """The tags of each row of the numeric contract matrix, in a fixed order."""
-    raw = np.atleast_2d(raw)
+    columns = np.atleast_2d(np.asarray(raw, dtype=np.float64)).T
     rules = TAGS[population]
-    flags = np.column_stack([rule(raw) for rule, _ in rules.values()])
+    flags = np.column_stack([rule(columns) for rule, _ in rules.values()])
     names = list(rules)
     return [[names[j] for j in np.flatnonzero(row)] for row in flags]
+
+
+def row_life_situations(row: np.ndarray, population: Population) -> list[str]:
+    """The tags of one row (a 1-D array in contract order): the same rules on scalars."""
+    values = np.asarray(row, dtype=np.float64).tolist()  # floats: the rules run on scalars
+    return [name for name, (rule, _) in TAGS[population].items() if rule(values)]

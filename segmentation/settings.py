@@ -28,6 +28,13 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the segment store; default a SQLite file under home",
     )
+    audit_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the audit log; default: a SQLite file beside a SQLite store"
+            " (segments-audit.db), the store's own database for a server"
+        ),
+    )
     mlflow_tracking_uri: str | None = Field(
         default=None,
         validation_alias="MLFLOW_TRACKING_URI",

@@ -115,7 +115,7 @@ def score(
         for population in POPULATIONS
         if (data / f"{population}.parquet").exists() and champion(population) is not None
     }
-    store = SegmentStore(settings.resolved_store_url)
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -197,7 +197,8 @@ def audit(
     """Print the audit log as JSON lines (oldest first)."""
     from segmentation.store import SegmentStore
 
-    store = SegmentStore(get_settings().resolved_store_url)
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
     store.create()
     for record in store.audit_entries(subject=subject, limit=limit):
         record.pop("id", None)
@@ -242,7 +243,8 @@ def capacity(
         changes = parse_changes(shift, move)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
-    store = SegmentStore(get_settings().resolved_store_url)
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
     store.create()
     loads = store.capacity_loads()
     store.dispose()

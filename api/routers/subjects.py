@@ -1,18 +1,16 @@
 """Citizens and employers: lookup, scoring and overrides (case handlers)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
 
 from api import scoring
-from api.deps import Access, AppContext, require
+from api.deps import Access, AppContext, IdCheck, require
+from api.responses import JSONBytes
 from api.schemas import (
     CitizenScoreRequest,
     EmployerScoreRequest,
-    HistoryEntry,
     LookupResponse,
-    OverrideInfo,
     OverrideResponse,
     ScoreResponse,
     error_responses,
@@ -20,35 +18,24 @@ from api.schemas import (
 )
 from api.state import ActiveModel
 from data_contracts.identifiers import organisation_number_problem, personal_number_problem
+from segmentation.store import SubjectRecord
 from segmentation.taxonomy import Population, category_names, channel_for
 
-
-async def customer_id_param(
-    customer_id: Annotated[
-        str, Path(description="Personal identity number, 12 digits", max_length=12)
-    ],
-) -> str:
-    if problem := personal_number_problem(customer_id):
-        raise HTTPException(
-            422, [{"loc": ["path", "customer_id"], "msg": problem, "type": "value_error"}]
-        )
-    return customer_id
-
-
-async def org_number_param(
-    org_number: Annotated[str, Path(description="Organisation number, 10 digits", max_length=10)],
-) -> str:
-    if problem := organisation_number_problem(org_number):
-        raise HTTPException(
-            422, [{"loc": ["path", "org_number"], "msg": problem, "type": "value_error"}]
-        )
-    return org_number
-
-
-ID_PARAMS = {
-    "citizens": ("customer_id", customer_id_param),
-    "employers": ("org_number", org_number_param),
+#: The path parameter and its check, per population. The check runs in the route's guard,
+#: after the caller is authorised (``api.deps.RoleGuard``); the declaration here documents
+#: the parameter and bounds its length.
+ID_PARAMS: dict[Population, tuple[str, IdCheck]] = {
+    "citizens": ("customer_id", personal_number_problem),
+    "employers": ("org_number", organisation_number_problem),
 }
+CustomerId = Annotated[
+    str,
+    Path(alias="customer_id", description="Personal identity number, 12 digits", max_length=12),
+]
+OrgNumber = Annotated[
+    str, Path(alias="org_number", description="Organisation number, 10 digits", max_length=10)
+]
+ID_TYPES = {"citizens": CustomerId, "employers": OrgNumber}
 
 
 def not_found(population: Population) -> str:
@@ -63,24 +50,18 @@ def active_model(context: AppContext, population: Population) -> ActiveModel:
 
 
 async def lookup_record(
-    context: AppContext, population: Population, subject: str
-) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    row = await context.db(context.store.current, population, subject)
-    if row is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no stored segment for this {population[:-1]}"
-        )
-    override = await context.db(context.store.active_override, population, subject)
-    return row, override
-
-
-def stored_inputs(row: dict[str, Any]) -> np.ndarray:
-    return np.frombuffer(row["inputs"], dtype="<f4").astype(np.float64)[None, :]
+    context: AppContext, population: Population, subject: str, *, with_history: bool
+) -> SubjectRecord:
+    """The stored row, override and (optionally) history of one customer; 404 if unknown."""
+    record = await context.db(context.store.lookup, population, subject, with_history=with_history)
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, not_found(population))
+    return record
 
 
 def build_router(population: Population) -> APIRouter:
-    id_name, id_param = ID_PARAMS[population]
-    SubjectId = Annotated[str, Depends(id_param)]
+    id_name, id_check = ID_PARAMS[population]
+    SubjectId = ID_TYPES[population]
     request_model = CitizenScoreRequest if population == "citizens" else EmployerScoreRequest
     override_model = override_request(
         category_names(population), f"{population.capitalize()[:-1]}OverrideRequest"
@@ -90,15 +71,19 @@ def build_router(population: Population) -> APIRouter:
         tags=[population],
         responses=error_responses(401, 403, 422, 503),
     )
-    lookup_access = require("case_handler", action=f"{population}.lookup", person=True)
+    lookup_access = require(
+        "case_handler", action=f"{population}.lookup", person=True, id_check=id_check
+    )
     score_access = require("case_handler", action=f"{population}.score", person=True)
-    override_access = require("case_handler", action=f"{population}.override", person=True)
+    override_access = require(
+        "case_handler", action=f"{population}.override", person=True, id_check=id_check
+    )
 
     @router.post("/score", response_model=ScoreResponse)
     async def score_row(
         access: Annotated[Access, Depends(score_access)],
         body: Annotated[request_model, Body()],  # type: ignore[valid-type]
-    ) -> ScoreResponse:
+    ) -> Response:
         """Score one posted contract row."""
         context = access.context
         model = active_model(context, population)
@@ -107,60 +92,61 @@ def build_router(population: Population) -> APIRouter:
         scored = scoring.score(raw, model)
         category = model.categories[scored.category_index]
         context.metrics.answers.labels(population, category).inc()
-        return ScoreResponse(
-            category=category,
-            channel=model.channels[scored.category_index],
-            probabilities=scoring.probabilities_by_name(model, scored),
-            explanation=scoring.explanation(model, scored, scored.category_index),
-            life_situations=scoring.tags(raw, model),
-            model_version=model.version,
+        return JSONBytes(
+            {
+                "category": category,
+                "channel": model.channels[scored.category_index],
+                "probabilities": scoring.probabilities_by_name(model, scored),
+                "explanation": scoring.explanation(model, scored, scored.category_index),
+                "life_situations": scoring.tags(raw, model),
+                "model_version": model.version,
+            }
         )
 
     @router.get(f"/{{{id_name}}}", response_model=LookupResponse, responses=error_responses(404))
     async def lookup(
-        subject: SubjectId, access: Annotated[Access, Depends(lookup_access)]
-    ) -> LookupResponse:
+        subject: SubjectId,  # type: ignore[valid-type]
+        access: Annotated[Access, Depends(lookup_access)],
+    ) -> Response:
         """The stored category with explanation and history."""
         context = access.context
         model = active_model(context, population)
         await access.record(subject)
-        row, override = await lookup_record(context, population, subject)
-        history = await context.db(context.store.history, population, subject, row)
-        raw = stored_inputs(row)
+        record = await lookup_record(context, population, subject, with_history=True)
+        row, override = record.current, record.override
+        raw = scoring.stored_row(row["inputs"])
         scored = scoring.score(raw, model)
         category = override["category"] if override else row["category"]
         chosen = model.categories.index(category)
         context.metrics.answers.labels(population, category).inc()
-        return LookupResponse(
-            category=category,
-            channel=channel_for(population, category),
-            source="override" if override else "model",
-            model_category=row["category"],
-            scored_at=row["scored_at"],
-            model_version=row["model_version"],
-            override=OverrideInfo(**override) if override else None,
-            probabilities=scoring.probabilities_by_name(model, scored),
-            explanation=scoring.explanation(model, scored, chosen),
-            life_situations=scoring.tags(raw, model),
-            history=[HistoryEntry(**entry) for entry in history],
+        return JSONBytes(
+            {
+                "category": category,
+                "channel": channel_for(population, category),
+                "source": "override" if override else "model",
+                "model_category": row["category"],
+                "scored_at": row["scored_at"],
+                "model_version": row["model_version"],
+                "override": override,
+                "probabilities": scoring.probabilities_by_name(model, scored),
+                "explanation": scoring.explanation(model, scored, chosen),
+                "life_situations": scoring.tags(raw, model),
+                "history": record.history,
+            }
         )
 
     @router.put(
         f"/{{{id_name}}}/override", response_model=OverrideResponse, responses=error_responses(404)
     )
     async def put_override(
-        subject: SubjectId,
+        subject: SubjectId,  # type: ignore[valid-type]
         access: Annotated[Access, Depends(override_access)],
         body: Annotated[override_model, Body()],  # type: ignore[valid-type]
     ) -> OverrideResponse:
         """Set a case handler's category; it wins over the model until it expires or is removed."""
         context = access.context
         await access.record(subject)
-        row = await context.db(context.store.current, population, subject)
-        if row is None:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"no stored segment for this {population[:-1]}"
-            )
+        row = (await lookup_record(context, population, subject, with_history=False)).current
         values = body.model_dump()  # type: ignore[attr-defined]
         stored = await context.db(
             context.store.set_override,
@@ -182,7 +168,8 @@ def build_router(population: Population) -> APIRouter:
 
     @router.delete(f"/{{{id_name}}}/override", status_code=204, responses=error_responses(404))
     async def delete_override(
-        subject: SubjectId, access: Annotated[Access, Depends(override_access)]
+        subject: SubjectId,  # type: ignore[valid-type]
+        access: Annotated[Access, Depends(override_access)],
     ) -> Response:
         """Remove an override; the model's category applies again (kept in the history)."""
         context = access.context

@@ -145,10 +145,10 @@ def test_every_read_is_audited_with_purpose_allowed_or_refused(api: Api) -> None
 def test_failed_audit_write_refuses_the_request(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     context = api.client.app.state.context  # type: ignore[attr-defined]
 
-    def broken(**_: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(context.store, "audit", broken)
+    monkeypatch.setattr(context.store, "audit_many", broken)
     response = api.client.get(f"/v1/citizens/{api.citizen_id}", headers=api.headers("case_handler"))
     assert response.status_code == 503
     assert "category" not in response.text

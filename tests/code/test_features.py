@@ -1,8 +1,12 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from segmentation.features import build_features, feature_names, numeric_matrix
+from segmentation.life_situations import life_situations, row_life_situations
+from segmentation.taxonomy import Population
 from tests.factories import citizen_row
+from training.synthetic import generate_citizens, generate_employers
 
 
 def test_features_never_use_birth_year_or_region() -> None:
@@ -26,3 +30,22 @@ def test_no_contacts_gives_finite_shares() -> None:
     frame = pd.DataFrame([citizen_row(applications_online=0)])
     features = build_features(numeric_matrix(frame, "citizens"), "citizens")
     assert np.isfinite(features).all()
+
+
+@pytest.mark.parametrize("population", ["citizens", "employers"])
+def test_one_row_gives_exactly_the_batch_features_and_tags(population: Population) -> None:
+    """The API scores one row through the scalar path of the same code; it must agree with
+    the batch path on varied rows (zeros, twelve-month benefits, big counts): tags exactly,
+    features to 1e-12 (``math.log1p`` and numpy's vectorised log1p may differ in the last
+    bit)."""
+    generate = generate_citizens if population == "citizens" else generate_employers
+    frame, _ = generate(2_000, seed=7)
+    raw = numeric_matrix(frame, population)
+    raw[:50] = 0.0  # nothing at all: shares of zero must come out as 0, not NaN
+    batch = build_features(raw, population)
+    batch_tags = life_situations(raw, population)
+    for index in range(len(raw)):
+        np.testing.assert_allclose(
+            build_features(raw[index], population), batch[index], rtol=1e-12, atol=0
+        )
+        assert row_life_situations(raw[index], population) == batch_tags[index]

@@ -1,0 +1,83 @@
+"""Group commit of audit records: nothing about a person is served before its record is
+written, and concurrent requests share one transaction.
+
+A request queues its record and waits. One writer drains the queue: it writes everything
+queued so far in one transaction (in a worker thread, so the event loop keeps serving) and
+then wakes each waiting request with success or with the error. While it writes, new
+records queue for the next transaction. Under load a transaction carries many records; a
+lone request waits for one transaction of its own, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import anyio
+
+AuditRecord = Mapping[str, Any]
+Write = Callable[[Sequence[AuditRecord]], None]
+
+
+class AuditWriter:
+    def __init__(self, write: Write, *, in_thread: bool = True) -> None:
+        #: Writes records in one transaction, all or none; raises if it cannot.
+        self._write = write
+        self._in_thread = in_thread
+        self._queue: list[tuple[AuditRecord, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.transactions = 0
+        self.records = 0
+
+    async def record(
+        self,
+        *,
+        actor: str,
+        role: str,
+        action: str,
+        subject: str | None,
+        purpose: str,
+        outcome: str,
+    ) -> None:
+        """Queue one record and return once it is committed; raise if it could not be."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        entry = {
+            "at": dt.datetime.now(dt.UTC),
+            "actor": actor,
+            "role": role,
+            "action": action,
+            "subject": subject,
+            "purpose": purpose,
+            "outcome": outcome,
+        }
+        self._queue.append((entry, done))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._drain())
+        await done
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            records = [entry for entry, _ in batch]
+            try:
+                if self._in_thread:
+                    await anyio.to_thread.run_sync(self._write, records)
+                else:
+                    self._write(records)
+            except Exception as error:  # every waiting request is refused, none is lost
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+            except BaseException:  # cancelled (shutdown): no request is left waiting
+                for _, done in [*batch, *self._queue]:
+                    done.cancel()
+                raise
+            else:
+                self.transactions += 1
+                self.records += len(records)
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
