@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,6 +34,16 @@ def _champion_version(population: Population) -> str | None:
     return info.version if info else None
 
 
+async def _checkpoint_audit(app: FastAPI, interval: float = 1.0) -> None:
+    """Checkpoint the SQLite audit log every ``interval`` seconds, off the event loop."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await anyio.to_thread.run_sync(app.state.context.store.checkpoint_audit)
+        except Exception as error:  # the next round tries again; commits still succeed
+            log.warning("audit checkpoint failed: %s", type(error).__name__)
+
+
 def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -> FastAPI:
     """Build the API. Models and store are opened in the lifespan, not at import."""
     settings = settings or get_settings()
@@ -42,6 +53,7 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         settings.home.mkdir(parents=True, exist_ok=True)
         configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
         store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+        store.audit_autocheckpoint = False  # checkpointed in the background, below
         store.create()
         holder = ModelHolder(_champion_version, load_version)
         holder.refresh()
@@ -66,6 +78,7 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
             if follow_alias
             else None
         )
+        checkpointer = asyncio.create_task(_checkpoint_audit(app))
         log.info("serving models %s", holder.versions)
         # Everything loaded so far (models, libraries) lives as long as the app: keep it out
         # of the garbage collector's full passes, which otherwise stall every request in
@@ -75,10 +88,12 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         try:
             yield
         finally:
-            if follower is not None:
-                follower.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await follower
+            for task in (follower, checkpointer):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            store.checkpoint_audit()
             store.dispose()
 
     metrics = Metrics()
@@ -88,12 +103,17 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         description="Customer categories and service channels (SPEC §4).",
         lifespan=lifespan,
     )
-    # Routes are matched in order: the busiest first.
-    app.include_router(subjects.build_router("citizens"))
-    app.include_router(routing.router)
-    app.include_router(subjects.build_router("employers"))
-    app.include_router(health.router)
-    app.include_router(capacity.router)
+    # Routes are matched in order: the busiest first. Each router's routes (prefix, tags and
+    # responses already applied) join the app's own list: `include_router` would wrap each
+    # router, and the wrapper matches every request twice (about 15 µs of a 230 µs lookup).
+    for router in (
+        subjects.build_router("citizens"),
+        routing.router,
+        subjects.build_router("employers"),
+        health.router,
+        capacity.router,
+    ):
+        app.router.routes.extend(router.routes)
 
     @app.exception_handler(SQLAlchemyError)
     async def store_unavailable(_: Request, error: SQLAlchemyError) -> JSONResponse:

@@ -3,6 +3,7 @@ customer's value beside the typical value of the chosen and the runner-up catego
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,7 @@ def natural_units(
     return out
 
 
+@functools.lru_cache(maxsize=8192)  # typical values repeat, and most customer values do
 def _format(value: float, unit: str) -> str:
     if unit == "share":
         return f"{value:.0%}"

@@ -391,6 +391,11 @@ class SegmentStore:
         self.audit_is_sqlite = self.audit_engine.dialect.name == "sqlite"
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._checkpointer: sqlite3.Connection | None = None
+        #: Whether audit commits checkpoint the SQLite audit log themselves (see
+        #: ``checkpoint_audit``); set before the first audit write.
+        self.audit_autocheckpoint = True
         self._lookup_sql = {p: _lookup_sql(p) for p in SEGMENTS}
 
     def create(self) -> None:
@@ -403,9 +408,10 @@ class SegmentStore:
                     connection.exec_driver_sql(statement)
 
     def dispose(self) -> None:
-        for reader in self._connections:
-            reader.close()
+        for connection in self._connections:
+            connection.close()
         self._connections.clear()
+        self._checkpointer = None
         self._local = threading.local()
         self.engine.dispose()
         self.audit_engine.dispose()
@@ -436,9 +442,28 @@ class SegmentStore:
             )
             writer.execute("PRAGMA journal_mode = WAL")
             writer.execute("PRAGMA synchronous = NORMAL")
+            if not self.audit_autocheckpoint:
+                writer.execute("PRAGMA wal_autocheckpoint = 0")
             self._local.writer = writer
             self._connections.append(writer)
         return writer
+
+    def checkpoint_audit(self) -> None:
+        """Copy the SQLite audit log's write-ahead log into its file (a passive checkpoint:
+        it never makes a writer wait). The API runs this in the background every second
+        and turns off ``audit_autocheckpoint``; otherwise every ~1,000 pages one commit would
+        do the checkpoint, with its fsync, while the requests of its group wait (measured:
+        commits of 12-17 ms every 0.3 s at 4,000 lookups a second)."""
+        if not self.audit_is_sqlite:
+            return
+        with self._lock:
+            if self._checkpointer is None:
+                database = self.audit_engine.url.database or ""
+                self._checkpointer = sqlite3.connect(
+                    database, timeout=30, check_same_thread=False, isolation_level=None
+                )
+                self._connections.append(self._checkpointer)
+            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _read(self, queries: Sequence[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
         """Run point-read queries (``?`` placeholders) on one connection."""

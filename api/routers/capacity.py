@@ -30,7 +30,7 @@ async def _loads(context: AppContext) -> list[SegmentLoad]:
     return loads
 
 
-@router.get("/capacity")
+@router.get("/capacity", openapi_extra=planner_access.openapi)
 async def capacity(
     access: Annotated[Access, Depends(planner_access)],
     service_level: Annotated[float, Query(ge=0.5, le=0.99)] = 0.80,

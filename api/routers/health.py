@@ -49,7 +49,11 @@ async def metrics(context: ContextDep) -> Response:
     return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.post("/v1/models/refresh", responses=error_responses(401, 403))
+@router.post(
+    "/v1/models/refresh",
+    responses=error_responses(401, 403),
+    openapi_extra=refresh_access.openapi,
+)
 async def refresh_models(
     access: Annotated[Access, Depends(refresh_access)],
 ) -> dict[str, dict[str, str]]:

@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
 
 from api import scoring
-from api.deps import Access, AppContext, IdCheck, require
+from api.deps import Access, AppContext, IdParam, require
 from api.responses import JSONBytes
 from api.schemas import (
     CitizenScoreRequest,
@@ -21,21 +21,16 @@ from data_contracts.identifiers import organisation_number_problem, personal_num
 from segmentation.store import SubjectRecord
 from segmentation.taxonomy import Population, category_names, channel_for
 
-#: The path parameter and its check, per population. The check runs in the route's guard,
-#: after the caller is authorised (``api.deps.RoleGuard``); the declaration here documents
-#: the parameter and bounds its length.
-ID_PARAMS: dict[Population, tuple[str, IdCheck]] = {
-    "citizens": ("customer_id", personal_number_problem),
-    "employers": ("org_number", organisation_number_problem),
+#: The person's id in the path, per population: checked by the route's guard after the
+#: caller is authorised (``api.deps.RoleGuard``), and documented by it.
+ID_PARAMS: dict[Population, IdParam] = {
+    "citizens": IdParam(
+        "customer_id", "Personal identity number, 12 digits", 12, personal_number_problem
+    ),
+    "employers": IdParam(
+        "org_number", "Organisation number, 10 digits", 10, organisation_number_problem
+    ),
 }
-CustomerId = Annotated[
-    str,
-    Path(alias="customer_id", description="Personal identity number, 12 digits", max_length=12),
-]
-OrgNumber = Annotated[
-    str, Path(alias="org_number", description="Organisation number, 10 digits", max_length=10)
-]
-ID_TYPES = {"citizens": CustomerId, "employers": OrgNumber}
 
 
 def not_found(population: Population) -> str:
@@ -60,8 +55,8 @@ async def lookup_record(
 
 
 def build_router(population: Population) -> APIRouter:
-    id_name, id_check = ID_PARAMS[population]
-    SubjectId = ID_TYPES[population]
+    id_param = ID_PARAMS[population]
+    id_name = id_param.name
     request_model = CitizenScoreRequest if population == "citizens" else EmployerScoreRequest
     override_model = override_request(
         category_names(population), f"{population.capitalize()[:-1]}OverrideRequest"
@@ -72,14 +67,14 @@ def build_router(population: Population) -> APIRouter:
         responses=error_responses(401, 403, 422, 503),
     )
     lookup_access = require(
-        "case_handler", action=f"{population}.lookup", person=True, id_check=id_check
+        "case_handler", action=f"{population}.lookup", person=True, subject=id_param
     )
     score_access = require("case_handler", action=f"{population}.score", person=True)
     override_access = require(
-        "case_handler", action=f"{population}.override", person=True, id_check=id_check
+        "case_handler", action=f"{population}.override", person=True, subject=id_param
     )
 
-    @router.post("/score", response_model=ScoreResponse)
+    @router.post("/score", response_model=ScoreResponse, openapi_extra=score_access.openapi)
     async def score_row(
         access: Annotated[Access, Depends(score_access)],
         body: Annotated[request_model, Body()],  # type: ignore[valid-type]
@@ -103,13 +98,15 @@ def build_router(population: Population) -> APIRouter:
             }
         )
 
-    @router.get(f"/{{{id_name}}}", response_model=LookupResponse, responses=error_responses(404))
-    async def lookup(
-        subject: SubjectId,  # type: ignore[valid-type]
-        access: Annotated[Access, Depends(lookup_access)],
-    ) -> Response:
+    @router.get(
+        f"/{{{id_name}}}",
+        response_model=LookupResponse,
+        responses=error_responses(404),
+        openapi_extra=lookup_access.openapi,
+    )
+    async def lookup(access: Annotated[Access, Depends(lookup_access)]) -> Response:
         """The stored category with explanation and history."""
-        context = access.context
+        context, subject = access.context, access.subject
         model = active_model(context, population)
         await access.record(subject)
         record = await lookup_record(context, population, subject, with_history=True)
@@ -136,15 +133,17 @@ def build_router(population: Population) -> APIRouter:
         )
 
     @router.put(
-        f"/{{{id_name}}}/override", response_model=OverrideResponse, responses=error_responses(404)
+        f"/{{{id_name}}}/override",
+        response_model=OverrideResponse,
+        responses=error_responses(404),
+        openapi_extra=override_access.openapi,
     )
     async def put_override(
-        subject: SubjectId,  # type: ignore[valid-type]
         access: Annotated[Access, Depends(override_access)],
         body: Annotated[override_model, Body()],  # type: ignore[valid-type]
     ) -> OverrideResponse:
         """Set a case handler's category; it wins over the model until it expires or is removed."""
-        context = access.context
+        context, subject = access.context, access.subject
         await access.record(subject)
         row = (await lookup_record(context, population, subject, with_history=False)).current
         values = body.model_dump()  # type: ignore[attr-defined]
@@ -166,13 +165,15 @@ def build_router(population: Population) -> APIRouter:
             model_version=row["model_version"],
         )
 
-    @router.delete(f"/{{{id_name}}}/override", status_code=204, responses=error_responses(404))
-    async def delete_override(
-        subject: SubjectId,  # type: ignore[valid-type]
-        access: Annotated[Access, Depends(override_access)],
-    ) -> Response:
+    @router.delete(
+        f"/{{{id_name}}}/override",
+        status_code=204,
+        responses=error_responses(404),
+        openapi_extra=override_access.openapi,
+    )
+    async def delete_override(access: Annotated[Access, Depends(override_access)]) -> Response:
         """Remove an override; the model's category applies again (kept in the history)."""
-        context = access.context
+        context, subject = access.context, access.subject
         await access.record(subject)
         removed = await context.db(
             context.store.remove_override,
