@@ -65,8 +65,6 @@ class ClusterSegmenter(BaseEstimator):
         raw = np.asarray(raw, dtype=np.float64)
         if raw.ndim != 2 or len(raw) < self.n_clusters * 10:
             raise ValueError(f"need a 2-d matrix of at least {self.n_clusters * 10} rows")
-        if not np.isfinite(raw).all():
-            raise ValueError("raw contains NaN or infinite values; validate the contract first")
         rng = np.random.default_rng(self.random_state)
         rows = (
             rng.choice(len(raw), size=self.max_fit_rows, replace=False)
@@ -74,6 +72,8 @@ class ClusterSegmenter(BaseEstimator):
             else np.arange(len(raw))
         )
         sample = raw[rows]
+        if not np.isfinite(sample).all():  # the rows the fit uses (validated data has none)
+            raise ValueError("raw contains NaN or infinite values; validate the contract first")
         features = build_features(sample, self.population)
         self.feature_mean_ = features.mean(axis=0)
         scale = features.std(axis=0)

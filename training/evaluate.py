@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score, recall_score, silhouette_score
+from sklearn.metrics import silhouette_score
 
 from models.segmenter import ClusterSegmenter
 from segmentation.features import build_features
@@ -47,19 +49,62 @@ def stability(
     rng = np.random.default_rng(seed)
     sample = raw[rng.choice(len(raw), size=min(rows, len(raw)), replace=False)]
     reference = model.predict_index(sample)
-    scores = []
-    for other_seed in seeds:
+    size = len(model.categories_)
+
+    def refit(other_seed: int) -> float:
         other = ClusterSegmenter(**{**model.get_params(), "random_state": other_seed}).fit(raw)
-        scores.append(adjusted_rand_score(reference, other.predict_index(sample)))
+        return adjusted_rand(contingency(reference, other.predict_index(sample), size))
+
+    # In threads, as the candidates are (training/train.py): the refits release the GIL.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(seeds), os.cpu_count() or 1))) as pool:
+        scores = list(pool.map(refit, seeds))
     return float(np.mean(scores))
 
 
+def contingency(first: np.ndarray, second: np.ndarray, size: int) -> np.ndarray:
+    """(size, size) counts of label pairs; labels are integer codes, -1 (unknown) is dropped."""
+    known = (first >= 0) & (second >= 0)
+    pairs = first[known].astype(np.int64) * size + second[known]
+    return np.bincount(pairs, minlength=size * size).reshape(size, size)
+
+
+def adjusted_rand(table: np.ndarray) -> float:
+    """The adjusted Rand index from a contingency table (Hubert and Arabie, 1985); the same
+    number as scikit-learn's ``adjusted_rand_score`` (tested), computed in O(rows) instead
+    of sorting every label."""
+    table = table.astype(np.float64)
+    n = table.sum()
+
+    def pairs(x: np.ndarray | float) -> np.ndarray | float:
+        return x * (x - 1) / 2
+
+    index = float(np.sum(pairs(table)))
+    rows = float(np.sum(pairs(table.sum(axis=1))))
+    columns = float(np.sum(pairs(table.sum(axis=0))))
+    expected = rows * columns / float(pairs(n)) if n > 1 else 0.0
+    maximum = (rows + columns) / 2
+    if maximum == expected:
+        return 1.0
+    return (index - expected) / (maximum - expected)
+
+
 def agreement(predicted: np.ndarray, truth: np.ndarray, population: Population) -> dict[str, float]:
-    """Agreement with a truth file: ARI, macro recall and recall per category."""
+    """Agreement with a truth file: ARI, macro recall and recall per category.
+
+    ``predicted`` and ``truth`` are category names or integer codes in the population's
+    category order (codes are much faster at 7.2 M rows: names are hashed first)."""
     labels = [category.name for category in CATEGORIES[population]]
-    per_category = recall_score(truth, predicted, labels=labels, average=None, zero_division=0)
+    truth_codes, predicted_codes = (
+        np.asarray(x)
+        if np.issubdtype(np.asarray(x).dtype, np.integer)
+        else pd.Categorical(x, categories=labels).codes
+        for x in (truth, predicted)
+    )
+    table = contingency(truth_codes, predicted_codes, len(labels))
+    actual = table.sum(axis=1)
+    per_category = np.divide(np.diag(table), actual, out=np.zeros(len(labels)), where=actual > 0)
     out = {
-        "truth_ari": float(adjusted_rand_score(truth, predicted)),
+        "truth_ari": adjusted_rand(table),
         "truth_macro_recall": float(np.mean(per_category)),
     }
     out.update(

