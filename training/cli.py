@@ -25,6 +25,7 @@ from segmentation.settings import get_settings
 
 app = typer.Typer(add_completion=False, help="Customer segmentation for a social-insurance agency.")
 console = Console()
+log = logging.getLogger(__name__)
 
 
 @app.callback()
@@ -102,6 +103,10 @@ def score(
     out: Annotated[Path | None, typer.Option(help="Folder for Parquet outputs.")] = None,
 ) -> None:
     """Batch-score the tables with the `champion` models into the segment store."""
+    from training.worker import start_pool
+
+    pool = start_pool()  # the worker imports its libraries while this process does its own
+
     from models.registry import champion, configure_mlflow, load_champion
     from segmentation.store import SegmentStore
     from segmentation.taxonomy import POPULATIONS
@@ -115,6 +120,7 @@ def score(
         for population in POPULATIONS
         if (data / f"{population}.parquet").exists() and champion(population) is not None
     }
+    log.info("champions loaded: %s", {p: version for p, (_, version) in champions.items()})
     store = SegmentStore(settings.resolved_store_url, settings.audit_url)
     columns = (
         TextColumn("{task.description}"),
@@ -137,6 +143,7 @@ def score(
             chunk_rows=settings.chunk_rows,
             out=out,
             on_progress=on_progress,
+            pool=pool,
         )
     for report in reports:
         resumed = (

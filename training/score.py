@@ -14,16 +14,11 @@ work slowed the writes down by half (measured).
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import multiprocessing
-import os
 import shutil
-import signal
-import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,13 +31,16 @@ from models.bundle import SegmentationBundle
 from segmentation.features import numeric_matrix
 from segmentation.store import (
     BEHAVIOUR_COLUMNS,
+    ChunkColumns,
     PreparedRows,
     ScoredChunk,
     SegmentStore,
+    chunk_columns,
     prepare_rows,
 )
 from segmentation.taxonomy import POPULATIONS, Population
-from training.train import fingerprint
+from training.files import fingerprint
+from training.worker import start_pool
 
 log = logging.getLogger(__name__)
 
@@ -68,41 +66,16 @@ class _Job:
     scored_at: object  # datetime, kept loose for pickling across processes
     segments_dir: Path | None
     rejected_dir: Path | None
+    #: The model travels with each chunk (about 10 KB), so the worker can start before the
+    #: models are loaded.
+    bundle: SegmentationBundle
 
 
 @dataclass(frozen=True)
 class _Prepared:
     index: int
-    rows: PreparedRows | None
+    columns: ChunkColumns | None
     rejected: int
-
-
-_BUNDLES: dict[Population, SegmentationBundle] = {}
-
-
-def _start_worker(bundles: dict[Population, SegmentationBundle]) -> None:
-    """Receive the models once, when the worker starts; die with the parent."""
-    _die_with_parent()
-    _BUNDLES.update(bundles)
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """On Linux, ask the kernel to kill this worker when the scoring process dies (a
-    `kill -9` of the parent otherwise leaves the worker running, orphaned). The signal
-    follows the thread that started the worker: ``start_pool`` is called from the thread
-    that runs the whole batch."""
-    if sys.platform != "linux":
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not fatal: the worker still exits on a closed pipe
-        return
-    if os.getppid() == 1:  # the parent died before the request took effect
-        os._exit(1)
 
 
 def _write_part(directory: Path, index: int, table: pa.Table) -> None:
@@ -116,7 +89,7 @@ def _write_part(directory: Path, index: int, table: pa.Table) -> None:
 def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
     """Validate and score one chunk, write its Parquet parts; runs in the worker process."""
     population = job.population
-    bundle = _BUNDLES[population]
+    bundle = job.bundle
     id_column = ID_COLUMN[population]
     result = validate(batch.to_pandas(), population)
     accepted = result.accepted
@@ -146,16 +119,17 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
         )
     chunk = ScoredChunk(
         subject_ids=accepted[id_column].astype("int64").to_numpy(),
-        categories=categories.tolist(),
-        regions=accepted["region"].astype(str).tolist(),
+        category_codes=predicted,
+        category_names=list(bundle.categories),
+        regions=accepted["region"].to_numpy(),
         behaviour={
             name: accepted[name].to_numpy(dtype=np.float64)
             for name in BEHAVIOUR_COLUMNS[population]
         },
         inputs=raw,
     )
-    # The driver rows are built here too: the writing process only unpickles and writes.
-    return _Prepared(index, prepare_rows(population, chunk), len(result.rejected))
+    # Sorted and encoded here; the writing process turns the arrays into driver rows.
+    return _Prepared(index, chunk_columns(population, chunk), len(result.rejected))
 
 
 def _join_parts(directory: Path, target: Path, empty_schema: pa.Schema) -> None:
@@ -198,19 +172,19 @@ def score_table(
         for directory in (segments_dir, rejected_dir):
             if directory is not None and directory.exists():
                 shutil.rmtree(directory)
-    job = _Job(population, model_version, progress.scored_at, segments_dir, rejected_dir)
+    job = _Job(population, model_version, progress.scored_at, segments_dir, rejected_dir, bundle)
 
     def report_progress(index: int) -> None:
         if on_progress:
             on_progress(population, min((index + 1) * chunk_rows, total_rows), total_rows)
 
-    def commit(prepared: _Prepared) -> None:
+    def commit(prepared: _Prepared, rows: PreparedRows | None) -> None:
         started = time.perf_counter()
-        if prepared.rows is None:
+        if rows is None:
             store.record_rejected_chunk(run_key, prepared.index, prepared.rejected)
         else:
             store.write_rows(
-                prepared.rows,
+                rows,
                 model_version=model_version,
                 scored_at=progress.scored_at,
                 run_key=run_key,
@@ -226,19 +200,37 @@ def score_table(
         )
         report_progress(prepared.index)
 
+    def rows_of(future: Future[_Prepared]) -> tuple[_Prepared, PreparedRows | None]:
+        """Wait for the worker's chunk and turn it into driver rows: in a helper thread, so
+        it overlaps with the previous chunk's write (SQLite releases the GIL as it works)."""
+        started = time.perf_counter()
+        prepared = future.result()
+        waited = time.perf_counter() - started
+        rows = prepare_rows(prepared.columns) if prepared.columns is not None else None
+        log.info("chunk %d: waited %.2f s for the worker", prepared.index, waited)
+        return prepared, rows
+
+    log.info(
+        "%s: %d rows, chunks of %d, resuming after %d",
+        population,
+        total_rows,
+        chunk_rows,
+        progress.chunks_done,
+    )
     chunks = 0
-    pending: Future[_Prepared] | None = None
-    for index, batch in enumerate(parquet.iter_batches(batch_size=chunk_rows)):
-        chunks = index + 1
-        if index < progress.chunks_done:
-            report_progress(index)
-            continue
-        following = pool.submit(_prepare, job, index, batch)
+    pending: Future[tuple[_Prepared, PreparedRows | None]] | None = None
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        for index, batch in enumerate(parquet.iter_batches(batch_size=chunk_rows)):
+            chunks = index + 1
+            if index < progress.chunks_done:
+                report_progress(index)
+                continue
+            following = helper.submit(rows_of, pool.submit(_prepare, job, index, batch))
+            if pending is not None:
+                commit(*pending.result())
+            pending = following
         if pending is not None:
-            commit(pending.result())
-        pending = following
-    if pending is not None:
-        commit(pending.result())
+            commit(*pending.result())
     if out is not None and segments_dir is not None and rejected_dir is not None:
         out.mkdir(parents=True, exist_ok=True)
         _join_parts(
@@ -282,8 +274,10 @@ def score_folder(
     chunk_rows: int,
     out: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> list[ScoreReport]:
-    """Score whichever of the population tables ``data_dir`` holds."""
+    """Score whichever of the population tables ``data_dir`` holds; ``pool`` (from
+    :func:`start_pool`, shut down here) lets a caller start the worker early."""
     tables = [p for p in POPULATIONS if (data_dir / f"{p}.parquet").exists()]
     if not tables:
         raise FileNotFoundError(f"no citizens.parquet or employers.parquet in {data_dir}")
@@ -291,7 +285,7 @@ def score_folder(
         if population not in champions:
             raise LookupError(f"no champion model for {population}; run `segmentation train`")
     reports = []
-    with start_pool({p: champions[p][0] for p in tables}) as pool:
+    with pool or start_pool() as workers:
         store.create()
         for population in tables:
             bundle, version = champions[population]
@@ -303,22 +297,9 @@ def score_folder(
                     bundle,
                     version,
                     chunk_rows=chunk_rows,
-                    pool=pool,
+                    pool=workers,
                     out=out,
                     on_progress=on_progress,
                 )
             )
     return reports
-
-
-def start_pool(bundles: dict[Population, SegmentationBundle]) -> ProcessPoolExecutor:
-    """One worker process that validates and scores chunks; it receives the models once.
-    A first trivial task starts it now, so it imports while the caller reads files."""
-    pool = ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_start_worker,
-        initargs=(dict(bundles),),
-    )
-    pool.submit(int)
-    return pool

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -29,6 +28,7 @@ from segmentation.naming import category_profiles
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, POPULATIONS, Population
 from training.evaluate import GateThresholds, agreement, gate, silhouette, stability
+from training.files import fingerprint
 
 log = logging.getLogger(__name__)
 CORES = max(1, os.cpu_count() or 1)
@@ -56,15 +56,6 @@ class PopulationReport:
     metrics: dict[str, float]
     profiles: pd.DataFrame
     candidates: list[dict[str, float]] = field(default_factory=list)
-
-
-def fingerprint(path: Path) -> str:
-    """SHA-256 of a data file, streamed."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fit_candidates(

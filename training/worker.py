@@ -1,0 +1,49 @@
+"""The batch-scoring worker process: started first, light to import.
+
+`segmentation score` starts the worker before it loads anything itself, so the worker's
+imports (pandas, pandera, scikit-learn: seconds) overlap with the main process's own.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+PR_SET_PDEATHSIG = 1
+
+
+def start_pool() -> ProcessPoolExecutor:
+    """One worker process that validates and scores chunks (``training.score``). A first
+    trivial task starts it now."""
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+    )
+    pool.submit(int)
+    return pool
+
+
+def _start_worker() -> None:
+    _die_with_parent()
+    import training.score  # noqa: F401  (import the libraries now, not with the first chunk)
+
+
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to kill this worker when the scoring process dies (a
+    `kill -9` of the parent otherwise leaves the worker running, orphaned). The signal
+    follows the thread that started the worker: ``start_pool`` is called from the thread
+    that runs the whole batch."""
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not fatal: the worker still exits on a closed pipe
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
