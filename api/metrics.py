@@ -34,6 +34,15 @@ class Metrics:
             ["population", "category"],
             registry=self.registry,
         )
+        self._answer_children: dict[tuple[str, str], Any] = {}
+
+    def answer(self, population: str, category: str) -> None:
+        """Count one answer (the labelled child is looked up once and kept)."""
+        key = (population, category)
+        child = self._answer_children.get(key)
+        if child is None:
+            child = self._answer_children[key] = self.answers.labels(population, category)
+        child.inc()
 
 
 #: Methods counted by name; anything else a client invents is counted as OTHER (labels must

@@ -86,7 +86,7 @@ def build_router(population: Population) -> APIRouter:
         raw = scoring.raw_row(body.model_dump(), model)  # type: ignore[attr-defined]
         scored = scoring.score(raw, model)
         category = model.categories[scored.category_index]
-        context.metrics.answers.labels(population, category).inc()
+        context.metrics.answer(population, category)
         return JSONBytes(
             {
                 "category": category,
@@ -115,7 +115,7 @@ def build_router(population: Population) -> APIRouter:
         scored = scoring.score(raw, model)
         category = override["category"] if override else row["category"]
         chosen = model.categories.index(category)
-        context.metrics.answers.labels(population, category).inc()
+        context.metrics.answer(population, category)
         return JSONBytes(
             {
                 "category": category,
