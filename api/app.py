@@ -78,7 +78,9 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
             if follow_alias
             else None
         )
-        checkpointer = asyncio.create_task(_checkpoint_audit(app))
+        checkpointer = (  # only a SQLite audit file needs it
+            asyncio.create_task(_checkpoint_audit(app)) if store.audit_is_sqlite else None
+        )
         log.info("serving models %s", holder.versions)
         # Everything loaded so far (models, libraries) lives as long as the app: keep it out
         # of the garbage collector's full passes, which otherwise stall every request in

@@ -28,8 +28,6 @@ class AuditWriter:
         self._in_thread = in_thread
         self._queue: list[tuple[AuditRecord, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
-        self.transactions = 0
-        self.records = 0
 
     async def record(
         self,
@@ -76,8 +74,6 @@ class AuditWriter:
                     done.cancel()
                 raise
             else:
-                self.transactions += 1
-                self.records += len(records)
                 for _, done in batch:
                     if not done.done():
                         done.set_result(None)

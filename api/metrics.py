@@ -34,15 +34,21 @@ class Metrics:
             ["population", "category"],
             registry=self.registry,
         )
-        self._answer_children: dict[tuple[str, str], Any] = {}
+        # Labelled children, looked up once and kept: a `labels()` call costs microseconds
+        # on every request otherwise.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered."""
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def answer(self, population: str, category: str) -> None:
-        """Count one answer (the labelled child is looked up once and kept)."""
-        key = (population, category)
-        child = self._answer_children.get(key)
-        if child is None:
-            child = self._answer_children[key] = self.answers.labels(population, category)
-        child.inc()
+        """Count one answer."""
+        self.child(self.answers, population, category).inc()
 
 
 #: Methods counted by name; anything else a client invents is counted as OTHER (labels must
@@ -56,10 +62,6 @@ class MetricsMiddleware:
     def __init__(self, app: Any, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        # The labelled children, looked up once per (route, method, status) and kept: a
-        # `labels()` call costs microseconds on every request otherwise.
-        self._counters: dict[tuple[str, str, str], Any] = {}
-        self._histograms: dict[str, Any] = {}
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -79,12 +81,6 @@ class MetricsMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
-            key = (route, method, str(status))
-            counter = self._counters.get(key)
-            if counter is None:
-                counter = self._counters[key] = self.metrics.requests.labels(*key)
-            histogram = self._histograms.get(route)
-            if histogram is None:
-                histogram = self._histograms[route] = self.metrics.latency.labels(route)
-            counter.inc()
-            histogram.observe(time.perf_counter() - started)
+            metrics = self.metrics
+            metrics.child(metrics.requests, route, method, str(status)).inc()
+            metrics.child(metrics.latency, route).observe(time.perf_counter() - started)

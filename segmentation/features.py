@@ -108,11 +108,6 @@ def _share(part: Any, whole: Any) -> Any:
     return np.divide(part, whole, out=np.zeros_like(part), where=whole > 0)
 
 
-def _changing(months: np.ndarray) -> np.ndarray:
-    """Benefits that started or stopped during the year (part-year, not sporadic by nature)."""
-    return (months > 0) & (months < 12) & _STEADY
-
-
 def _columns(raw: np.ndarray) -> Any:
     """Columns of a (rows, columns) matrix, or the values of one row given as a 1-D array.
 
@@ -143,19 +138,40 @@ _C_GROUPS = tuple(
 )
 
 
+def _contacts(x: Any) -> Any:
+    """Contacts a year, all channels (columns, or one row's floats: see ``_columns``)."""
+    c = _CIT
+    return (
+        x[c["contacts_phone"]]
+        + x[c["contacts_office"]]
+        + x[c["contacts_digital"]]
+        + x[c["contacts_letter"]]
+    )
+
+
+def _benefits_paid(x: Any) -> Any:
+    """How many benefits were paid in at least one month."""
+    return sum(x[i] > 0 for i in _C_MONTHS)
+
+
+def _benefits_changing(x: Any) -> Any:
+    """Benefits that started or stopped during the year (part-year, not sporadic by nature)."""
+    return sum((x[i] > 0) & (x[i] < 12) for i in _C_STEADY_MONTHS)
+
+
 def citizen_features(raw: np.ndarray) -> np.ndarray:
     """Features of citizens from their numeric contract columns (rows x CITIZEN_NUMERIC_COLUMNS,
     or one row as a 1-D array, giving a 1-D result)."""
     x, c = _columns(raw), _CIT
     phone, office = x[c["contacts_phone"]], x[c["contacts_office"]]
-    contacts = phone + office + x[c["contacts_digital"]] + x[c["contacts_letter"]]
+    contacts = _contacts(x)
     online = x[c["applications_online"]]
     assisted = (
         x[c["applications_paper"]] + x[c["applications_oral"]] + x[c["applications_by_proxy"]]
     )
     applications = online + assisted
-    paid = sum(x[i] > 0 for i in _C_MONTHS)
-    changing = sum((x[i] > 0) & (x[i] < 12) for i in _C_STEADY_MONTHS)
+    paid = _benefits_paid(x)
+    changing = _benefits_changing(x)
     groups = [sum(x[i] for i in indices) / 12.0 for indices in _C_GROUPS]
     columns = [
         _log1p(contacts),
@@ -201,23 +217,13 @@ def build_features(raw: np.ndarray, population: Population) -> np.ndarray:
 def raw_profile_metrics(raw: np.ndarray, population: Population) -> dict[str, np.ndarray]:
     """Per-row behaviour in the reference table's units (for naming clusters and reports)."""
     if population == "citizens":
-        c = _CIT
-        contacts = raw[
-            :,
-            [
-                c["contacts_phone"],
-                c["contacts_office"],
-                c["contacts_digital"],
-                c["contacts_letter"],
-            ],
-        ].sum(axis=1)
-        months = raw[:, [c[f"benefit_months_{code}"] for code in BENEFIT_CODES]]
-        changing = _changing(months).any(axis=1)
+        x, c = _columns(raw), _CIT
+        changing = _benefits_changing(x) > 0
         return {
-            "contacts_per_year": contacts,
-            "handling_minutes": raw[:, c["handling_minutes"]],
-            "life_change_rate": ((raw[:, c["life_events"]] > 0) | changing).astype(np.float64),
-            "concurrent_benefits": (months > 0).sum(axis=1).astype(np.float64),
+            "contacts_per_year": _contacts(x),
+            "handling_minutes": x[c["handling_minutes"]],
+            "life_change_rate": ((x[c["life_events"]] > 0) | changing).astype(np.float64),
+            "concurrent_benefits": _benefits_paid(x).astype(np.float64),
         }
     e = _EMP
     return {"share_under_20_staff": (raw[:, e["employees"]] < 20).astype(np.float64)}

@@ -14,6 +14,9 @@ from models.segmenter import ClusterSegmenter
 from segmentation.features import build_features
 from segmentation.taxonomy import CATEGORIES, Population
 
+#: Threads for independent fits (the candidates, the stability refits).
+CORES = max(1, os.cpu_count() or 1)
+
 
 @dataclass(frozen=True)
 class GateThresholds:
@@ -56,7 +59,7 @@ def stability(
         return adjusted_rand(contingency(reference, other.predict_index(sample), size))
 
     # In threads, as the candidates are (training/train.py): the refits release the GIL.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(seeds), os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(seeds), CORES))) as pool:
         scores = list(pool.map(refit, seeds))
     return float(np.mean(scores))
 

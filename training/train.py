@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -27,11 +26,10 @@ from segmentation.features import numeric_matrix, raw_profile_metrics
 from segmentation.naming import category_profiles
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, POPULATIONS, Population
-from training.evaluate import GateThresholds, agreement, gate, silhouette, stability
+from training.evaluate import CORES, GateThresholds, agreement, gate, silhouette, stability
 from training.files import fingerprint
 
 log = logging.getLogger(__name__)
-CORES = max(1, os.cpu_count() or 1)
 
 #: The candidates whose reference fit decides the method (see README, "Model lifecycle").
 CANDIDATES: dict[Population, list[dict[str, int]]] = {
