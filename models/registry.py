@@ -134,6 +134,32 @@ def promote(population: Population, version: str) -> None:
     MlflowClient().set_registered_model_alias(MODEL_NAMES[population], CHAMPION, version)
 
 
+def record_promotion(
+    population: Population, version: str, *, reason: str, operator: str
+) -> str | None:
+    """An operator puts ``version`` into service, gate or not: the alias moves and the
+    version's tags say who, when and why. Returns the previous champion's version."""
+    client = MlflowClient()
+    name = MODEL_NAMES[population]
+    try:
+        client.get_model_version(name, version)
+    except MlflowException as error:
+        raise LookupError(f"{name} has no version {version}") from error
+    previous = champion(population)
+    import datetime as dt
+
+    tags = {
+        "promoted_by": operator,
+        "promotion_reason": reason,
+        "promoted_at": dt.datetime.now(dt.UTC).isoformat(),
+        "promoted_over": previous.version if previous else "",
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    promote(population, version)
+    return previous.version if previous else None
+
+
 def load_champion(population: Population) -> tuple[SegmentationBundle, str]:
     """The champion's bundle (read directly, not through pyfunc) and its version."""
     info = champion(population)

@@ -1,194 +1,219 @@
-"""The clustering estimator: features -> standardise -> Gaussian mixture -> named categories.
+"""The segmentation estimator: cluster, name the clusters, then learn the categories.
 
-It follows scikit-learn's estimator contract (``__init__`` stores parameters, ``fit`` returns
-``self``, learned state ends in ``_``). Prediction does not go through scikit-learn: the
-mixture's diagonal Gaussians are folded into two matrices, so scoring is two matrix products
-and an argmax in numpy (microseconds for one row; see PERF-NOTES.md). Tests check it equals
-the fitted ``GaussianMixture``.
+1. **Cluster.** k-means with many clusters (40) on standardised features, weighted towards
+   the traits seed 004 names (contacts, life events, benefits that start or stop, how many
+   benefits): with equal weights the seven benefit-group columns decided the clusters and
+   customers going through a change hid inside quiet clusters.
+2. **Name** each cluster on its own (``segmentation.naming``): by case handlers' reviews of
+   its members, else by the champion's categories (stable names), else by the documented
+   traits. Employers are not clustered: head count is the definition (< 20 staff).
+3. **Learn.** A multinomial logistic regression on the features and their squares, fitted on
+   the named rows (each weighted by how clearly its cluster met its name) and the reviewed
+   rows (with their reviewed category). It smooths the clusters' boundaries, gives
+   probabilities, and is the same quadratic form the API scores in numpy:
+   ``softmax(x*x @ Q + x @ L + c)`` on the raw features (microseconds for one row; see
+   PERF-NOTES.md). Tests check it equals scikit-learn's ``predict_proba``.
+
+The method was chosen by its worst world in a suite of structurally different synthetic
+populations (``training.worlds``; README, "Model quality on unseen worlds"), not by the
+project's own generator.
+
+It follows scikit-learn's estimator contract (``__init__`` stores parameters, ``fit``
+returns ``self``, learned state ends in ``_``) and its semi-supervised convention: ``y``
+holds a category index for reviewed rows and -1 for the others.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
-from sklearn.mixture import GaussianMixture
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from data_contracts.schemas import EMPLOYER_NUMERIC_COLUMNS
 from segmentation.explain import natural_units
 from segmentation.features import build_features, feature_names, raw_profile_metrics
-from segmentation.naming import Naming, category_profiles, name_clusters, profile_loss
-from segmentation.taxonomy import Population, category_names
+from segmentation.naming import ClusterNames, name_clusters
+from segmentation.taxonomy import SMALL_EMPLOYER_LIMIT, Population, category_names
+
+#: Weight of each citizen feature in the clustering space (others: ``OTHER_WEIGHT``).
+CLUSTER_WEIGHTS: dict[str, float] = {
+    "contacts_per_year": 1.5,
+    "life_events": 1.5,
+    "changing_benefits": 1.5,
+    "benefits": 1.0,
+    "personal_contact_share": 0.5,
+    "handling_minutes": 0.5,
+    "applications": 0.5,
+    "assisted_application_share": 0.5,
+    "reconsiderations_and_recovery": 0.5,
+    "portal_logins": 0.25,
+}
+OTHER_WEIGHT = 0.25
+#: The lowest weight a named row gets in the final fit (a cluster right on a threshold).
+MIN_NAMED_WEIGHT = 0.05
+_EMPLOYEES = EMPLOYER_NUMERIC_COLUMNS.index("employees")
 
 
 class ClusterSegmenter(BaseEstimator):
-    """Cluster customers into more groups than categories, then name and merge them.
-
-    ``method``:
-
-    - ``"refined"`` (default): k-means with ``n_clusters`` clusters, named against the
-      reference, then refined by classification EM: each category gets a small diagonal
-      Gaussian mixture (``components_per_category``), every row moves to the category of
-      highest posterior (priors fixed at the named shares), ``refine_rounds`` times. The
-      result is one mixture whose components are grouped by category.
-    - ``"gmm"``: one diagonal Gaussian mixture with ``n_clusters`` components, named.
-    - ``"kmeans"``: k-means with ``n_clusters`` clusters, named (the baseline).
-    """
+    """Cluster customers, name the clusters, learn the categories (module docstring)."""
 
     def __init__(
         self,
         population: Population = "citizens",
         *,
-        method: str = "refined",
-        n_clusters: int = 8,
-        components_per_category: int = 3,
-        refine_rounds: int = 3,
-        reg_covar: float = 1e-2,
-        n_init: int = 2,
+        n_clusters: int = 40,
+        n_init: int = 3,
         max_fit_rows: int = 300_000,
+        max_classifier_rows: int = 100_000,
+        review_weight: float = 1.0,
+        regularisation: float = 1.0,
         random_state: int = 0,
     ) -> None:
         self.population = population
-        self.method = method
         self.n_clusters = n_clusters
-        self.components_per_category = components_per_category
-        self.refine_rounds = refine_rounds
-        self.reg_covar = reg_covar
         self.n_init = n_init
         self.max_fit_rows = max_fit_rows
+        self.max_classifier_rows = max_classifier_rows
+        self.review_weight = review_weight
+        self.regularisation = regularisation
         self.random_state = random_state
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, raw: np.ndarray, y: None = None) -> ClusterSegmenter:
-        """Fit on the numeric contract matrix ``raw`` (rows x contract numeric columns)."""
+    def fit(
+        self,
+        raw: np.ndarray,
+        y: np.ndarray | None = None,
+        *,
+        champion: ClusterSegmenter | None = None,
+    ) -> ClusterSegmenter:
+        """Fit on the numeric contract matrix ``raw`` (rows x contract numeric columns).
+
+        ``y``: reviewed category index per row, -1 where the row was not reviewed.
+        ``champion``: the model in service; its categories name the clusters that reviews
+        do not, so a re-fit keeps its customers' categories.
+        """
         raw = np.asarray(raw, dtype=np.float64)
-        if raw.ndim != 2 or len(raw) < self.n_clusters * 10:
-            raise ValueError(f"need a 2-d matrix of at least {self.n_clusters * 10} rows")
+        if raw.ndim != 2 or len(raw) < 1_000:
+            raise ValueError("need a 2-d matrix of at least 1,000 rows")
+        reviewed = np.full(len(raw), -1, np.int64) if y is None else np.asarray(y, np.int64)
+        if reviewed.shape != (len(raw),):
+            raise ValueError("y must have one entry per row")
         rng = np.random.default_rng(self.random_state)
-        rows = (
-            rng.choice(len(raw), size=self.max_fit_rows, replace=False)
-            if len(raw) > self.max_fit_rows
-            else np.arange(len(raw))
-        )
-        sample = raw[rows]
+        rows = _sample(rng, len(raw), self.max_fit_rows, always=np.flatnonzero(reviewed >= 0))
+        sample, sample_reviewed = raw[rows], reviewed[rows]
         if not np.isfinite(sample).all():  # the rows the fit uses (validated data has none)
             raise ValueError("raw contains NaN or infinite values; validate the contract first")
+        self.categories_ = np.asarray(category_names(self.population))
+        self.feature_names_ = feature_names(self.population)
         features = build_features(sample, self.population)
         self.feature_mean_ = features.mean(axis=0)
         scale = features.std(axis=0)
         self.feature_scale_ = np.where(scale > 1e-9, scale, 1.0)
         scaled = (features - self.feature_mean_) / self.feature_scale_
-        if self.method == "gmm":
-            mixture = GaussianMixture(
-                n_components=self.n_clusters,
-                covariance_type="diag",
-                reg_covar=self.reg_covar,
-                n_init=self.n_init,
-                init_params="k-means++",
-                random_state=self.random_state,
-                max_iter=200,
-            ).fit(scaled)
-            self.means_ = mixture.means_
-            self.variances_ = mixture.covariances_
-            self.log_weights_ = np.log(mixture.weights_)
-        elif self.method in ("kmeans", "refined"):
-            kmeans = KMeans(
-                n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.random_state
-            ).fit(scaled)
-            # k-means is the mixture limit with equal weights and one shared unit variance.
-            self.means_ = kmeans.cluster_centers_
-            self.variances_ = np.full_like(self.means_, 0.5)
-            self.log_weights_ = np.zeros(self.n_clusters)
-        else:
-            raise ValueError(f"unknown method {self.method!r}")
-        self._fold()
-        metrics = raw_profile_metrics(sample, self.population)
-        labels = self._components(scaled)
-        self.naming_: Naming = name_clusters(self.population, labels, metrics, self.n_clusters)
-        self.cluster_category_ = self.naming_.cluster_category
-        categories = self.cluster_category_[labels]
-        if self.method == "refined":
-            categories = self._refine(scaled, categories, metrics)
-        self.categories_ = np.asarray(category_names(self.population))
-        self.feature_names_ = feature_names(self.population)
-        self.typical_features_ = _typical_features(features, categories, len(self.categories_))
-        self.typical_values_ = _typical_values(
-            features, categories, len(self.categories_), self.population
+        named, confidence = self._name(sample, scaled, sample_reviewed, champion)
+        self.named_shares_ = np.bincount(named, minlength=len(self.categories_)) / len(named)
+        self._learn(rng, scaled, named, confidence, sample_reviewed)
+        categories = np.argmax(self._log_joint(features), axis=1)
+        self.typical_features_ = _typical(features, categories, len(self.categories_))
+        self.typical_values_ = _typical(
+            natural_units(features, self.population), categories, len(self.categories_)
         )
         return self
 
-    def _refine(
-        self, scaled: np.ndarray, categories: np.ndarray, metrics: dict[str, np.ndarray]
-    ) -> np.ndarray:
-        """Classification EM over categories; keeps the round closest to the reference.
-
-        Each round may move the boundaries towards the categories' own densities, but it may
-        also drift away from the reference profile; every round (the named k-means partition
-        included) is measured against the reference and the best one is kept.
-        """
-        n_categories = len(category_names(self.population))
-        priors = np.bincount(categories, minlength=n_categories) / len(categories)
-        best_loss = self.naming_.loss
-        best = (self.means_, self.variances_, self.log_weights_, self.cluster_category_)
-        best_categories = categories
-        for _ in range(self.refine_rounds):
-            means, variances, log_weights, owners = [], [], [], []
-            for index in range(n_categories):
-                members = scaled[categories == index]
-                if len(members) < self.components_per_category * 10:
-                    continue  # a category the naming left (nearly) empty stays so
-                # k-means++ seeding instead of a full k-means per category: the rows are
-                # already grouped, and the full k-means made up most of the training time.
-                mixture = GaussianMixture(
-                    n_components=self.components_per_category,
-                    covariance_type="diag",
-                    reg_covar=self.reg_covar,
-                    init_params="k-means++",
-                    random_state=self.random_state,
-                    max_iter=100,
-                ).fit(members)
-                means.append(mixture.means_)
-                variances.append(mixture.covariances_)
-                log_weights.append(np.log(mixture.weights_) + np.log(priors[index]))
-                owners.append(np.full(self.components_per_category, index))
-            self.means_ = np.vstack(means)
-            self.variances_ = np.vstack(variances)
-            self.log_weights_ = np.concatenate(log_weights)
-            self.cluster_category_ = np.concatenate(owners)
-            self._fold()
-            categories = self.cluster_category_[self._components(scaled)]
-            loss = profile_loss(self.population, categories, metrics)
-            if loss < best_loss:
-                best_loss, best_categories = loss, categories
-                best = (self.means_, self.variances_, self.log_weights_, self.cluster_category_)
-        self.means_, self.variances_, self.log_weights_, self.cluster_category_ = best
-        self._fold()
-        self.naming_ = Naming(
-            cluster_category=self.cluster_category_,
-            loss=best_loss,
-            profiles=category_profiles(self.population, best_categories, metrics),
+    def _name(
+        self,
+        sample: np.ndarray,
+        scaled: np.ndarray,
+        reviewed: np.ndarray,
+        champion: ClusterSegmenter | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The category each sample row is named and how sure that naming is (0-1)."""
+        if self.population == "employers":
+            # Head count is the definition; reviews (if any) still win for their rows.
+            self.cluster_weights_ = None
+            self.cluster_centres_ = None
+            self.cluster_names_ = None
+            named = (sample[:, _EMPLOYEES] >= SMALL_EMPLOYER_LIMIT).astype(np.int64)
+            return np.where(reviewed >= 0, reviewed, named), np.ones(len(sample))
+        weights = np.array([CLUSTER_WEIGHTS.get(n, OTHER_WEIGHT) for n in self.feature_names_])
+        self.cluster_weights_ = weights
+        kmeans = KMeans(
+            n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.random_state
+        ).fit(scaled * weights)
+        self.cluster_centres_ = kmeans.cluster_centers_
+        labels = np.asarray(kmeans.labels_)
+        champion_codes = (
+            None if champion is None else champion.predict_index(sample).astype(np.int64)
         )
-        return np.asarray(best_categories)
-
-    def _fold(self) -> None:
-        """Fold the standardisation and the diagonal Gaussians into ``x@A + (x*x)@B + c``."""
-        precision = 1.0 / self.variances_  # (K, F) on the scaled features
-        scale = self.feature_scale_
-        # On scaled z = (x - m) / s: log p_k = -0.5 * sum(P_k (z - mu_k)^2) + const_k.
-        # With z = x / s - m / s, it is quadratic in x with the coefficients below.
-        shifted = self.means_ + self.feature_mean_ / scale  # mu_k + m/s
-        self.quadratic_ = (-0.5 * precision / scale**2).T  # (F, K)
-        self.linear_ = (precision * shifted / scale).T  # (F, K)
-        self.constant_ = (
-            -0.5 * (precision * shifted**2).sum(axis=1)
-            - 0.5 * np.log(2 * np.pi * self.variances_).sum(axis=1)
-            + self.log_weights_
+        names: ClusterNames = name_clusters(
+            self.population,
+            labels,
+            raw_profile_metrics(sample, self.population),
+            self.n_clusters,
+            champion_codes=champion_codes,
+            reviewed=reviewed,
         )
+        self.cluster_names_ = names
+        return names.category[labels], names.confidence[labels]
 
-    def _components(self, scaled: np.ndarray) -> np.ndarray:
-        log_prob = self._log_joint(scaled * self.feature_scale_ + self.feature_mean_)
-        return np.asarray(np.argmax(log_prob, axis=1))
+    def _learn(
+        self,
+        rng: np.random.Generator,
+        scaled: np.ndarray,
+        named: np.ndarray,
+        confidence: np.ndarray,
+        reviewed: np.ndarray,
+    ) -> None:
+        """The logistic regression on [z, z*z], folded into raw-feature coefficients."""
+        is_reviewed = reviewed >= 0
+        pool = np.flatnonzero(~is_reviewed)
+        chosen = pool[_sample(rng, len(pool), self.max_classifier_rows)]
+        weights = np.maximum(confidence[chosen], MIN_NAMED_WEIGHT)
+        review_rows = np.flatnonzero(is_reviewed)
+        rows = np.concatenate([chosen, review_rows])
+        labels = np.concatenate([named[chosen], reviewed[review_rows]])
+        if len(review_rows):
+            # All reviews together weigh ``review_weight`` times all named rows together.
+            per_review = max(1.0, self.review_weight * weights.sum() / len(review_rows))
+            weights = np.concatenate([weights, np.full(len(review_rows), per_review)])
+        z = scaled[rows]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = LogisticRegression(C=self.regularisation, solver="newton-cg", max_iter=300).fit(
+                np.hstack([z, z * z]), labels, sample_weight=weights
+            )
+        self.classifier_ = model  # kept to check the folded scorer against (tests)
+        self._fold(model.coef_, model.intercept_, model.classes_)
+
+    def _fold(self, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:
+        """Fold the standardisation into ``x*x @ Q + x @ L + c`` on the raw features.
+
+        On z = (x - m) / s the logit of category k is a_k.z + b_k.z^2 + c_k; expanded in x it
+        is (b_k/s^2).x^2 + (a_k/s - 2 b_k m/s^2).x + c_k - a_k.m/s + b_k.m^2/s^2."""
+        n_features = len(self.feature_mean_)
+        if len(classes) == 2 and coef.shape[0] == 1:  # binary: one logit against the other
+            coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
+            intercept = np.array([0.0, intercept[0]])
+        linear_z, quadratic_z = coef[:, :n_features], coef[:, n_features:]
+        mean, scale = self.feature_mean_, self.feature_scale_
+        n_categories = len(self.categories_)
+        quadratic = np.zeros((n_features, n_categories))
+        linear = np.zeros((n_features, n_categories))
+        # A category that no row was named (or reviewed) never wins.
+        constant = np.full(n_categories, -1e9)
+        for row, category in enumerate(np.asarray(classes, dtype=np.int64)):
+            a, b = linear_z[row], quadratic_z[row]
+            quadratic[:, category] = b / scale**2
+            linear[:, category] = a / scale - 2 * b * mean / scale**2
+            constant[category] = (
+                intercept[row] - np.sum(a * mean / scale) + np.sum(b * mean**2 / scale**2)
+            )
+        self.quadratic_, self.linear_, self.constant_ = quadratic, linear, constant
 
     def _log_joint(self, features: np.ndarray) -> np.ndarray:
         return features**2 @ self.quadratic_ + features @ self.linear_ + self.constant_
@@ -196,7 +221,7 @@ class ClusterSegmenter(BaseEstimator):
     # -- scoring -----------------------------------------------------------------------------
     def predict_proba_features(self, features: np.ndarray) -> np.ndarray:
         """Probability of each category for rows of model features."""
-        check_is_fitted(self, "cluster_category_")
+        check_is_fitted(self, "constant_")
         return self.probabilities(features, self.membership_)
 
     def probabilities(self, features: np.ndarray, membership: np.ndarray) -> np.ndarray:
@@ -211,8 +236,16 @@ class ClusterSegmenter(BaseEstimator):
 
     @property
     def membership_(self) -> np.ndarray:
-        """(components, categories) 0/1 matrix: which category each component belongs to."""
-        return np.eye(len(self.categories_))[self.cluster_category_]
+        """(logits, categories) 0/1 matrix: one logit per category."""
+        return np.eye(len(self.categories_))
+
+    def classifier_inputs(self, raw: np.ndarray) -> np.ndarray:
+        """The standardised features and their squares: what ``classifier_`` was fitted on."""
+        check_is_fitted(self, "classifier_")
+        z = (build_features(np.asarray(raw, float), self.population) - self.feature_mean_) / (
+            self.feature_scale_
+        )
+        return np.hstack([z, z * z])
 
     def predict_proba(self, raw: np.ndarray) -> np.ndarray:
         """Probability of each category (columns in ``categories_`` order)."""
@@ -221,44 +254,45 @@ class ClusterSegmenter(BaseEstimator):
     def predict_index(self, raw: np.ndarray) -> np.ndarray:
         """Category index of each row: the category of highest probability (the same rule the
         API uses, so a stored category and an online score of the same row agree)."""
-        check_is_fitted(self, "cluster_category_")
+        check_is_fitted(self, "constant_")
         features = build_features(np.asarray(raw, dtype=np.float64), self.population)
-        return np.asarray(np.argmax(self.predict_proba_features(features), axis=1))
+        return np.asarray(np.argmax(self._log_joint(features), axis=1))
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
         """Category name of each row."""
         return np.asarray(self.categories_[self.predict_index(raw)])
 
-    def cluster_index(self, raw: np.ndarray) -> np.ndarray:
-        """The (unnamed) cluster of each row, for stability and diagnostics."""
-        check_is_fitted(self, "cluster_category_")
+    def strata(self, raw: np.ndarray) -> np.ndarray:
+        """The group each row is sampled from for review: its cluster (citizens) or its
+        category (employers, which are not clustered)."""
+        check_is_fitted(self, "constant_")
+        if self.cluster_centres_ is None:
+            return self.predict_index(raw)
         features = build_features(np.asarray(raw, dtype=np.float64), self.population)
-        return np.asarray(np.argmax(self._log_joint(features), axis=1))
-
-    def profile_table(self) -> pd.DataFrame:
-        """Per category: share, behaviour and the reference, on the fitting sample."""
-        check_is_fitted(self, "cluster_category_")
-        return self.naming_.profiles
+        weighted = (features - self.feature_mean_) / self.feature_scale_ * self.cluster_weights_
+        # Squared distances without the (rows, clusters, features) cube: |w|^2 - 2 w.c + |c|^2.
+        distances = -2 * weighted @ self.cluster_centres_.T + (self.cluster_centres_**2).sum(axis=1)
+        return np.asarray(np.argmin(distances, axis=1))
 
 
-def _typical_values(
-    features: np.ndarray, categories: np.ndarray, n: int, population: Population
+def _sample(
+    rng: np.random.Generator, size: int, limit: int, always: np.ndarray | None = None
 ) -> np.ndarray:
-    """Mean of each feature per category in natural units (what explanations quote)."""
-    natural = natural_units(features, population)
-    typical = np.zeros((n, features.shape[1]))
-    for index in range(n):
-        members = natural[categories == index]
-        if len(members):
-            typical[index] = members.mean(axis=0)
-    return typical
+    """Up to ``limit`` row positions drawn without replacement, plus every row in ``always``."""
+    if size <= limit:
+        return np.arange(size)
+    drawn = rng.choice(size, size=limit, replace=False)
+    if always is None or not len(always):
+        return np.sort(drawn)
+    return np.union1d(drawn, always)
 
 
-def _typical_features(features: np.ndarray, categories: np.ndarray, n: int) -> np.ndarray:
-    """Median of each feature per category (rows: category, columns: feature)."""
-    typical = np.zeros((n, features.shape[1]))
+def _typical(values: np.ndarray, categories: np.ndarray, n: int) -> np.ndarray:
+    """Median of each column per category (rows: category). Explanations quote these, and
+    quote the same statistic in model and natural units (a median survives the log)."""
+    typical = np.zeros((n, values.shape[1]))
     for index in range(n):
-        members = features[categories == index]
+        members = values[categories == index]
         if len(members):
             typical[index] = np.median(members, axis=0)
     return typical

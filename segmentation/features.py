@@ -214,8 +214,21 @@ def build_features(raw: np.ndarray, population: Population) -> np.ndarray:
     return employer_features(raw)
 
 
+#: Benefits that tell of economic dependency (seed 004: "ekonomiskt beroende"): everything but
+#: the universal child allowance, dental support and the sporadic VAB.
+DEPENDENCY_BENEFITS: tuple[str, ...] = tuple(
+    code
+    for code in BENEFIT_CODES
+    if code not in ("barnbidrag", "tandvardsstod", *SPORADIC_BENEFITS)
+)
+_C_DEPENDENCY = tuple(_CIT[f"benefit_months_{code}"] for code in DEPENDENCY_BENEFITS)
+#: A spell of at least this many months in the year is a long one.
+LONG_SPELL_MONTHS = 6
+
+
 def raw_profile_metrics(raw: np.ndarray, population: Population) -> dict[str, np.ndarray]:
-    """Per-row behaviour in the reference table's units (for naming clusters and reports)."""
+    """Per-row behaviour in the reference table's units and the documented traits of seed 004
+    (for naming clusters and for the profile reported beside the reference)."""
     if population == "citizens":
         x, c = _columns(raw), _CIT
         changing = _benefits_changing(x) > 0
@@ -224,6 +237,9 @@ def raw_profile_metrics(raw: np.ndarray, population: Population) -> dict[str, np
             "handling_minutes": x[c["handling_minutes"]],
             "life_change_rate": ((x[c["life_events"]] > 0) | changing).astype(np.float64),
             "concurrent_benefits": _benefits_paid(x).astype(np.float64),
+            "long_dependency_benefits": sum(
+                x[i] >= LONG_SPELL_MONTHS for i in _C_DEPENDENCY
+            ).astype(np.float64),
         }
     e = _EMP
     return {"share_under_20_staff": (raw[:, e["employees"]] < 20).astype(np.float64)}

@@ -1,37 +1,38 @@
-"""Naming clusters: compare each cluster's profile with the reference table of SPEC §1.
+"""Naming clusters: by the traits the source documents give, by reviews, or by the champion.
 
-Clusters are found without labels, usually more of them than there are categories. Each
-cluster is then given the category that makes the merged categories look most like the
-reference: every assignment of clusters to categories is scored by how far the resulting
-shares and profiles lie from the reference, in units of the tolerance we accept (2 share
-points, 15 % of a profile value), and the closest assignment wins.
+Clusters are found without labels, many more of them than there are categories. Each is
+then named on its own, in this order of evidence:
+
+1. case handlers' reviews of its members (``reviews.parquet``), when it has any;
+2. otherwise the current champion's categories of its members, so that a re-fit or next
+   period's retrain keeps its names (issue 8, "stable names");
+3. otherwise the documented traits of seed 004 (``taxonomy.TraitRule``).
+
+The shares that result are whatever the population has: the reference shares are reported
+beside them as drift, never used to force a partition (an earlier method matched shares to
+the reference and put most individuals of other populations in the wrong category).
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from segmentation.taxonomy import CATEGORIES, DISTINCTIVE_TRAITS, Population
+from segmentation.taxonomy import CATEGORIES, CITIZEN_TRAITS, Population, TraitRule
 
-SHARE_TOLERANCE = 0.02
-PROFILE_TOLERANCE = 0.15
-#: Each cluster must itself look like the category it joins, within this looser tolerance;
-#: otherwise a very quiet and a very busy cluster could merge into a fake middle category.
-CLUSTER_TOLERANCE = 0.45
-MAX_CLUSTERS = 12
+#: How many reviews a cluster's prior name (traits or champion) counts as.
+PRIOR_REVIEWS = 2.0
 
 
 @dataclass(frozen=True)
-class Naming:
-    """Which category each cluster became, and how close the result is to the reference."""
+class ClusterNames:
+    """The category of each cluster, how sure the naming is (0-1), and what named it."""
 
-    cluster_category: np.ndarray  # (n_clusters,) category index per cluster
-    loss: float
-    profiles: pd.DataFrame  # per category: share and metrics beside the reference
+    category: np.ndarray  # (n_clusters,) category index
+    confidence: np.ndarray  # (n_clusters,) in [0, 1]
+    source: np.ndarray  # (n_clusters,) "traits", "champion" or "reviews"
 
 
 def cluster_profiles(
@@ -66,95 +67,75 @@ def category_profiles(
     return pd.DataFrame(rows).set_index("category")
 
 
-def _assignment_losses(
-    assignments: np.ndarray, profiles: pd.DataFrame, population: Population
-) -> np.ndarray:
-    categories = CATEGORIES[population]
-    shares = profiles["share"].to_numpy()
-    losses = np.zeros(len(assignments))
-    for index, category in enumerate(categories):
-        members = (assignments == index).astype(np.float64)  # (A, K)
-        share = members @ shares
-        empty = share <= 0
-        losses += ((share - category.share) / SHARE_TOLERANCE) ** 2
-        for metric, reference in category.profile.items():
-            value = np.divide(
-                members @ (shares * profiles[metric].to_numpy()),
-                share,
-                out=np.zeros_like(share),
-                where=~empty,
-            )
-            scale = max(reference, 1.0) * PROFILE_TOLERANCE
-            losses += ((value - reference) / scale) ** 2
-            cluster_gap = (
-                (profiles[metric].to_numpy() - reference)
-                / (max(reference, 1.0) * CLUSTER_TOLERANCE)
-            ) ** 2
-            losses += np.divide(
-                members @ (shares * cluster_gap), share, out=np.zeros_like(share), where=~empty
-            )
-        losses[empty] = np.inf
-    losses += _trait_penalties(assignments, profiles, population)
-    return losses
+def _contact_score(contacts_per_year: np.ndarray) -> np.ndarray:
+    """Where contacts a year lie on a log scale: 0 at the irregular reference (0.9), 1 at the
+    needs-support reference (6.5)."""
+    profile = {category.name: category.profile for category in CATEGORIES["citizens"]}
+    low = np.log(profile["irregular"]["contacts_per_year"] + 0.1)
+    high = np.log(profile["needs_support"]["contacts_per_year"] + 0.1)
+    return np.asarray((np.log(contacts_per_year + 0.1) - low) / (high - low))
 
 
-def _trait_penalties(
-    assignments: np.ndarray, profiles: pd.DataFrame, population: Population
-) -> np.ndarray:
-    """Penalty when the category a documented trait belongs to does not show it most."""
-    names = [category.name for category in CATEGORIES[population]]
-    shares = profiles["share"].to_numpy()
-    penalty = np.zeros(len(assignments))
-    for metric, owner in DISTINCTIVE_TRAITS[population].items():
-        if metric not in profiles:
-            continue
-        values = []
-        for index in range(len(names)):
-            members = (assignments == index).astype(np.float64)
-            share = members @ shares
-            values.append(
-                np.divide(
-                    members @ (shares * profiles[metric].to_numpy()),
-                    share,
-                    out=np.zeros_like(share),
-                    where=share > 0,
-                )
-            )
-        stacked = np.column_stack(values)
-        own = stacked[:, names.index(owner)]
-        others = np.delete(stacked, names.index(owner), axis=1).max(axis=1)
-        # The owner should lead clearly: by at least a tenth of its own value.
-        shortfall = np.maximum(others * 1.1 - own, 0.0)
-        penalty += (shortfall / (SHARE_TOLERANCE + 0.05 * np.abs(own))) ** 2
-    return penalty
+def name_by_traits(
+    profiles: pd.DataFrame, rule: TraitRule = CITIZEN_TRAITS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Category index (regular 0, irregular 1, needs_support 2) and confidence per cluster,
+    from the clusters' mean contacts, long dependency benefits and change rate."""
+    contacts = _contact_score(profiles["contacts_per_year"].to_numpy()) - 0.5
+    benefits = profiles["long_dependency_benefits"].to_numpy() - rule.long_dependency_benefits
+    change = profiles["life_change_rate"].to_numpy() - rule.change_rate
+    support_evidence = np.maximum(contacts / rule.contact_margin, benefits / rule.benefit_margin)
+    needs_support = support_evidence > 0
+    irregular = ~needs_support & (change >= 0)
+    category = np.where(needs_support, 2, np.where(irregular, 1, 0))
+    confidence = np.where(
+        needs_support,
+        np.abs(support_evidence),
+        np.minimum(np.abs(support_evidence), np.abs(change) / rule.change_margin),
+    )
+    return category.astype(np.int64), np.clip(confidence, 0.0, 1.0)
 
 
 def name_clusters(
-    population: Population, labels: np.ndarray, metrics: dict[str, np.ndarray], n_clusters: int
-) -> Naming:
-    """Give each of ``n_clusters`` clusters the category that best matches the reference."""
-    if n_clusters > MAX_CLUSTERS:
-        raise ValueError(f"at most {MAX_CLUSTERS} clusters can be named, got {n_clusters}")
-    n_categories = len(CATEGORIES[population])
-    profiles = cluster_profiles(labels, metrics, n_clusters)
-    assignments = np.array(
-        list(itertools.product(range(n_categories), repeat=n_clusters)), dtype=np.int8
-    )
-    losses = _assignment_losses(assignments, profiles, population)
-    best = int(np.argmin(losses))
-    mapping = assignments[best].astype(np.int64)
-    return Naming(
-        cluster_category=mapping,
-        loss=float(losses[best]),
-        profiles=category_profiles(population, mapping[labels], metrics),
-    )
+    population: Population,
+    labels: np.ndarray,
+    metrics: dict[str, np.ndarray],
+    n_clusters: int,
+    *,
+    champion_codes: np.ndarray | None = None,
+    reviewed: np.ndarray | None = None,
+) -> ClusterNames:
+    """Name each of ``n_clusters`` clusters (see the module docstring).
 
-
-def profile_loss(
-    population: Population, categories: np.ndarray, metrics: dict[str, np.ndarray]
-) -> float:
-    """How far a labelling's category profiles lie from the reference (naming's units)."""
+    ``champion_codes``: the champion's category index of each row (stable names).
+    ``reviewed``: the reviewed category index of each row, -1 where not reviewed.
+    """
     n_categories = len(CATEGORIES[population])
-    profiles = cluster_profiles(categories, metrics, n_categories)
-    identity = np.arange(n_categories, dtype=np.int8)[None, :]
-    return float(_assignment_losses(identity, profiles, population)[0])
+    if champion_codes is not None:
+        votes = np.zeros((n_clusters, n_categories))
+        np.add.at(votes, (labels, champion_codes), 1.0)
+        totals = np.maximum(votes.sum(axis=1), 1.0)
+        category = votes.argmax(axis=1)
+        # A cluster the champion splits evenly is named with little confidence.
+        confidence = np.clip((votes.max(axis=1) / totals - 0.5) / 0.4, 0.0, 1.0)
+        source = np.full(n_clusters, "champion", dtype=object)
+    else:
+        profiles = cluster_profiles(labels, metrics, n_clusters)
+        category, confidence = name_by_traits(profiles)
+        source = np.full(n_clusters, "traits", dtype=object)
+    if reviewed is not None and (reviewed >= 0).any():
+        known = reviewed >= 0
+        counts = np.zeros((n_clusters, n_categories))
+        np.add.at(counts, (labels[known], reviewed[known]), 1.0)
+        has_reviews = counts.sum(axis=1) > 0
+        prior = np.eye(n_categories)[category] * PRIOR_REVIEWS * confidence[:, None]
+        posterior = counts + prior
+        share = posterior.max(axis=1) / np.maximum(posterior.sum(axis=1), 1e-9)
+        category = np.where(has_reviews, posterior.argmax(axis=1), category)
+        confidence = np.where(has_reviews, np.clip((share - 0.5) / 0.4, 0.0, 1.0), confidence)
+        source = np.where(has_reviews, "reviews", source)
+    return ClusterNames(
+        category=np.asarray(category, dtype=np.int64),
+        confidence=np.asarray(confidence, dtype=np.float64),
+        source=np.asarray(source),
+    )

@@ -51,11 +51,15 @@ class Settings(BaseSettings):
     train_sample_rows: int = Field(default=300_000, ge=1_000)
     model_poll_seconds: float = Field(default=5.0, gt=0)
 
-    # Quality gate for moving the `champion` alias (see README, "Model lifecycle").
-    gate_max_share_gap: float = 0.05
-    gate_max_profile_rel_error: float = 0.35
-    gate_min_stability_ari: float = 0.70
-    gate_min_macro_recall: float = 0.85
+    # Quality gate for moving the `champion` alias (see README, "Model lifecycle"): it
+    # refuses what says a model is wrong, never a population that differs from the reference.
+    gate_min_stability: float = Field(default=0.95, ge=0, le=1)
+    gate_min_review_macro_recall: float = Field(default=0.85, ge=0, le=1)
+    gate_min_reviews: int = Field(default=30, ge=1)
+    gate_min_macro_recall: float = Field(default=0.85, ge=0, le=1)
+    # Drift from the reference figures: reported and flagged, never a reason to refuse.
+    drift_max_share_gap: float = Field(default=0.05, ge=0)
+    drift_max_profile_rel_error: float = Field(default=0.35, ge=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

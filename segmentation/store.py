@@ -137,6 +137,20 @@ overrides = Table(
     Column("expires_at", DateTime(timezone=True)),
 )
 
+#: Case handlers' reviews of a customer's category (issue 8): what training learns from.
+reviews = Table(
+    "segment_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("population", String(16), nullable=False),
+    Column("subject_id", SubjectId, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("reviewer", String(120), nullable=False),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text),
+    Index("ix_reviews_subject", "population", "subject_id"),
+)
+
 batch_progress = Table(
     "batch_progress",
     metadata,
@@ -773,6 +787,60 @@ class SegmentStore:
                 )
             )
         return True
+
+    # -- reviews -------------------------------------------------------------------------------
+    def add_review(
+        self,
+        population: Population,
+        subject_id: str,
+        *,
+        category: str,
+        reviewer: str,
+        note: str | None,
+    ) -> dict[str, Any]:
+        """Record a case handler's judgement of a customer's category."""
+        values = {
+            "population": population,
+            "subject_id": int(subject_id),
+            "category": category,
+            "reviewer": reviewer,
+            "reviewed_at": utcnow(),
+            "note": note,
+        }
+        with self.begin() as connection:
+            connection.execute(insert(reviews).values(**values))
+        return {**values, "subject_id": format_id(population, int(subject_id))}
+
+    def review_records(self, *, include_overrides: bool = True) -> list[dict[str, Any]]:
+        """Every review as a row of `reviews.parquet` (the latest per customer), and, with
+        ``include_overrides``, every override with a reason as a review by its author: a
+        case handler who overrode a category with a reason has judged the customer."""
+        latest: dict[tuple[str, int], dict[str, Any]] = {}
+        with self.engine.connect() as connection:
+            for row in connection.execute(select(reviews).order_by(reviews.c.reviewed_at)):
+                latest[(row.population, row.subject_id)] = {
+                    "population": row.population,
+                    "id": format_id(row.population, row.subject_id),
+                    "category": row.category,
+                    "reviewer": row.reviewer,
+                    "reviewed_at": _as_utc(row.reviewed_at),
+                    "note": row.note,
+                }
+            if include_overrides:
+                for row in connection.execute(select(overrides)):
+                    key = (row.population, row.subject_id)
+                    when = _as_utc(row.created_at)
+                    known = latest.get(key)
+                    if row.reason.strip() and (known is None or known["reviewed_at"] < when):
+                        latest[key] = {
+                            "population": row.population,
+                            "id": format_id(row.population, row.subject_id),
+                            "category": row.category,
+                            "reviewer": row.actor,
+                            "reviewed_at": when,
+                            "note": f"override: {row.reason}",
+                        }
+        return list(latest.values())
 
     # -- audit ---------------------------------------------------------------------------------
     def audit_many(self, records: Sequence[Mapping[str, Any]]) -> None:

@@ -64,13 +64,35 @@ EMPLOYER_CATEGORIES: tuple[Category, ...] = (
     ),
 )
 
-#: Documented traits (seed 004) without reference numbers: the category that must show the
-#: highest value of a metric. Irregular lives are the ones going through changes; lives that
-#: need support rest on several benefits at once.
-DISTINCTIVE_TRAITS: dict[Population, dict[str, str]] = {
-    "citizens": {"life_change_rate": "irregular", "concurrent_benefits": "needs_support"},
-    "employers": {},
-}
+
+@dataclass(frozen=True)
+class TraitRule:
+    """How a group of customers is named from the traits seed 004 documents.
+
+    Needs support: "flera förmåner samtidigt", economic dependency, long spells, many
+    contacts. A group needs support when its contacts a year lie past the geometric middle
+    between the irregular (0.9) and the needs-support (6.5) reference figures, or when its
+    members hold ``long_dependency_benefits`` long dependency benefits on average.
+    Irregular: changes in everyday life (sickness, unemployment, separation, a move) and
+    benefit periods that start and stop: a group is irregular when at least
+    ``change_rate`` of its members show such a change. Otherwise regular.
+    """
+
+    long_dependency_benefits: float = 1.5
+    change_rate: float = 0.5
+    #: How far past a threshold a group must lie to be named with full confidence: a
+    #: quarter of the log distance between the contact references, 1.5 benefits, 0.2 of
+    #: the change rate. Groups near a threshold teach the final model less.
+    contact_margin: float = 0.25
+    benefit_margin: float = 1.5
+    change_margin: float = 0.2
+
+
+CITIZEN_TRAITS = TraitRule()
+
+#: Employer categories are defined by head count (SPEC §1, issue 8: size is the definition,
+#: behaviour the evidence).
+SMALL_EMPLOYER_LIMIT = 20
 
 CATEGORIES: dict[Population, tuple[Category, ...]] = {
     "citizens": CITIZEN_CATEGORIES,

@@ -39,7 +39,7 @@ from segmentation.store import (
     prepare_rows,
 )
 from segmentation.taxonomy import POPULATIONS, Population
-from training.files import fingerprint
+from training.files import atomic_write_parquet, fingerprint
 from training.worker import start_pool
 
 log = logging.getLogger(__name__)
@@ -80,10 +80,7 @@ class _Prepared:
 
 def _write_part(directory: Path, index: int, table: pa.Table) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"part-{index:05d}.parquet"
-    temporary = directory / f".part-{index:05d}.tmp"
-    pq.write_table(table, temporary)
-    temporary.replace(final)
+    atomic_write_parquet(table, directory / f"part-{index:05d}.parquet")
 
 
 def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
@@ -276,14 +273,15 @@ def score_folder(
     on_progress: ProgressCallback | None = None,
     pool: ProcessPoolExecutor | None = None,
 ) -> list[ScoreReport]:
-    """Score whichever of the population tables ``data_dir`` holds; ``pool`` (from
-    :func:`start_pool`, shut down here) lets a caller start the worker early."""
-    tables = [p for p in POPULATIONS if (data_dir / f"{p}.parquet").exists()]
-    if not tables:
+    """Score every population table ``data_dir`` holds that has a champion (the caller says
+    which have none); ``pool`` (from :func:`start_pool`, shut down here) lets a caller start
+    the worker early."""
+    present = [p for p in POPULATIONS if (data_dir / f"{p}.parquet").exists()]
+    if not present:
         raise FileNotFoundError(f"no citizens.parquet or employers.parquet in {data_dir}")
-    for population in tables:
-        if population not in champions:
-            raise LookupError(f"no champion model for {population}; run `segmentation train`")
+    tables = [p for p in present if p in champions]
+    if not tables:
+        raise LookupError("no table in the folder has a champion model; run `segmentation train`")
     reports = []
     with pool or start_pool() as workers:
         store.create()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,29 +15,35 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from data_contracts.reviews import validate_reviews
 from data_contracts.schemas import CONTRACT_VERSION
 from data_contracts.validation import ID_COLUMN, validate
 from models.bundle import SegmentationBundle
-from models.registry import champion, configure_mlflow, log_bundle, promote
+from models.registry import champion, configure_mlflow, load_version, log_bundle, promote
 from models.segmenter import ClusterSegmenter
 from segmentation.features import numeric_matrix, raw_profile_metrics
 from segmentation.naming import category_profiles
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, POPULATIONS, Population
-from training.evaluate import CORES, GateThresholds, agreement, gate, silhouette, stability
+from training.evaluate import (
+    GateResult,
+    GateThresholds,
+    agreement,
+    drift,
+    gate,
+    review_agreement,
+    silhouette,
+    stability,
+)
 from training.files import fingerprint
+from training.review import load_designs
 
 log = logging.getLogger(__name__)
 
-#: The candidates whose reference fit decides the method (see README, "Model lifecycle").
-CANDIDATES: dict[Population, list[dict[str, int]]] = {
-    "citizens": [{"n_clusters": k, "random_state": s} for k in (8, 10) for s in (0, 1)],
-    "employers": [
-        {"n_clusters": k, "random_state": s, "components_per_category": 2}
-        for k in (4, 6)
-        for s in (0, 1)
-    ],
-}
+REVIEW_FOLDS = 5
+#: Reviews of a population below this count are used to name and refine, but too few to
+#: cross-validate.
+MIN_REVIEWS_FOR_AGREEMENT = 10
 
 
 @dataclass
@@ -53,40 +57,127 @@ class PopulationReport:
     gate_reasons: list[str]
     metrics: dict[str, float]
     profiles: pd.DataFrame
-    candidates: list[dict[str, float]] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+    reviews_used: int = 0
+
+    @property
+    def next_step(self) -> str | None:
+        """What an operator can do when the gate left this population without a champion."""
+        if self.champion_version is not None:
+            return None
+        return (
+            "no champion yet: review a sample (`segmentation review sample`) and train with "
+            f"`--reviews`, or put this version into service with `segmentation promote "
+            f"--population {self.population} --version {self.version} --reason TEXT`"
+        )
 
 
-def _fit_candidates(
-    population: Population, raw: np.ndarray, base_seed: int, sample_rows: int
-) -> tuple[ClusterSegmenter, list[dict[str, float]]]:
-    """Fit every candidate; the one whose categories lie closest to the reference wins.
+@dataclass(frozen=True)
+class Reviewed:
+    """Reviews matched to the rows being trained: category index per row (-1: none) and
+    the design weight per row (1 / inclusion probability; NaN where unknown)."""
 
-    Candidates are fitted in threads, one per core: most of a fit is numpy and
-    scikit-learn work that releases the GIL (measured on 2 cores: 12.6 s -> 8.3 s for the
-    four citizen candidates, the same models)."""
+    codes: np.ndarray
+    weights: np.ndarray
 
-    def fit(params: dict[str, int]) -> tuple[ClusterSegmenter, float]:
-        started = time.perf_counter()
-        model = ClusterSegmenter(
-            population,
-            max_fit_rows=sample_rows,
-            **{**params, "random_state": base_seed + params["random_state"]},  # type: ignore[arg-type]
-        ).fit(raw)
-        return model, time.perf_counter() - started
+    @property
+    def count(self) -> int:
+        return int((self.codes >= 0).sum())
 
-    with ThreadPoolExecutor(max_workers=min(len(CANDIDATES[population]), CORES)) as pool:
-        fitted = list(pool.map(fit, CANDIDATES[population]))
-    results = [
-        {
-            "n_clusters": float(model.n_clusters),
-            "random_state": float(model.random_state),
-            "reference_loss": model.naming_.loss,
-            "seconds": seconds,
-        }
-        for model, seconds in fitted
-    ]
-    best = min((model for model, _ in fitted), key=lambda model: model.naming_.loss)
-    return best, results
+
+def match_reviews(
+    population: Population,
+    reviews: pd.DataFrame | None,
+    ids: np.ndarray,
+    designs: pd.DataFrame | None = None,
+) -> Reviewed:
+    """Match validated reviews (``data_contracts.reviews``) to the data's ids. The design
+    weight comes from the review's own ``inclusion_probability`` column, else from the
+    sample designs kept by `segmentation review sample`."""
+    codes = np.full(len(ids), -1, dtype=np.int64)
+    weights = np.full(len(ids), np.nan)
+    if reviews is None or not len(reviews):
+        return Reviewed(codes, weights)
+    mine = reviews[reviews["population"] == population]
+    labels = [category.name for category in CATEGORIES[population]]
+    position = pd.Index(ids.astype(str)).get_indexer(mine["id"].astype(str))
+    found = position >= 0
+    rows = position[found]
+    codes[rows] = pd.Categorical(mine["category"], categories=labels).codes[found]
+    probability = (
+        pd.to_numeric(mine["inclusion_probability"], errors="coerce").to_numpy()
+        if "inclusion_probability" in mine.columns
+        else np.full(len(mine), np.nan)
+    )
+    if designs is not None and len(designs):
+        kept = designs.drop_duplicates("id", keep="last").set_index("id")
+        looked_up = kept["inclusion_probability"].reindex(mine["id"].astype(str)).to_numpy()
+        probability = np.where(np.isfinite(probability), probability, looked_up)
+    with np.errstate(divide="ignore"):
+        weights[rows] = np.where(probability[found] > 0, 1.0 / probability[found], np.nan)
+    if (~found).any():
+        log.info("%s: %d reviews name no row of the data", population, int((~found).sum()))
+    return Reviewed(codes, weights)
+
+
+def _current_champion(population: Population) -> tuple[ClusterSegmenter | None, str | None]:
+    info = champion(population)
+    if info is None:
+        return None, None
+    return load_version(population, info.version).segmenter, info.version
+
+
+def evaluate_model(
+    model: ClusterSegmenter,
+    raw: np.ndarray,
+    *,
+    reviewed: Reviewed,
+    current: ClusterSegmenter | None,
+    truth_codes: np.ndarray | None,
+    thresholds: GateThresholds,
+    seed: int,
+) -> tuple[dict[str, float], pd.DataFrame, list[str], GateResult]:
+    """Everything the gate and the operator look at, from a fitted model (no I/O)."""
+    population = model.population
+    predicted = model.predict_index(raw)
+    profiles = category_profiles(population, predicted, raw_profile_metrics(raw, population))
+    metrics: dict[str, float] = {
+        "silhouette_sample": silhouette(model, raw, rows=5_000, seed=seed),
+        **stability(
+            model,
+            raw,
+            seeds=[seed + 101],
+            rows=200_000,
+            seed=seed,
+            reviewed=reviewed.codes,
+            champion=current,
+        ),
+    }
+    for name, row in profiles.iterrows():
+        for column, value in row.items():
+            if not str(column).startswith("reference_"):
+                metrics[f"{name}_{column}"] = float(value)
+    drift_metrics, drift_flags = drift(population, profiles, thresholds)
+    metrics.update(drift_metrics)
+    if current is not None:
+        # The share of customers whose category the new model changes (same data).
+        metrics["changed_vs_champion"] = float(np.mean(current.predict_index(raw) != predicted))
+    if reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT:
+        metrics.update(
+            review_agreement(
+                model,
+                raw,
+                reviewed.codes,
+                reviewed.weights,
+                folds=REVIEW_FOLDS,
+                seed=seed,
+                champion=current,
+            )
+        )
+    if truth_codes is not None:
+        metrics.update(agreement(predicted, truth_codes, population))
+    verdict = gate(population, profiles, metrics, thresholds)
+    return metrics, profiles, drift_flags, verdict
 
 
 def _truth_codes(path: Path, ids: np.ndarray, id_column: str, labels: list[str]) -> np.ndarray:
@@ -111,7 +202,11 @@ def _truth_codes(path: Path, ids: np.ndarray, id_column: str, labels: list[str])
 
 
 def train_population(
-    population: Population, data_dir: Path, settings: Settings
+    population: Population,
+    data_dir: Path,
+    settings: Settings,
+    reviews: pd.DataFrame | None = None,
+    designs: pd.DataFrame | None = None,
 ) -> PopulationReport | None:
     """Train, evaluate, register and (if the gate passes) promote one population's model."""
     path = data_dir / f"{population}.parquet"
@@ -125,13 +220,16 @@ def train_population(
         raise ValueError(f"{population}: only {len(result.accepted)} valid rows; need 1,000")
     raw = numeric_matrix(result.accepted, population)
     ids = result.accepted[ID_COLUMN[population]].to_numpy()
-    data_print = fingerprint(path)
+    reviewed = match_reviews(population, reviews, ids, designs)
+    current, current_version = _current_champion(population)
     seed = settings.seed
-    thresholds = GateThresholds(
-        max_share_gap=settings.gate_max_share_gap,
-        max_profile_rel_error=settings.gate_max_profile_rel_error,
-        min_stability_ari=settings.gate_min_stability_ari,
-        min_macro_recall=settings.gate_min_macro_recall,
+    truth_path = data_dir / f"{population}_truth.parquet"
+    truth_codes = (
+        _truth_codes(
+            truth_path, ids, ID_COLUMN[population], [c.name for c in CATEGORIES[population]]
+        )
+        if truth_path.exists()
+        else None
     )
     with mlflow.start_run(run_name=f"{population}-{time.strftime('%Y%m%dT%H%M%S')}"):
         mlflow.log_params(
@@ -139,65 +237,53 @@ def train_population(
                 "population": population,
                 "seed": seed,
                 "contract_version": CONTRACT_VERSION,
-                "data_fingerprint": data_print,
+                "data_fingerprint": fingerprint(path),
                 "rows_accepted": len(result.accepted),
                 "rows_rejected": len(result.rejected),
                 "sample_rows": settings.train_sample_rows,
-                "candidates": json.dumps(CANDIDATES[population]),
+                "reviews_used": reviewed.count,
+                "named_by_champion": current_version or "",
             }
         )
-        model, candidates = _fit_candidates(population, raw, seed, settings.train_sample_rows)
-        for index, candidate in enumerate(candidates):
-            mlflow.log_metrics({f"candidate_{index}_{k}": v for k, v in candidate.items()})
+        model = ClusterSegmenter(
+            population, max_fit_rows=settings.train_sample_rows, random_state=seed
+        ).fit(raw, reviewed.codes, champion=current)
         mlflow.log_params(
             {f"model_{k}": v for k, v in model.get_params().items() if k != "population"}
         )
-        predicted = model.predict_index(raw)
-        profiles = category_profiles(population, predicted, raw_profile_metrics(raw, population))
-        metrics: dict[str, float] = {
-            "reference_loss": model.naming_.loss,
-            "silhouette_sample": silhouette(model, raw, rows=5_000, seed=seed),
-            "stability_ari": stability(
-                model, raw, seeds=[seed + 101, seed + 202], rows=50_000, seed=seed
-            ),
-        }
-        for name, row in profiles.iterrows():
-            for column, value in row.items():
-                if not str(column).startswith("reference_"):
-                    metrics[f"{name}_{column}"] = float(value)
-        truth_path = data_dir / f"{population}_truth.parquet"
-        truth_metrics = None
-        if truth_path.exists():
-            labels = [category.name for category in CATEGORIES[population]]
-            truth_codes = _truth_codes(truth_path, ids, ID_COLUMN[population], labels)
-            in_label_order = np.array([labels.index(name) for name in model.categories_])
-            truth_metrics = agreement(in_label_order[predicted], truth_codes, population)
-            metrics.update(truth_metrics)
-        mlflow.log_metrics(metrics)
+        metrics, profiles, drift_flags, verdict = evaluate_model(
+            model,
+            raw,
+            reviewed=reviewed,
+            current=current,
+            truth_codes=truth_codes,
+            thresholds=GateThresholds.from_settings(settings),
+            seed=seed,
+        )
+        mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
         with tempfile.TemporaryDirectory() as tmp:
             table = Path(tmp) / "profile_vs_reference.csv"
             profiles.to_csv(table)
             mlflow.log_artifact(str(table))
-        verdict = gate(population, profiles, metrics["stability_ari"], truth_metrics, thresholds)
         bundle = SegmentationBundle(
             population=population,
             segmenter=model,
-            data_fingerprint=data_print,
+            data_fingerprint=fingerprint(path),
             metrics={k: v for k, v in metrics.items() if np.isfinite(v)},
         )
         version = log_bundle(bundle)
-        previous = champion(population)
         mlflow.set_tags(
             {
                 "gate": "passed" if verdict.passed else "failed",
                 "gate_reasons": "; ".join(verdict.reasons),
+                "drift": "; ".join(drift_flags) or "none",
             }
         )
         if verdict.passed:
             promote(population, version)
             champion_version: str | None = version
         else:
-            champion_version = previous.version if previous else None
+            champion_version = current_version
             log.warning(
                 "%s: gate failed, champion stays at %s: %s",
                 population,
@@ -215,16 +301,29 @@ def train_population(
         gate_reasons=verdict.reasons,
         metrics=metrics,
         profiles=profiles,
-        candidates=candidates,
+        drift=drift_flags,
+        reviews_used=reviewed.count,
     )
 
 
-def train(data_dir: Path, settings: Settings) -> list[PopulationReport]:
-    """Train every population whose table is in ``data_dir``."""
+def load_reviews(path: Path) -> tuple[pd.DataFrame, int]:
+    """The accepted reviews of a `reviews.parquet` file and how many rows were set aside."""
+    result = validate_reviews(pq.read_table(path).to_pandas())
+    if len(result.rejected):
+        log.warning("reviews: %d rows set aside (%s)", len(result.rejected), path.name)
+    return result.accepted, len(result.rejected)
+
+
+def train(
+    data_dir: Path, settings: Settings, reviews_path: Path | None = None
+) -> list[PopulationReport]:
+    """Train every population whose table is in ``data_dir`` (with reviews, if given)."""
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    reviews = load_reviews(reviews_path)[0] if reviews_path is not None else None
+    designs = load_designs(settings.home) if reviews is not None else None
     reports = []
     for population in POPULATIONS:
-        report = train_population(population, data_dir, settings)
+        report = train_population(population, data_dir, settings, reviews, designs)
         if report is not None:
             reports.append(report)
     if not reports:

@@ -1,4 +1,5 @@
 import mlflow
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -27,8 +28,10 @@ def test_training_logs_the_quality_and_the_data(trained_home) -> None:
     for key in ("seed", "contract_version", "data_fingerprint", "model_n_clusters"):
         assert key in run.data.params
     for key in (
+        "stability",
         "stability_ari",
         "silhouette_sample",
+        "drift_share_regular",
         "truth_ari",
         "truth_macro_recall",
         "regular_share",
@@ -39,24 +42,61 @@ def test_training_logs_the_quality_and_the_data(trained_home) -> None:
     assert run.data.tags["gate"] == "passed"
 
 
+def _reviews(ids: pd.Series, categories: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "category": categories,
+            "reviewer": "anna.svensson",
+            "reviewed_at": pd.Timestamp("2026-11-01", tz="UTC"),
+            "inclusion_probability": 0.01,
+        }
+    )
+
+
 def test_failed_gate_keeps_the_old_champion(trained_home, population_dir, tmp_path) -> None:
     settings = make_settings(trained_home, train_sample_rows=20_000)
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     before = champion("citizens")
     assert before is not None
-    # A population without anyone who needs support: no model can match the reference shares.
-    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas()
-    truth = pd.read_parquet(population_dir / "citizens_truth.parquet")
-    regular_only = citizens[truth["category"].to_numpy() == "regular"]
+    # Case handlers' reviews that no model can agree with (categories at random): the
+    # cross-validated agreement is far below the gate's.
+    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas().head(20_000)
     (tmp_path / "data").mkdir()
-    regular_only.to_parquet(tmp_path / "data" / "citizens.parquet", index=False)
+    citizens.to_parquet(tmp_path / "data" / "citizens.parquet", index=False)
+    rng = np.random.default_rng(0)
+    names = np.array(["regular", "irregular", "needs_support"])
+    reviews = _reviews(citizens["customer_id"].head(300), names[rng.integers(0, 3, 300)])
+    reviews.to_parquet(tmp_path / "reviews.parquet", index=False)
 
-    reports = train(tmp_path / "data", settings)
+    reports = train(tmp_path / "data", settings, tmp_path / "reviews.parquet")
 
     assert [r.population for r in reports] == ["citizens"]
     report = reports[0]
     assert not report.promoted
-    assert report.gate_reasons
+    assert any("agreement with case handlers" in reason for reason in report.gate_reasons)
+    assert report.metrics["review_macro_recall"] < 0.6
     after = champion("citizens")
     assert after is not None and after.version == before.version
     assert report.version != before.version  # registered, but not promoted
+
+
+def test_a_population_unlike_the_reference_is_drift_not_a_refusal(
+    population_dir, tmp_path
+) -> None:
+    """Half the population needs support: the reference says 10 %. The model is promoted
+    (a first deployment gets a champion) and the distance is reported as drift."""
+    settings = make_settings(tmp_path / "home", train_sample_rows=20_000)
+    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas()
+    truth = pd.read_parquet(population_dir / "citizens_truth.parquet")["category"].to_numpy()
+    keep = (truth == "needs_support") | (np.cumsum(truth != "needs_support") < 6_000)
+    (tmp_path / "data").mkdir()
+    citizens[keep].to_parquet(tmp_path / "data" / "citizens.parquet", index=False)
+
+    (report,) = train(tmp_path / "data", settings)
+
+    assert report.promoted, report.gate_reasons
+    assert report.champion_version == report.version and report.next_step is None
+    assert report.profiles.loc["needs_support", "share"] > 0.3
+    assert any(flag.startswith("needs_support: share") for flag in report.drift)
+    assert report.metrics["drift_share_needs_support"] > 0.2

@@ -1,0 +1,392 @@
+"""Synthetic worlds built unlike each other, to choose the method by its worst world.
+
+The project's own generator (``training.synthetic``) draws a category first and an everyday
+life inside it. A method tuned on it alone learned to reproduce the reference profile while
+putting most individuals of other populations in the wrong category (issue 8). Each world
+here makes the true category in a structurally different way:
+
+- ``archetype``: the project's generator (category first, archetypes inside it).
+- ``latent_need``: one latent level of need, heavy-tailed, drives contacts, handling and
+  benefits together; the category is the band of need a customer is in, with noise, so many
+  customers lie between categories.
+- ``life_course``: twelve months simulated one by one. Events (sickness, job loss,
+  separation, a move, a child) start and stop benefits and bring contacts; a chronic
+  vulnerability brings several long benefits and many contacts. The category follows the
+  life: vulnerable -> needs support, an event in the year -> irregular, else regular.
+- ``latent_need_70`` / ``life_course_86``: the same with shares far from the reference
+  (70/18/12 and 86/8/6).
+- ``between``: the archetype world with heavier contact tails and 15 % of customers whose
+  behaviour is drawn from a neighbouring category (their benefits stay their own).
+
+Every world writes valid contract rows and its true categories; employers come with each
+world too, with head count and behaviour tied loosely or tightly (``size_behaviour``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.schemas import BENEFIT_CODES, CITIZEN_NUMERIC_COLUMNS
+from training.synthetic import (
+    COUNTIES,
+    PERIOD_END,
+    _digits_to_strings,
+    generate_citizens,
+    generate_employers,
+    organisation_numbers,
+    personal_numbers,
+)
+
+CATEGORY_NAMES = ("regular", "irregular", "needs_support")
+_COLUMN = {name: index for index, name in enumerate(CITIZEN_NUMERIC_COLUMNS)}
+
+
+def _nb(rng: np.random.Generator, mean: np.ndarray | float, shape: float, size: int) -> np.ndarray:
+    """Negative binomial counts with the given mean(s); smaller ``shape``, longer tail."""
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), (size,))
+    return rng.poisson(rng.gamma(shape, 1.0, size=size) * mean / shape)
+
+
+def _regions(rng: np.random.Generator, size: int) -> np.ndarray:
+    counties = list(COUNTIES)
+    weights = np.array(list(COUNTIES.values()), dtype=np.float64)
+    return np.asarray(counties)[rng.choice(len(counties), size=size, p=weights / weights.sum())]
+
+
+def _citizen_frame(
+    rng: np.random.Generator, matrix: np.ndarray, birth_year: np.ndarray, truth: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Contract rows from a (rows, CITIZEN_NUMERIC_COLUMNS) matrix, ids and regions."""
+    ids = pd.array(_digits_to_strings(personal_numbers(rng, birth_year)).to_pylist(), "string")
+    columns: dict[str, object] = {
+        "customer_id": ids,
+        "period_end": pd.Timestamp(PERIOD_END),
+        "birth_year": birth_year.astype(np.int64),
+        "region": _regions(rng, len(truth)),
+    }
+    for name, index in _COLUMN.items():
+        values = matrix[:, index]
+        columns[name] = (
+            np.round(values, 1) if name == "handling_minutes" else values.astype(np.int64)
+        )
+    frame = pd.DataFrame(columns)
+    truth_frame = pd.DataFrame({"customer_id": ids, "category": np.asarray(CATEGORY_NAMES)[truth]})
+    return frame, truth_frame
+
+
+def _channels(
+    rng: np.random.Generator, matrix: np.ndarray, contacts: np.ndarray, personal: np.ndarray
+) -> None:
+    """Split contacts over phone, office, digital and letter; ``personal`` in [0, 1] leans
+    towards phone and office."""
+    personal = np.clip(personal, 0.05, 0.9)
+    phone = rng.binomial(contacts, personal * 0.7)
+    office = rng.binomial(contacts - phone, np.clip(personal * 0.3 / (1 - personal * 0.7), 0, 1))
+    rest = contacts - phone - office
+    letter = rng.binomial(rest, 0.08)
+    matrix[:, _COLUMN["contacts_phone"]] = phone
+    matrix[:, _COLUMN["contacts_office"]] = office
+    matrix[:, _COLUMN["contacts_letter"]] = letter
+    matrix[:, _COLUMN["contacts_digital"]] = rest - letter
+
+
+def _applications(
+    rng: np.random.Generator, matrix: np.ndarray, count: np.ndarray, assisted: np.ndarray
+) -> None:
+    assisted = np.clip(assisted, 0.02, 0.9)
+    online = rng.binomial(count, 1 - assisted)
+    rest = count - online
+    paper = rng.binomial(rest, 0.5)
+    oral = rng.binomial(rest - paper, 0.4)
+    matrix[:, _COLUMN["applications_online"]] = online
+    matrix[:, _COLUMN["applications_paper"]] = paper
+    matrix[:, _COLUMN["applications_oral"]] = oral
+    matrix[:, _COLUMN["applications_by_proxy"]] = rest - paper - oral
+
+
+def _months(matrix: np.ndarray, code: str) -> np.ndarray:
+    return matrix[:, _COLUMN[f"benefit_months_{code}"]]
+
+
+def _set_months(matrix: np.ndarray, code: str, rows: np.ndarray, months: np.ndarray) -> None:
+    column = _COLUMN[f"benefit_months_{code}"]
+    matrix[rows, column] = np.clip(np.maximum(matrix[rows, column], months), 0, 12)
+
+
+# -- latent need ------------------------------------------------------------------------------
+def latent_need_citizens(
+    size: int, seed: int, shares: tuple[float, float, float] = (0.79, 0.11, 0.10)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One heavy-tailed latent need drives contacts, handling and benefits together."""
+    rng = np.random.default_rng([seed, 11])
+    truth = rng.choice(3, size=size, p=np.asarray(shares) / np.sum(shares))
+    # The level of need: category centres on a log scale, heavy-tailed spread; one customer
+    # in sixteen lies halfway to a neighbouring category.
+    centre = np.array([-0.9, 0.35, 1.7])[truth]
+    between = rng.random(size) < 0.06
+    toward = np.where(truth == 1, rng.choice([0, 2], size=size), 1)
+    centre = np.where(between, (centre + np.array([-0.9, 0.35, 1.7])[toward]) / 2, centre)
+    level = centre + 0.22 * rng.standard_t(4, size=size)
+    matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
+    contacts = _nb(rng, np.exp(-0.3 + 1.4 * np.clip(level, -2, 3.5)), 2.0, size)
+    _channels(rng, matrix, contacts, 0.25 + 0.15 * np.clip(level, -1, 3))
+    applications = _nb(rng, np.exp(0.0 + 0.5 * np.clip(level, -2, 3)), 1.0, size)
+    _applications(rng, matrix, applications, 0.08 + 0.12 * np.clip(level, 0, 3))
+    matrix[:, _COLUMN["handling_minutes"]] = applications * rng.lognormal(
+        np.log(14 + 4 * np.clip(level, 0, 3)), 0.8, size
+    )
+    matrix[:, _COLUMN["portal_logins"]] = _nb(rng, 6.0, 0.8, size)
+    # Changes in life rise a little with need, and mark the irregular band (seed 004).
+    change = np.clip(0.05 + 0.06 * np.clip(level + 0.9, 0, 3) + 0.85 * (truth == 1), 0, 0.95)
+    # A benefit starts or stops in the year for those whose life changes; else it runs all year.
+    changing = rng.random(size) < change
+    matrix[:, _COLUMN["life_events"]] = np.where(
+        changing & (rng.random(size) < 0.85), 1 + rng.poisson(0.5, size), rng.poisson(0.03, size)
+    )
+    matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(0.02 * np.exp(np.clip(level, -2, 3)))
+    matrix[:, _COLUMN["recovery_claims"]] = rng.poisson(0.015 * np.exp(np.clip(level, -2, 3)))
+    n_benefits = rng.poisson(np.exp(-0.3 + 0.8 * np.clip(level, -2, 3)))
+    codes = [c for c in BENEFIT_CODES if c != "barnbidrag"]
+    weights = np.array([1, 3, 0.5, 4, 2, 1.5, 0.8, 2, 4, 3, 0.5, 1.5], dtype=np.float64)
+    for k in range(int(n_benefits.max()) if size else 0):
+        rows = np.flatnonzero(n_benefits > k)
+        drawn = rng.choice(len(codes), size=len(rows), p=weights / weights.sum())
+        partial = changing[rows] & (rng.random(len(rows)) < 0.7)
+        months = np.where(partial, rng.integers(1, 12, len(rows)), 12)
+        for index, code in enumerate(codes):
+            chosen = drawn == index
+            _set_months(matrix, code, rows[chosen], months[chosen])
+    families = np.flatnonzero(rng.random(size) < 0.3)
+    _set_months(matrix, "barnbidrag", families, np.full(len(families), 12))
+    birth_year = rng.integers(1940, 2006, size)
+    return _citizen_frame(rng, matrix, birth_year, truth)
+
+
+# -- month-by-month life course --------------------------------------------------------------
+EVENTS = ("sickness", "job_loss", "separation", "move", "child")
+
+
+def life_course_citizens(
+    size: int, seed: int, shares: tuple[float, float, float] = (0.77, 0.14, 0.10)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Twelve months simulated one by one; the category follows what happened in the year."""
+    rng = np.random.default_rng([seed, 12])
+    vulnerable = rng.random(size) < shares[2]
+    # Monthly hazard of an event for the others, so that P(an event in the year) gives the share.
+    p_event_year = shares[1] / max(1 - shares[2], 1e-9)
+    hazard = 1 - (1 - p_event_year) ** (1 / 12)
+    matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
+    events = np.zeros(size, dtype=np.int64)
+    burst = np.zeros(size)  # extra contacts the events bring
+    for month in range(12):
+        happens = (rng.random(size) < hazard) & ~vulnerable
+        rows = np.flatnonzero(happens)
+        if not len(rows):
+            continue
+        kind = rng.choice(len(EVENTS), size=len(rows), p=[0.3, 0.25, 0.15, 0.15, 0.15])
+        remaining = 12 - month
+        for index, event in enumerate(EVENTS):
+            who = rows[kind == index]
+            n = len(who)
+            if event == "sickness":
+                _set_months(
+                    matrix, "sjukpenning", who, np.minimum(rng.integers(1, 7, n), remaining)
+                )
+            elif event == "job_loss":
+                _set_months(
+                    matrix, "aktivitetsstod", who, np.minimum(rng.integers(2, 12, n), remaining)
+                )
+                gets = who[rng.random(n) < 0.3]
+                _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
+            elif event == "separation":
+                gets = who[rng.random(n) < 0.6]
+                _set_months(matrix, "underhallsstod", gets, np.full(len(gets), remaining))
+                gets = who[rng.random(n) < 0.5]
+                _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
+            elif event == "child":
+                _set_months(matrix, "foraldrapenning", who, np.full(n, min(remaining, 10)))
+                _set_months(matrix, "barnbidrag", who, np.full(n, remaining))
+        # An event is registered with the agency most of the time, not always.
+        events[rows] += rng.random(len(rows)) < 0.75
+        burst[rows] += rng.gamma(1.5, 0.8, len(rows))
+    irregular = (burst > 0) & ~vulnerable
+    truth = np.where(vulnerable, 2, np.where(irregular, 1, 0))
+    # Everyday background benefits, independent of the category.
+    families = np.flatnonzero(rng.random(size) < 0.28)
+    _set_months(matrix, "barnbidrag", families, np.full(len(families), 12))
+    vab = families[rng.random(len(families)) < 0.35]
+    _set_months(matrix, "tillfallig_foraldrapenning", vab, rng.integers(1, 3, len(vab)))
+    dental = np.flatnonzero(rng.random(size) < 0.35)
+    _set_months(matrix, "tandvardsstod", dental, np.full(len(dental), 12))
+    # Noise that is no change of life: a dental support that started this year, a move.
+    started = np.flatnonzero(rng.random(size) < 0.04)
+    _set_months(matrix, "tandvardsstod", started, rng.integers(1, 12, len(started)))
+    events += rng.random(size) < 0.03
+    # A chronic vulnerability: two to four long benefits and frequent contacts.
+    rows = np.flatnonzero(vulnerable)
+    long_benefits = (
+        "sjukersattning",
+        "bostadsbidrag",
+        "merkostnadsersattning",
+        "aktivitetsersattning",
+        "omvardnadsbidrag",
+        "assistansersattning",
+        "underhallsstod",
+        "aktivitetsstod",
+    )
+    weights = np.array([4, 4, 2, 1, 1, 0.6, 1.5, 2.0])
+    count = rng.integers(1, 5, len(rows))
+    for k in range(4):
+        who = rows[count > k]
+        drawn = rng.choice(len(long_benefits), size=len(who), p=weights / weights.sum())
+        months = np.where(rng.random(len(who)) < 0.85, 12, rng.integers(6, 12, len(who)))
+        for index, code in enumerate(long_benefits):
+            _set_months(matrix, code, who[drawn == index], months[drawn == index])
+    events[rows] += rng.poisson(0.4, len(rows))
+    contact_mean = 0.35 + burst + np.where(vulnerable, rng.gamma(2.0, 3.0, size), 0.0)
+    contacts = _nb(rng, contact_mean, 1.2, size)
+    personal = np.where(vulnerable, 0.55, np.where(irregular, 0.35, 0.25))
+    _channels(rng, matrix, contacts, personal)
+    applications = _nb(rng, 0.5 + burst * 0.8 + vulnerable * 2.0, 1.5, size)
+    _applications(rng, matrix, applications, np.where(vulnerable, 0.45, 0.1))
+    matrix[:, _COLUMN["handling_minutes"]] = applications * rng.gamma(2.0, 8.0 + 4 * vulnerable)
+    matrix[:, _COLUMN["portal_logins"]] = _nb(rng, 4.0 + 6 * irregular, 1.0, size)
+    matrix[:, _COLUMN["life_events"]] = events
+    matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(
+        0.01 + 0.25 * vulnerable + 0.04 * irregular
+    )
+    matrix[:, _COLUMN["recovery_claims"]] = rng.poisson(0.01 + 0.2 * vulnerable + 0.05 * irregular)
+    birth_year = rng.integers(1945, 2006, size)
+    return _citizen_frame(rng, matrix, birth_year, truth)
+
+
+# -- between categories, heavy tails ---------------------------------------------------------
+_BEHAVIOUR_COLUMNS = (
+    "contacts_phone",
+    "contacts_office",
+    "contacts_digital",
+    "contacts_letter",
+    "applications_online",
+    "applications_paper",
+    "applications_oral",
+    "applications_by_proxy",
+    "handling_minutes",
+    "portal_logins",
+)
+
+
+def between_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The archetype world with heavier tails and customers between categories."""
+    frame, truth = generate_citizens(size, seed + 7_001)
+    rng = np.random.default_rng([seed, 13])
+    codes = pd.Categorical(truth["category"], categories=CATEGORY_NAMES).codes
+    neighbour = np.where(codes == 1, rng.choice([0, 2], size=size), np.where(codes == 0, 1, 1))
+    borrowers = np.flatnonzero(rng.random(size) < 0.15)
+    for category in range(3):
+        donors = np.flatnonzero(codes == category)
+        takers = borrowers[neighbour[borrowers] == category]
+        if len(donors) and len(takers):
+            source = rng.choice(donors, size=len(takers))
+            for column in _BEHAVIOUR_COLUMNS:
+                values = frame[column].to_numpy().copy()
+                values[takers] = values[source]
+                frame[column] = values
+    # Heavy tails: one in twenty customers has ten times the contacts of their kind.
+    heavy = rng.random(size) < 0.05
+    for column in ("contacts_phone", "contacts_digital"):
+        frame[column] = np.where(heavy, frame[column] * rng.integers(3, 11, size), frame[column])
+    return frame, truth
+
+
+# -- employers --------------------------------------------------------------------------------
+def loose_employers(
+    size: int, seed: int, small_share: float = 0.8
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Employers whose behaviour is only loosely tied to their size: the category is the
+    head count (< 20 staff, SPEC §1), behaviour shifts only a little with it."""
+    rng = np.random.default_rng([seed, 14])
+    employees = np.round(rng.lognormal(np.log(9.0), 1.4, size)).astype(np.int64)
+    # Shift the size distribution so the small share is close to the one asked for.
+    cut = np.quantile(employees, small_share)
+    employees = np.maximum(0, employees + (19 - int(cut)) * (employees > 0)).astype(np.int64)
+    small = employees < 20
+    tilt = np.clip(np.log1p(employees) / 5, 0, 1.5)  # behaviour drifts with size, weakly
+    cases = rng.poisson(0.8 + 0.04 * employees**0.8)
+    contacts = rng.poisson(cases * rng.gamma(2.0, 1.2 - 0.3 * tilt) + 0.5)
+    phone = rng.binomial(contacts, 0.4)
+    email = rng.binomial(contacts - phone, 0.7)
+    electronic = rng.binomial(cases, np.clip(rng.beta(2 + 2 * tilt, 2), 0, 1))
+    payroll = rng.random(size) < 0.3 + 0.3 * tilt
+    minutes = np.round(cases * rng.gamma(3, 22 - 5 * tilt), 1)
+    numbers = organisation_numbers(rng, size)
+    org = pd.array(_digits_to_strings(numbers).to_pylist(), dtype="string")
+    frame = pd.DataFrame(
+        {
+            "org_number": org,
+            "period_end": pd.Timestamp(PERIOD_END),
+            "region": _regions(rng, size),
+            "employees": employees,
+            "cases": cases.astype(np.int64),
+            "contacts_phone": phone,
+            "contacts_email": email,
+            "contacts_letter": contacts - phone - email,
+            "applications_electronic": electronic,
+            "applications_paper": cases - electronic,
+            "handling_minutes": minutes,
+            "payroll_integration": payroll,
+        }
+    )
+    truth = pd.DataFrame({"org_number": org, "category": np.where(small, "small", "medium_large")})
+    return frame, truth
+
+
+@dataclass(frozen=True)
+class World:
+    """One world of the suite: how it makes citizens and employers."""
+
+    name: str
+    citizens: Callable[[int, int], tuple[pd.DataFrame, pd.DataFrame]]
+    employers: Callable[[int, int], tuple[pd.DataFrame, pd.DataFrame]]
+    description: str
+
+
+WORLDS: dict[str, World] = {
+    world.name: world
+    for world in (
+        World("archetype", generate_citizens, generate_employers, "the project's generator"),
+        World(
+            "latent_need",
+            latent_need_citizens,
+            loose_employers,
+            "one heavy-tailed latent need; category = band of need, with noise",
+        ),
+        World(
+            "life_course",
+            life_course_citizens,
+            loose_employers,
+            "month-by-month events and a chronic vulnerability; shares 77/14/10",
+        ),
+        World(
+            "latent_need_70",
+            lambda n, s: latent_need_citizens(n, s, (0.70, 0.18, 0.12)),
+            lambda n, s: loose_employers(n, s, 0.7),
+            "latent need with shares 70/18/12",
+        ),
+        World(
+            "life_course_86",
+            lambda n, s: life_course_citizens(n, s, (0.86, 0.08, 0.06)),
+            generate_employers,
+            "life course with shares 86/8/6",
+        ),
+        World(
+            "between",
+            between_citizens,
+            lambda n, s: loose_employers(n, s, 0.85),
+            "archetypes with heavy tails; 15 % behave like a neighbouring category",
+        ),
+    )
+}
