@@ -187,6 +187,27 @@ def override_request(categories: list[str], name: str) -> type[BaseModel]:
     return model
 
 
+def review_request(categories: list[str], name: str) -> type[BaseModel]:
+    """A case handler's judgement of a customer's category (issue 8's review loop)."""
+    category_type: Any = Literal[tuple(categories)]  # type: ignore[valid-type]
+    model: type[BaseModel] = create_model(
+        name,
+        __config__=ConfigDict(extra="forbid"),
+        category=(category_type, ...),
+        note=(Annotated[str | None, Field(max_length=500)], None),
+    )
+    return model
+
+
+class ReviewResponse(BaseModel):
+    category: str
+    reviewer: str
+    reviewed_at: dt.datetime
+    note: str | None
+    model_category: str
+    model_version: str
+
+
 class OverrideResponse(BaseModel):
     category: str
     reason: str
@@ -205,6 +226,7 @@ class ErrorResponse(BaseModel):
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error codes a route can answer with."""
     meaning = {
+        400: "the body could not be read as JSON (send a JSON object)",
         401: "missing, malformed, forged or expired token",
         403: "the token's role may not use this route",
         404: "no stored segment for this id",

@@ -12,9 +12,11 @@ from api.schemas import (
     EmployerScoreRequest,
     LookupResponse,
     OverrideResponse,
+    ReviewResponse,
     ScoreResponse,
     error_responses,
     override_request,
+    review_request,
 )
 from api.state import ActiveModel
 from data_contracts.identifiers import organisation_number_problem, personal_number_problem
@@ -73,8 +75,19 @@ def build_router(population: Population) -> APIRouter:
     override_access = require(
         "case_handler", action=f"{population}.override", person=True, subject=id_param
     )
+    review_model = review_request(
+        category_names(population), f"{population.capitalize()[:-1]}ReviewRequest"
+    )
+    review_access = require(
+        "case_handler", action=f"{population}.review", person=True, subject=id_param
+    )
 
-    @router.post("/score", response_model=ScoreResponse, openapi_extra=score_access.openapi)
+    @router.post(
+        "/score",
+        response_model=ScoreResponse,
+        responses=error_responses(400),
+        openapi_extra=score_access.openapi,
+    )
     async def score_row(
         access: Annotated[Access, Depends(score_access)],
         body: Annotated[request_model, Body()],  # type: ignore[valid-type]
@@ -135,7 +148,7 @@ def build_router(population: Population) -> APIRouter:
     @router.put(
         f"/{{{id_name}}}/override",
         response_model=OverrideResponse,
-        responses=error_responses(404),
+        responses=error_responses(400, 404),
         openapi_extra=override_access.openapi,
     )
     async def put_override(
@@ -185,5 +198,39 @@ def build_router(population: Population) -> APIRouter:
         if not removed:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no override to remove")
         return Response(status_code=204)
+
+    @router.post(
+        f"/{{{id_name}}}/reviews",
+        response_model=ReviewResponse,
+        status_code=201,
+        responses=error_responses(400, 404),
+        openapi_extra=review_access.openapi,
+    )
+    async def post_review(
+        access: Annotated[Access, Depends(review_access)],
+        body: Annotated[review_model, Body()],  # type: ignore[valid-type]
+    ) -> ReviewResponse:
+        """Record a case handler's judgement of the customer's category; training learns from
+        it (`segmentation review export`, then `train --reviews`)."""
+        context, subject = access.context, access.subject
+        await access.record(subject)
+        row = (await lookup_record(context, population, subject, with_history=False)).current
+        values = body.model_dump()  # type: ignore[attr-defined]
+        stored = await context.db(
+            context.store.add_review,
+            population,
+            subject,
+            category=values["category"],
+            reviewer=access.principal.actor,
+            note=values["note"],
+        )
+        return ReviewResponse(
+            category=stored["category"],
+            reviewer=stored["reviewer"],
+            reviewed_at=stored["reviewed_at"],
+            note=stored["note"],
+            model_category=row["category"],
+            model_version=row["model_version"],
+        )
 
     return router

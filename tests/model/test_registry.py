@@ -81,9 +81,7 @@ def test_failed_gate_keeps_the_old_champion(trained_home, population_dir, tmp_pa
     assert report.version != before.version  # registered, but not promoted
 
 
-def test_a_population_unlike_the_reference_is_drift_not_a_refusal(
-    population_dir, tmp_path
-) -> None:
+def test_a_population_unlike_the_reference_is_drift_not_a_refusal(population_dir, tmp_path) -> None:
     """Half the population needs support: the reference says 10 %. The model is promoted
     (a first deployment gets a champion) and the distance is reported as drift."""
     settings = make_settings(tmp_path / "home", train_sample_rows=20_000)

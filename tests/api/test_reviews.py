@@ -1,0 +1,66 @@
+"""The review route: a case handler's judgement is stored, audited and exported for training."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api
+
+
+def test_a_review_is_stored_with_its_reviewer_and_audited(api: Api) -> None:
+    path = f"/v1/citizens/{api.citizen_id}/reviews"
+    headers = {
+        "Authorization": f"Bearer {api.token('case_handler', subject='anna.svensson')}",
+        "X-Purpose": "review 2026-11",
+    }
+    answer = api.client.post(path, headers=headers, json={"category": "irregular", "note": "moved"})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["category"] == "irregular" and body["reviewer"] == "anna.svensson"
+    assert body["model_version"] and body["model_category"] in (
+        "regular",
+        "irregular",
+        "needs_support",
+    )
+    store = api.client.app.state.context.store  # type: ignore[attr-defined]
+    records = [r for r in store.review_records() if r["id"] == api.citizen_id]
+    assert records and records[-1]["category"] == "irregular"
+    audit = store.audit_entries(subject=api.citizen_id, limit=5)
+    assert any(e["action"] == "citizens.review" and e["purpose"] == "review 2026-11" for e in audit)
+
+
+def test_reviews_are_refused_for_other_roles_and_bad_bodies(api: Api) -> None:
+    path = f"/v1/citizens/{api.citizen_id}/reviews"
+    body = {"category": "regular"}
+    for role in ("portal", "planner"):
+        assert api.client.post(path, headers=api.headers(role), json=body).status_code == 403
+    assert api.client.post(path, json=body).status_code == 401
+    bad = api.client.post(path, headers=api.headers("case_handler"), json={"category": "small"})
+    assert bad.status_code == 422 and "category" in bad.text
+    unknown = f"/v1/citizens/{api.unknown_citizen_id}/reviews"
+    assert (
+        api.client.post(unknown, headers=api.headers("case_handler"), json=body).status_code == 404
+    )
+
+
+def test_a_body_that_is_not_json_gets_a_documented_client_error(api: Api) -> None:
+    headers = {**api.headers("case_handler"), "Content-Type": "application/json"}
+    paths = {
+        "/v1/citizens/score": "/v1/citizens/score",
+        f"/v1/citizens/{api.citizen_id}/reviews": "/v1/citizens/{customer_id}/reviews",
+    }
+    spec = api.client.get("/openapi.json").json()["paths"]
+    for path, template in paths.items():
+        for content_type, content in (
+            ("application/json", b"{not json"),
+            ("text/plain", b"category=regular"),
+            ("application/x-www-form-urlencoded", b"category=regular"),
+        ):
+            answer = api.client.post(
+                path, headers={**headers, "Content-Type": content_type}, content=content
+            )
+            assert 400 <= answer.status_code < 500, (path, content_type, answer.text)
+            assert "detail" in answer.json()
+            assert str(answer.status_code) in spec[template]["post"]["responses"], (
+                path,
+                content_type,
+                answer.status_code,
+            )
