@@ -178,9 +178,17 @@ class ClusterSegmenter(BaseEstimator):
         rows = np.concatenate([chosen, review_rows])
         labels = np.concatenate([named[chosen], reviewed[review_rows]])
         if len(review_rows):
-            # All reviews together weigh ``review_weight`` times all named rows together.
-            per_review = max(1.0, self.review_weight * weights.sum() / len(review_rows))
-            weights = np.concatenate([weights, np.full(len(review_rows), per_review)])
+            # All reviews together weigh ``review_weight`` times all named rows together,
+            # each category's reviews alike (the measure is macro recall: a category with
+            # few reviews must not be traded for a large one).
+            review_labels = reviewed[review_rows]
+            counts = np.bincount(review_labels, minlength=len(self.categories_))
+            present = counts > 0
+            per_category = np.zeros(len(self.categories_))
+            per_category[present] = 1.0 / (counts[present] * present.sum())
+            total = max(float(len(review_rows)), self.review_weight * weights.sum())
+            review_weights = per_category[review_labels] * total
+            weights = np.concatenate([weights, review_weights])
         z = scaled[rows]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)

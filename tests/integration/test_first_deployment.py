@@ -1,0 +1,98 @@
+"""A first deployment the gate refuses still has a path forward, as a new user meets it: one
+line per table without a champion (no traceback), then `promote` with a reason (MLflow tags
+and audit log), then the review loop through the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "training.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env.update(
+        SEGMENTATION_HOME=str(tmp_path / "home"),
+        SEGMENTATION_TRAIN_SAMPLE_ROWS="20000",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        COLUMNS="200",
+    )
+    data = tmp_path / "data"
+    made = _cli(
+        env, "generate", "--out", str(data), "--citizens", "20000", "--employers", "3000",
+        "--world", "life_course", "--seed", "5",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    # A truth-file gate no model reaches: the citizens' model is registered, not promoted.
+    refused = _cli(
+        {**env, "SEGMENTATION_GATE_MIN_MACRO_RECALL": "0.999"}, "train", "--data", str(data)
+    )
+    assert refused.returncode == 0, refused.stderr
+    assert "gate failed" in refused.stdout and "segmentation promote" in refused.stdout
+
+    scored = _cli(env, "score", "--data", str(data))
+    assert scored.returncode == 0, scored.stderr
+    assert "Traceback" not in scored.stdout + scored.stderr
+    assert "citizens: not scored: no champion" in scored.stdout
+    assert "employers: accepted 3,000" in scored.stdout
+    assert "citizens: accepted" not in scored.stdout
+
+    promoted = _cli(
+        env, "promote", "--population", "citizens", "--version", "1",
+        "--reason", "first deployment, reviewed by the unit", "--operator", "ops.anna",
+    )  # fmt: skip
+    assert promoted.returncode == 0, promoted.stderr
+    assert "champion none -> version 1" in promoted.stdout
+    missing = _cli(env, "promote", "--population", "citizens", "--version", "9", "--reason", "x")
+    assert missing.returncode == 2 and "no version 9" in missing.stdout
+
+    audit = _cli(env, "audit", "--subject", "v1")
+    records = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert records[-1]["actor"] == "ops.anna" and records[-1]["action"] == "promote_citizens_model"
+
+    assert _cli(env, "score", "--data", str(data)).returncode == 0
+
+    # The review loop: a sample, answered from the truth with the design columns dropped
+    # (as a spreadsheet might), then training with the reviews.
+    sample_path = tmp_path / "sample.parquet"
+    sampled = _cli(
+        env, "review", "sample", "--n", "200", "--out", str(sample_path), "--data", str(data)
+    )
+    assert sampled.returncode == 0, sampled.stderr
+    sample = pd.read_parquet(sample_path)
+    assert len(sample) == 200 and sample["category"].isna().all()
+    assert list(sample.columns[:5]) == [
+        "customer_id",
+        "category",
+        "reviewer",
+        "reviewed_at",
+        "note",
+    ]
+    truth = pd.read_parquet(data / "citizens_truth.parquet").set_index("customer_id")["category"]
+    sample["category"] = truth.reindex(sample["customer_id"]).to_numpy()
+    sample["reviewer"] = "anna.svensson"
+    sample["reviewed_at"] = pd.Timestamp("2026-11-20", tz="UTC")
+    reviews = tmp_path / "reviews.parquet"
+    sample[["customer_id", "category", "reviewer", "reviewed_at", "note"]].to_parquet(reviews)
+    trained = _cli(env, "train", "--data", str(data), "--reviews", str(reviews))
+    assert trained.returncode == 0, trained.stderr
+    assert "reviews used 200" in trained.stdout
+    assert "agreement with reviews (cross-validated, 95 %)" in trained.stdout

@@ -1,0 +1,83 @@
+"""The method on every world of the suite, at any seed: quality, stability, reviews, and the
+documented behaviour of the categories (README, "Model quality on unseen worlds").
+
+Small populations (20,000); `bench/bench_worlds.py` runs the same at full size. Floors are
+below what was measured at this size (worst world 0.78 macro recall unsupervised, 0.95
+stability) so that they hold for any seed, and far above the method this replaced (0.43 on
+the latent-need world).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.segmenter import ClusterSegmenter
+from segmentation.features import numeric_matrix
+from tests.factories import citizen_row, irregular_row, needs_support_row
+from training.evaluate import agreement
+from training.review import draw_sample
+from training.worlds import WORLDS
+
+pytestmark = pytest.mark.slow
+SIZE = 20_000
+NAMES = ["regular", "irregular", "needs_support"]
+#: Worlds where reviews must add: in the latent-need worlds the unsupervised method already
+#: reaches the world's supervised ceiling (about 0.84 with every label).
+LEARNABLE = ("archetype", "life_course", "life_course_86", "between")
+
+
+def _world(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    frame, truth = WORLDS[name].citizens(SIZE, seed)
+    codes = pd.Categorical(truth["category"], categories=NAMES).codes.astype(np.int64)
+    return numeric_matrix(frame, "citizens"), codes
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_every_world_at_any_seed(world: str, seed: int) -> None:
+    raw, truth = _world(world, seed)
+    model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
+    predicted = model.predict_index(raw)
+    unsupervised = agreement(predicted, truth, "citizens")["truth_macro_recall"]
+    assert unsupervised >= 0.75, unsupervised
+
+    # Stable: a re-fit with another seed keeps nearly everyone in their category.
+    refit = ClusterSegmenter("citizens", random_state=seed + 1000).fit(raw)
+    assert np.mean(refit.predict_index(raw) == predicted) >= 0.94
+
+    # Behaviour the source documents give, whatever world the model learnt from.
+    rows = pd.DataFrame([citizen_row(), needs_support_row()])
+    assert model.predict(numeric_matrix(rows, "citizens")).tolist() == [
+        "regular",
+        "needs_support",
+    ]
+
+    # 300 reviews drawn by the review sample and answered truthfully.
+    sample = draw_sample(model, raw, np.arange(len(raw)), n=300, seed=seed)
+    reviewed = np.full(len(raw), -1)
+    rows_reviewed = sample["id"].to_numpy()
+    reviewed[rows_reviewed] = truth[rows_reviewed]
+    with_reviews = ClusterSegmenter("citizens", random_state=seed).fit(
+        raw, reviewed, champion=model
+    )
+    learnt = agreement(with_reviews.predict_index(raw), truth, "citizens")["truth_macro_recall"]
+    assert learnt >= 0.75
+    if world in LEARNABLE:
+        assert learnt >= unsupervised + 0.03, (unsupervised, learnt)
+
+
+def test_a_champion_keeps_its_customers_on_a_retrain() -> None:
+    """Stable names: a retrain named by the champion keeps >= 98 % in their category."""
+    raw, _ = _world("life_course", 5)
+    champion = ClusterSegmenter("citizens", random_state=1).fit(raw)
+    retrain = ClusterSegmenter("citizens", random_state=2).fit(raw, champion=champion)
+    assert np.mean(retrain.predict_index(raw) == champion.predict_index(raw)) >= 0.98
+
+
+def test_irregular_row_is_irregular_on_the_projects_own_world() -> None:
+    raw, _ = _world("archetype", 6)
+    model = ClusterSegmenter("citizens", random_state=6).fit(raw)
+    rows = pd.DataFrame([irregular_row()])
+    assert model.predict(numeric_matrix(rows, "citizens")).tolist() == ["irregular"]
