@@ -43,6 +43,18 @@ with pq.ParquetWriter(sys.argv[2], schema) as w:
 """
 
 
+#: Case handlers answering a review sample truthfully (from the generator's truth file).
+ANSWER = r"""
+import sys, pandas as pd
+sample = pd.read_parquet(sys.argv[1])
+truth = pd.read_parquet(sys.argv[2]).set_index("customer_id")["category"]
+sample["category"] = truth.reindex(sample["customer_id"]).to_numpy()
+sample["reviewer"] = "bench"
+sample["reviewed_at"] = pd.Timestamp.now(tz="UTC").floor("s")
+sample.to_parquet(sys.argv[3], index=False)
+"""
+
+
 def timed(command: list[str], env: dict[str, str]) -> dict[str, float]:
     started = time.perf_counter()
     result = subprocess.run(
@@ -62,13 +74,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--reuse", action="store_true", help="keep data already in --work")
+    parser.add_argument(
+        "--steps",
+        nargs="+",
+        default=None,
+        help="only these steps (e.g. train review_sample review_answer train_with_reviews)",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="segbench-"))
     env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", SEGMENTATION_HOME=str(work / "home"))
     data, out = work / "data", work / "out"
     results: dict[str, list[dict[str, float]]] = {}
     for _ in range(args.repeat):
-        shutil.rmtree(work / "home", ignore_errors=True)
+        if not args.steps or "train" in args.steps:
+            shutil.rmtree(work / "home", ignore_errors=True)
         steps = {
             "generate": [
                 *CLI,
@@ -91,7 +110,37 @@ def main() -> None:
                 str(data / "citizens.parquet"),
                 str(work / "peer.parquet"),
             ],
+            # The review loop: 1,000 reviews drawn by `review sample`, answered truthfully.
+            "review_sample": [
+                *CLI,
+                "review",
+                "sample",
+                "--n",
+                "1000",
+                "--data",
+                str(data),
+                "--out",
+                str(work / "sample.parquet"),
+            ],
+            "review_answer": [
+                sys.executable,
+                "-c",
+                ANSWER,
+                str(work / "sample.parquet"),
+                str(data / "citizens_truth.parquet"),
+                str(work / "reviews.parquet"),
+            ],
+            "train_with_reviews": [
+                *CLI,
+                "train",
+                "--data",
+                str(data),
+                "--reviews",
+                str(work / "reviews.parquet"),
+            ],
         }
+        if args.steps:
+            steps = {name: command for name, command in steps.items() if name in args.steps}
         if args.reuse and (data / "citizens.parquet").exists():
             del steps["generate"]
         for name, command in steps.items():
@@ -108,9 +157,10 @@ def main() -> None:
         }
         for name, runs in results.items()
     }
-    peer = summary["peer_parquet_predict_parquet"]["median_wall_s"]
-    for row in summary.values():
-        row["ratio_to_peer"] = row["median_wall_s"] / peer
+    if "peer_parquet_predict_parquet" in summary:
+        peer = summary["peer_parquet_predict_parquet"]["median_wall_s"]
+        for row in summary.values():
+            row["ratio_to_peer"] = row["median_wall_s"] / peer
     print(json.dumps({"citizens": args.citizens, "employers": args.employers, **summary}, indent=2))
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(exist_ok=True)

@@ -146,10 +146,13 @@ def validate(frame: pd.DataFrame, population: Population) -> ValidationResult:
             raise ContractError(f"{population}: {detail}") from errors
         _collect_reasons(row_level, ID_COLUMN[population], reasons)
     else:
-        log.info("%s: %d rows accepted, 0 rejected", population, len(checked))
-        return ValidationResult(
-            accepted=checked.reset_index(drop=True), rejected=given.iloc[0:0].assign(reason="")
-        )
+        # pandera found nothing; the rules checked before it (booleans) may have.
+        if not (reasons != "").any():
+            log.info("%s: %d rows accepted, 0 rejected", population, len(checked))
+            return ValidationResult(
+                accepted=checked.reset_index(drop=True),
+                rejected=given.iloc[0:0].assign(reason=""),
+            )
     id_reasons = _identifier_reasons(population, subset[ID_COLUMN[population]])
     has_id_problem = id_reasons != ""
     reasons = reasons.where(~has_id_problem | (reasons == ""), id_reasons + "; " + reasons)

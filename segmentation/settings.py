@@ -63,14 +63,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
-        if (
-            self.environment == "production"
-            and self.jwt_secret is not None
-            and self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS
-        ):
-            raise ValueError("SEGMENTATION_JWT_SECRET is a placeholder; set a real secret")
-        if self.environment == "production" and self.jwt_secret is None:
+        """Outside ``development`` the signing secret must be set and real (a generated
+        file under ``home`` is a development convenience only)."""
+        if self.environment == "development":
+            return self
+        if self.jwt_secret is None:
             raise ValueError("SEGMENTATION_JWT_SECRET must be set outside development")
+        if self.jwt_secret.strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("SEGMENTATION_JWT_SECRET is a placeholder; set a real secret")
         return self
 
     @property

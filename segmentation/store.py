@@ -359,7 +359,7 @@ def _lookup_sql(population: Population) -> str:
     return (
         f"SELECT {stored}, {override} FROM {table} s LEFT JOIN segment_overrides o"
         f" ON o.population = '{population}' AND o.subject_id = s.subject_id"
-        " WHERE s.subject_id = ?"
+        " WHERE s.subject_id = :subject_id"
     )
 
 
@@ -370,7 +370,7 @@ _AUDIT_INSERT = (
 
 _HISTORY_SQL = (
     f"SELECT {', '.join(_HISTORY_COLUMNS)} FROM segment_history"
-    " WHERE population = ? AND subject_id = ? ORDER BY at, id"
+    " WHERE population = :population AND subject_id = :subject_id ORDER BY at, id"
 )
 
 
@@ -515,14 +515,17 @@ class SegmentStore:
                 self._checkpointer = self._open(self.audit_engine, [], autocommit=True)
             self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def _read(self, queries: Sequence[tuple[str, tuple[Any, ...]]]) -> list[list[tuple[Any, ...]]]:
-        """Run point-read queries (``?`` placeholders) on one connection."""
+    def _read(
+        self, queries: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Run point-read queries (named ``:name`` parameters, which sqlite3 and SQLAlchemy
+        both bind themselves) on one connection."""
         if self.is_sqlite:
             reader = self._reader()
-            return [reader.execute(sql, params).fetchall() for sql, params in queries]
+            return [reader.execute(sql, dict(params)).fetchall() for sql, params in queries]
         with self.engine.connect() as connection:
             return [
-                [tuple(row) for row in connection.exec_driver_sql(sql.replace("?", "%s"), params)]
+                [tuple(row) for row in connection.execute(text(sql), dict(params))]
                 for sql, params in queries
             ]
 
@@ -677,9 +680,11 @@ class SegmentStore:
     ) -> SubjectRecord | None:
         """One customer's stored row, override in force and history; ``None`` if unknown."""
         key = int(subject_id)
-        queries: list[tuple[str, tuple[Any, ...]]] = [(self._lookup_sql[population], (key,))]
+        queries: list[tuple[str, Mapping[str, Any]]] = [
+            (self._lookup_sql[population], {"subject_id": key})
+        ]
         if with_history:
-            queries.append((_HISTORY_SQL, (population, key)))
+            queries.append((_HISTORY_SQL, {"population": population, "subject_id": key}))
         results = self._read(queries)
         if not results[0]:
             return None

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import Access, ContextDep, require
 from api.schemas import error_responses
+from segmentation.taxonomy import POPULATIONS
 
 router = APIRouter(tags=["operations"])
 refresh_access = require("operator", action="models.refresh", person=False)
@@ -24,18 +25,25 @@ async def health() -> dict[str, str]:
     "/ready",
     responses={
         200: {"description": "ready"},
-        503: {"description": "no model loaded or the store does not answer"},
+        503: {"description": "a population has no model loaded, or the store does not answer"},
     },
 )
 async def ready(context: ContextDep) -> JSONResponse:
-    """Ready when a model is loaded and the store answers; 503 otherwise."""
+    """Ready when every population's champion is loaded and the store answers; 503 otherwise
+    (``missing`` names the populations without a model)."""
     versions = context.models.versions
     try:
         store_ok = bool(await context.db(context.store.ping))
     except Exception:
         store_ok = False
-    ok = store_ok and "citizens" in versions
-    body = {"status": "ready" if ok else "not ready", "store": store_ok, "models": versions}
+    missing = [population for population in POPULATIONS if population not in versions]
+    ok = store_ok and not missing
+    body = {
+        "status": "ready" if ok else "not ready",
+        "store": store_ok,
+        "models": versions,
+        "missing": missing,
+    }
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

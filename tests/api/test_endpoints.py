@@ -211,4 +211,15 @@ def test_metrics_count_routes_without_identities(api: Api) -> None:
 def test_ready_reports_models_and_store(api: Api) -> None:
     body = api.client.get("/ready").json()
     assert body["status"] == "ready" and body["store"] is True
-    assert set(body["models"]) == {"citizens", "employers"}
+    assert set(body["models"]) == {"citizens", "employers"} and body["missing"] == []
+
+
+def test_not_ready_without_every_populations_model(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models = api.client.app.state.context.models  # type: ignore[attr-defined]
+    only_citizens = {"citizens": models._active["citizens"]}
+    monkeypatch.setattr(models, "_active", only_citizens)
+    answer = api.client.get("/ready")
+    assert answer.status_code == 503
+    assert answer.json()["missing"] == ["employers"]

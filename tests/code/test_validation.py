@@ -66,3 +66,12 @@ def test_several_problems_in_one_row_are_all_reported() -> None:
     frame = pd.DataFrame([citizen_row(customer_id="198112189875", contacts_phone=-3, region="99")])
     reason = validate(frame, "citizens").rejected["reason"].iloc[0]
     assert "customer_id" in reason and "contacts_phone" in reason and "region" in reason
+
+
+@pytest.mark.parametrize("bad", [None, "yes please", 2, float("nan")])
+def test_a_bad_boolean_alone_is_rejected(bad: object) -> None:
+    """Every rule rejects on its own: a table whose only defect is one bad boolean."""
+    rows = [employer_row() for _ in range(19)] + [employer_row(payroll_integration=bad)]
+    result = validate(pd.DataFrame(rows), "employers")
+    assert result.counts == {"accepted": 19, "rejected": 1}
+    assert result.rejected["reason"].iloc[0].startswith("payroll_integration: not a boolean")
