@@ -50,12 +50,19 @@ class SegmentationPyfunc(PythonModel):  # type: ignore[misc]
         return pd.Series(names, name="category", index=frame.index)
 
 
+class RegistryError(RuntimeError):
+    """The registry could not be read (unreachable, broken): not the same as no champion."""
+
+
 def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:
     """Point MLflow's tracking and registry at ``tracking_uri``; return the experiment id."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
-    experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    try:
+        experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+    except MlflowException as error:
+        raise RegistryError(f"the model registry could not be read: {error}") from error
     if experiment is not None:
         experiment_id = experiment.experiment_id
     else:
@@ -119,13 +126,23 @@ class ChampionInfo:
     run_id: str | None
 
 
+def _no_such_alias(error: MlflowException) -> bool:
+    """MLflow's answer when the model or its alias does not exist (checked with 3.17)."""
+    if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return error.error_code == "INVALID_PARAMETER_VALUE" and "alias" in str(error).lower()
+
+
 def champion(population: Population) -> ChampionInfo | None:
-    """The registered version behind alias ``champion``, or ``None`` if there is none yet."""
+    """The registered version behind alias ``champion``, or ``None`` if there is none yet.
+    Raises :class:`RegistryError` when the registry itself cannot be read."""
     name = MODEL_NAMES[population]
     try:
         version = MlflowClient().get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if _no_such_alias(error):
+            return None
+        raise RegistryError(f"the model registry could not be read: {error}") from error
     return ChampionInfo(name=name, version=str(version.version), run_id=version.run_id)
 
 

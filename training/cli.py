@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +27,10 @@ from segmentation.settings import get_settings
 app = typer.Typer(add_completion=False, help="Customer segmentation for a social-insurance agency.")
 console = Console()
 log = logging.getLogger(__name__)
+
+
+#: Exit codes: 1 nothing to do, 2 bad input, 3 the model registry could not be read.
+REGISTRY_UNREADABLE = 3
 
 
 @app.callback()
@@ -496,5 +501,17 @@ def demo(
         serve(host="127.0.0.1", port=8000)
 
 
+def entry() -> None:
+    """The console script: the commands, with a registry that cannot be read said in one
+    line (exit 3) rather than as a traceback or as 'no champion'."""
+    from models.registry import RegistryError
+
+    try:
+        app()
+    except RegistryError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(REGISTRY_UNREADABLE)
+
+
 if __name__ == "__main__":
-    app()
+    entry()

@@ -96,3 +96,21 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert trained.returncode == 0, trained.stderr
     assert "reviews used 200" in trained.stdout
     assert "agreement with reviews (cross-validated, 95 %)" in trained.stdout
+
+
+def test_an_unreadable_registry_is_reported_as_such(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env.update(
+        SEGMENTATION_HOME=str(tmp_path / "home"),
+        MLFLOW_TRACKING_URI="http://127.0.0.1:9",  # nothing listens on the discard port
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+        MLFLOW_HTTP_REQUEST_TIMEOUT="2",
+        MLFLOW_DISABLE_TELEMETRY="true",
+    )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "citizens.parquet").write_bytes(b"")
+    result = _cli(env, "score", "--data", str(tmp_path / "data"))
+    assert result.returncode == 3
+    assert "the model registry could not be read" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "segmentation train" not in result.stdout

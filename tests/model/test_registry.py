@@ -2,6 +2,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 from models.registry import champion, configure_mlflow
 from tests.conftest import make_settings
@@ -98,3 +99,18 @@ def test_a_population_unlike_the_reference_is_drift_not_a_refusal(population_dir
     assert report.profiles.loc["needs_support", "share"] > 0.3
     assert any(flag.startswith("needs_support: share") for flag in report.drift)
     assert report.metrics["drift_share_needs_support"] > 0.2
+
+
+def test_no_alias_is_none_and_a_broken_registry_is_an_error(tmp_path, monkeypatch) -> None:
+    from models.registry import RegistryError
+
+    try:
+        mlflow.set_registry_uri(f"sqlite:///{tmp_path / 'empty.db'}")
+        assert champion("citizens") is None  # no model registered: no champion
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+        mlflow.set_registry_uri("http://127.0.0.1:9")
+        with pytest.raises(RegistryError, match="could not be read"):
+            champion("citizens")
+    finally:
+        mlflow.set_registry_uri(None)
