@@ -174,12 +174,23 @@ def override_request(categories: list[str], name: str) -> type[BaseModel]:
             raise ValueError("expires_at: give a time zone (e.g. 2026-12-31T00:00:00Z)")
         if value <= dt.datetime.now(dt.UTC):
             raise ValueError("expires_at: must be in the future")
-        return value
+        # The same instant in UTC: the store keeps UTC (an offset kept as if it were UTC
+        # moved the expiry by the offset).
+        return value.astimezone(dt.UTC)
+
+    def _not_blank(cls: Any, value: str) -> str:
+        stripped = value.strip()
+        if len(stripped) < 3:
+            raise ValueError("reason: at least 3 characters that are not spaces")
+        return stripped
 
     model: type[BaseModel] = create_model(
         name,
         __config__=ConfigDict(extra="forbid"),
-        __validators__={"_future": field_validator("expires_at")(classmethod(_future))},  # type: ignore[dict-item]
+        __validators__={  # type: ignore[dict-item]
+            "_future": field_validator("expires_at")(classmethod(_future)),
+            "_not_blank": field_validator("reason")(classmethod(_not_blank)),
+        },
         category=(category_type, ...),
         reason=(Annotated[str, Field(min_length=3, max_length=500)], ...),
         expires_at=(dt.datetime | None, None),
