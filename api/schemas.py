@@ -187,9 +187,9 @@ def override_request(categories: list[str], name: str) -> type[BaseModel]:
     model: type[BaseModel] = create_model(
         name,
         __config__=ConfigDict(extra="forbid"),
-        __validators__={  # type: ignore[dict-item]
-            "_future": field_validator("expires_at")(classmethod(_future)),
-            "_not_blank": field_validator("reason")(classmethod(_not_blank)),
+        __validators__={
+            "_future": field_validator("expires_at")(classmethod(_future)),  # type: ignore[dict-item]
+            "_not_blank": field_validator("reason")(classmethod(_not_blank)),  # type: ignore[dict-item]
         },
         category=(category_type, ...),
         reason=(Annotated[str, Field(min_length=3, max_length=500)], ...),
