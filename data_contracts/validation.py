@@ -104,12 +104,19 @@ def _identifier_reasons(population: Population, values: pd.Series) -> pd.Series:
     return problems.where(problems == "", column + ": " + problems)
 
 
-def validate(frame: pd.DataFrame, population: Population) -> ValidationResult:
+def validate(
+    frame: pd.DataFrame,
+    population: Population,
+    duplicated: frozenset[str] = frozenset(),
+) -> ValidationResult:
     """Validate ``frame`` against the population's contract, lazily and row by row.
 
     A missing required column raises :class:`ContractError` naming it; extra columns are
     ignored (kept in the rejected rows, which are returned as given). Every other problem
     sets the row aside with a ``reason`` listing ``column: rule (value)`` for each failure.
+    A customer appears once per table: every copy of an id repeated in ``frame``, or listed
+    in ``duplicated`` (repeated elsewhere in the same file, for a table validated in
+    chunks), is set aside as ``duplicate customer_id`` (or ``org_number``).
     """
     model = _MODELS[population]
     schema = model.to_schema()
@@ -130,6 +137,15 @@ def validate(frame: pd.DataFrame, population: Population) -> ValidationResult:
                 f"{column}: not a boolean ({_short(subset[column].iat[position])})"
             )
         subset[column] = parsed.where(~unparsed, False).astype(bool)
+    id_column = ID_COLUMN[population]
+    ids = subset[id_column]
+    repeated = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    if duplicated:
+        repeated |= ids.isin(duplicated).to_numpy()
+    for position in np.flatnonzero(repeated).tolist():
+        current = str(reasons.iat[position])
+        text = f"duplicate {id_column}"
+        reasons.iat[position] = f"{current}; {text}" if current else text
     try:
         checked = schema.validate(subset, lazy=True, inplace=True)  # subset is our own copy
     except pandera.errors.SchemaErrors as errors:

@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
+import numpy as np
+
+from data_contracts.identifiers import luhn_check_digit
 from data_contracts.schemas import BENEFIT_COLUMNS
 
 VALID_PERSONAL_NUMBER = "198112189876"  # Skatteverket's example 811218-9876
 VALID_ORG_NUMBER = "5560360793"
+_serials = itertools.count(1)
+
+
+def _luhn(body: str) -> str:
+    digits = np.array([[int(d) for d in body]], dtype=np.int64)
+    return body + str(int(luhn_check_digit(digits)[0]))
+
+
+def personal_number() -> str:
+    """A fresh valid personal identity number (born 1981-12-18, serials 001-998): a table
+    holds each customer once, so rows made together need ids of their own."""
+    serial = next(_serials) % 998 + 1
+    return "19" + _luhn(f"811218{serial:03d}")
+
+
+def organisation_number() -> str:
+    """A fresh valid organisation number (55 6 ...)."""
+    return _luhn(f"556{next(_serials) % 1_000_000:06d}")
 
 
 def citizen_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "customer_id": VALID_PERSONAL_NUMBER,
+        "customer_id": personal_number(),
         "period_end": "2025-12-31",
         "birth_year": 1981,
         "region": "01",
@@ -38,7 +60,7 @@ def citizen_row(**overrides: Any) -> dict[str, Any]:
 
 def employer_row(**overrides: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "org_number": VALID_ORG_NUMBER,
+        "org_number": organisation_number(),
         "period_end": "2025-12-31",
         "region": "14",
         "employees": 5,

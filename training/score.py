@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from data_contracts.validation import ID_COLUMN, ContractError, required_columns, validate
@@ -69,6 +70,8 @@ class _Job:
     #: The model travels with each chunk (about 10 KB), so the worker can start before the
     #: models are loaded.
     bundle: SegmentationBundle
+    #: Ids that appear more than once anywhere in the file: every copy is set aside.
+    duplicated: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
     population = job.population
     bundle = job.bundle
     id_column = ID_COLUMN[population]
-    result = validate(batch.to_pandas(), population)
+    result = validate(batch.to_pandas(), population, job.duplicated)
     accepted = result.accepted
     if job.rejected_dir is not None:
         rejected = pa.Table.from_pandas(result.rejected, preserve_index=False)
@@ -139,6 +142,14 @@ def _join_parts(directory: Path, target: Path, empty_schema: pa.Schema) -> None:
     temporary.replace(target)
 
 
+def duplicated_ids(path: Path, id_column: str) -> frozenset[str]:
+    """The ids that appear more than once in the file (a chunk cannot see the others)."""
+    ids = pq.read_table(path, columns=[id_column])[id_column]
+    counts = pc.value_counts(ids.combine_chunks() if ids.num_chunks != 1 else ids.chunk(0))
+    repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    return frozenset(str(value) for value in repeated.to_pylist() if value is not None)
+
+
 def score_table(
     population: Population,
     path: Path,
@@ -169,7 +180,15 @@ def score_table(
         for directory in (segments_dir, rejected_dir):
             if directory is not None and directory.exists():
                 shutil.rmtree(directory)
-    job = _Job(population, model_version, progress.scored_at, segments_dir, rejected_dir, bundle)
+    job = _Job(
+        population,
+        model_version,
+        progress.scored_at,
+        segments_dir,
+        rejected_dir,
+        bundle,
+        duplicated_ids(path, ID_COLUMN[population]),
+    )
 
     def report_progress(index: int) -> None:
         if on_progress:

@@ -40,7 +40,7 @@ def test_missing_column_names_it() -> None:
 
 
 def test_clean_table_is_accepted_whole() -> None:
-    frame = pd.DataFrame([citizen_row()] * 5)
+    frame = pd.DataFrame([citizen_row() for _ in range(5)])
     result = validate(frame, "citizens")
     assert result.counts == {"accepted": 5, "rejected": 0}
 
@@ -75,3 +75,18 @@ def test_a_bad_boolean_alone_is_rejected(bad: object) -> None:
     result = validate(pd.DataFrame(rows), "employers")
     assert result.counts == {"accepted": 19, "rejected": 1}
     assert result.rejected["reason"].iloc[0].startswith("payroll_integration: not a boolean")
+
+
+def test_every_copy_of_a_repeated_id_is_set_aside() -> None:
+    rows = [
+        citizen_row(customer_id="198112189876"),
+        citizen_row(),
+        citizen_row(customer_id="198112189876"),
+    ]
+    result = validate(pd.DataFrame(rows), "citizens")
+    assert result.counts == {"accepted": 1, "rejected": 2}
+    assert result.rejected["reason"].tolist() == ["duplicate customer_id"] * 2
+    # Repeated in another chunk of the same file: named by the caller.
+    row = citizen_row()
+    elsewhere = validate(pd.DataFrame([row]), "citizens", frozenset({row["customer_id"]}))
+    assert elsewhere.counts == {"accepted": 0, "rejected": 1}

@@ -183,7 +183,10 @@ def test_category_change_adds_history(trained_home: Path, tmp_path: Path) -> Non
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     champions = {"citizens": load_champion("citizens")}
     store = SegmentStore(f"sqlite:///{tmp_path / 's.db'}")
-    for index, row in enumerate([citizen_row(), needs_support_row()]):
+    same = "198112189876"
+    for index, row in enumerate(
+        [citizen_row(customer_id=same), needs_support_row(customer_id=same)]
+    ):
         data = tmp_path / f"d{index}"
         data.mkdir()
         frame = pd.DataFrame([row])
@@ -194,3 +197,32 @@ def test_category_change_adds_history(trained_home: Path, tmp_path: Path) -> Non
     assert [e["category"] for e in entries] == ["regular", "needs_support"]
     assert entries[0]["until"] == entries[1]["at"]  # the old period closes when the new opens
     assert store.current("citizens", "198112189876")["category"] == "needs_support"
+
+
+def test_every_copy_of_an_id_repeated_across_chunks_is_set_aside(
+    trained_home: Path, population_dir: Path, tmp_path: Path
+) -> None:
+    from models.registry import configure_mlflow, load_champion
+    from tests.conftest import make_settings
+    from training.score import score_folder
+
+    settings = make_settings(trained_home)
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas().head(3_000)
+    repeated = citizens.iloc[[10, 20, 30, 40, 50]].copy()
+    repeated["contacts_phone"] += 7  # the later copy says something else
+    data = tmp_path / "data"
+    data.mkdir()
+    pd.concat([citizens, repeated], ignore_index=True).to_parquet(data / "citizens.parquet")
+    store = SegmentStore(f"sqlite:///{tmp_path / 's.db'}")
+    out = tmp_path / "out"
+    (report,) = score_folder(
+        data, store, {"citizens": load_champion("citizens")}, chunk_rows=1_000, out=out
+    )
+    assert (report.accepted, report.rejected) == (2_995, 10)
+    rejected = pd.read_parquet(out / "citizens_rejected.parquet")
+    assert sorted(rejected["customer_id"]) == sorted(list(repeated["customer_id"]) * 2)
+    assert set(rejected["reason"]) == {"duplicate customer_id"}
+    segments = pd.read_parquet(out / "citizens_segments.parquet")
+    assert segments["customer_id"].is_unique and len(segments) == 2_995
+    assert all(store.current("citizens", id_) is None for id_ in repeated["customer_id"])
