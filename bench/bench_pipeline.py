@@ -142,7 +142,7 @@ def main() -> None:
         if args.steps:
             steps = {name: command for name, command in steps.items() if name in args.steps}
         if args.reuse and (data / "citizens.parquet").exists():
-            del steps["generate"]
+            steps.pop("generate", None)
         for name, command in steps.items():
             measured = timed(command, env)
             results.setdefault(name, []).append(measured)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 
 from data_contracts.identifiers import organisation_number_problems, personal_number_problems
 from data_contracts.schemas import CitizenContract, EmployerContract
@@ -104,6 +106,33 @@ def _identifier_reasons(population: Population, values: pd.Series) -> pd.Series:
     return problems.where(problems == "", column + ": " + problems)
 
 
+def _repeated(ids: pd.Series) -> np.ndarray:
+    """Rows whose id appears more than once. Ids made of digits are compared as integers
+    (hashing 7.2 M strings took 2 s); anything else is compared as text."""
+    strings = _arrow_strings(ids)
+    digits = pc.fill_null(
+        pc.and_(pc.utf8_is_digit(strings), pc.less_equal(pc.utf8_length(strings), 18)), False
+    )
+    numbers = pc.cast(pc.if_else(digits, strings, None), "int64").to_numpy(zero_copy_only=False)
+    is_number = digits.to_numpy(zero_copy_only=False)
+    keys = pd.Series(np.where(is_number, numbers, 0).astype(np.int64))
+    repeated = keys.duplicated(keep=False).to_numpy() & is_number
+    others = ~is_number & ids.notna().to_numpy()
+    if others.any():
+        text = ids[others]
+        repeated[np.flatnonzero(others)] = text.duplicated(keep=False).to_numpy()
+    return np.asarray(repeated)
+
+
+def _arrow_strings(values: pd.Series) -> Any:
+    """A pandas column as an Arrow string array (zero-copy where it already is one)."""
+    return pyarrow.array(
+        values.astype(object) if values.dtype == object else values,
+        pyarrow.string(),
+        from_pandas=True,
+    )
+
+
 def validate(
     frame: pd.DataFrame,
     population: Population,
@@ -126,7 +155,9 @@ def validate(
         raise ContractError(f"{population}: missing required column(s): {', '.join(missing)}")
 
     given = frame.reset_index(drop=True)
-    subset = given[required].copy()
+    # A column selection is its own frame under copy-on-write (pandas 3): validating it in
+    # place never touches ``given``, and an explicit copy cost 1.5 GB and seconds at 7.2 M.
+    subset = given[required]
     reasons = pd.Series("", index=given.index, dtype=object)
     for column in BOOLEAN_COLUMNS.get(population, ()):
         # pandera's bool coercion turns None into False: check booleans before coercing.
@@ -138,10 +169,9 @@ def validate(
             )
         subset[column] = parsed.where(~unparsed, False).astype(bool)
     id_column = ID_COLUMN[population]
-    ids = subset[id_column]
-    repeated = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
+    repeated = _repeated(subset[id_column])
     if duplicated:
-        repeated |= ids.isin(duplicated).to_numpy()
+        repeated |= subset[id_column].isin(duplicated).to_numpy()
     for position in np.flatnonzero(repeated).tolist():
         current = str(reasons.iat[position])
         text = f"duplicate {id_column}"

@@ -102,7 +102,7 @@ def review_agreement(
     folds: int,
     seed: int,
     champion: ClusterSegmenter | None = None,
-    fit_rows: int = 100_000,
+    fit_rows: int = 40_000,
 ) -> dict[str, float]:
     """Agreement with case handlers by cross-validation on the reviewed rows.
 
