@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.audit import AuditWriter
 from api.deps import AppContext
 from api.metrics import Metrics, MetricsMiddleware
+from api.responses import PrivateResponses
 from api.routers import capacity, health, routing, subjects
 from api.security import TokenVerifier
 from api.state import ModelHolder
@@ -131,5 +132,6 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         ]
         return JSONResponse({"detail": details}, status_code=422)
 
+    app.add_middleware(PrivateResponses)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -91,7 +91,7 @@ async def _audit(
 
 
 IdCheck = Callable[[str], str | None]
-PURPOSE_RULE = "1-200 characters: letters, digits, space and . : / - _"
+PURPOSE_RULE = "1-200 characters of UTF-8 text: letters (å, ä, ö too), digits, space and . : / - _"
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ class RoleGuard(HTTPBearer):
                 headers={"WWW-Authenticate": "Bearer"},
             ) from error
         x_purpose = request.headers.get("x-purpose")
-        purpose = DEFAULT_PURPOSE[principal.role] if x_purpose is None else x_purpose
+        purpose = DEFAULT_PURPOSE[principal.role] if x_purpose is None else _utf8(x_purpose)
         if principal.role not in self.roles:
             if person:
                 await _audit(context, principal, action, subject, _safe(purpose), "refused")
@@ -189,6 +189,8 @@ class RoleGuard(HTTPBearer):
                 f"role {principal.role} may not {action}; allowed: {', '.join(self.roles)}",
             )
         if not PURPOSE_PATTERN.match(purpose):
+            if person:  # an attempt on a person, refused: audited like any other
+                await _audit(context, principal, action, subject, "invalid", "refused")
             raise _invalid("header", "x-purpose", PURPOSE_RULE)
         value = ""
         if self.subject is not None:
@@ -220,6 +222,16 @@ def _path_subject(request: Request) -> str | None:
         if value is not None:
             return str(value)[:32]
     return None
+
+
+def _utf8(header: str) -> str:
+    """A header value read as UTF-8, the one charset of ``X-Purpose`` (the server hands
+    header bytes over as Latin-1, so "ärende" in UTF-8 arrived as "Ã¤rende" and was refused,
+    while Latin-1 bytes passed). Bytes that are not UTF-8 give "" (refused)."""
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return ""
 
 
 def _safe(purpose: str) -> str:

@@ -20,3 +20,27 @@ class JSONBytes(Response):
     def render(self, content: Any) -> bytes:
         # Times as RFC 3339 with "Z", as pydantic writes them.
         return orjson.dumps(content, option=orjson.OPT_UTC_Z)
+
+
+#: Headers on every answer under /v1/: answers about a person are never cached by a
+#: browser or proxy, and are never sniffed into another content type.
+PRIVATE_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
+
+
+class PrivateResponses:
+    """Pure ASGI middleware adding ``PRIVATE_HEADERS`` to responses under ``/v1/``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_private(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *PRIVATE_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_private)

@@ -243,6 +243,19 @@ def default_audit_url(store_url: str) -> str:
     return audit.render_as_string(hide_password=False)
 
 
+def _private_sqlite_file(engine: Engine) -> None:
+    """Mode 700 for a SQLite database's folder and 600 for the file (once it exists)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            candidate.chmod(0o600)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for the store; SQLite gets WAL and a large page cache for bulk writes."""
     if url.startswith("sqlite"):
@@ -448,9 +461,15 @@ class SegmentStore:
         self._lookup_sql = {p: _lookup_sql(p) for p in SEGMENTS}
 
     def create(self) -> None:
-        """Create the tables and the history triggers (idempotent)."""
+        """Create the tables and the history triggers (idempotent). SQLite files hold
+        personal data: they are made readable by their owner only, in a folder only the
+        owner can list (SQLite gives its -wal and -shm files the database's mode)."""
+        for engine in (self.engine, self.audit_engine):
+            _private_sqlite_file(engine)
         metadata.create_all(self.engine)
         audit_metadata.create_all(self.audit_engine)
+        for engine in (self.engine, self.audit_engine):
+            _private_sqlite_file(engine)
         with self.begin() as connection:
             for population, table in SEGMENTS.items():
                 for statement in _history_trigger(self.engine.dialect.name, population, table):

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 #: Exit codes: 1 nothing to do, 2 bad input, 3 the model registry could not be read.
+BAD_INPUT = 2
 REGISTRY_UNREADABLE = 3
 
 
@@ -151,6 +152,9 @@ def score(
 
     pool = start_pool()  # the worker imports its libraries while this process does its own
 
+    from pyarrow import ArrowInvalid
+
+    from data_contracts.validation import ContractError
     from models.registry import champion, configure_mlflow, load_champion
     from segmentation.store import SegmentStore
     from segmentation.taxonomy import POPULATIONS
@@ -189,15 +193,22 @@ def score(
                 tasks[population] = progress.add_task(f"scoring {population}", total=total)
             progress.update(tasks[population], completed=done)
 
-        reports = score_folder(
-            data,
-            store,
-            champions,
-            chunk_rows=settings.chunk_rows,
-            out=out,
-            on_progress=on_progress,
-            pool=pool,
-        )
+        try:
+            reports = score_folder(
+                data,
+                store,
+                champions,
+                chunk_rows=settings.chunk_rows,
+                out=out,
+                on_progress=on_progress,
+                pool=pool,
+            )
+        except (ContractError, ArrowInvalid, OSError) as error:
+            # One line naming the file and what is wrong with it; nothing was scored.
+            progress.stop()
+            console.print(f"[red]{data}: {error}[/red]")
+            store.dispose()
+            raise typer.Exit(BAD_INPUT) from error
     for report in reports:
         resumed = (
             f" (resumed at chunk {report.resumed_from_chunk})" if report.resumed_from_chunk else ""

@@ -169,6 +169,14 @@ def score_table(
     missing = [name for name in required_columns(population) if name not in present]
     if missing:
         raise ContractError(f"{population}: missing required column(s): {', '.join(missing)}")
+    id_type = parquet.schema_arrow.field(ID_COLUMN[population]).type
+    if not (pa.types.is_string(id_type) or pa.types.is_large_string(id_type)):
+        # Checked before the run starts: a whole column of the wrong type is a table error,
+        # and must not leave an unfinished run behind.
+        raise ContractError(
+            f"{population}: {ID_COLUMN[population]} is stored as {id_type}; the contract "
+            "wants text (leading zeros and check digits are part of the number)"
+        )
     total_rows = parquet.metadata.num_rows
     run_key = f"{population}:{fingerprint(path)}:{model_version}:{out is not None}"
     progress = store.start_run(

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from threadpoolctl import threadpool_limits
 
 from data_contracts.reviews import validate_reviews
 from data_contracts.schemas import CONTRACT_VERSION
@@ -30,6 +31,7 @@ from training.evaluate import (
     GateResult,
     GateThresholds,
     agreement,
+    blockwise,
     drift,
     gate,
     review_agreement,
@@ -163,8 +165,10 @@ def evaluate_model(
     """Everything the gate and the operator look at, from a fitted model (no I/O)."""
     population = model.population
     # The refit for stability and the cross-validation fits are independent of each other
-    # and of the full-data work below: started first, they keep both cores busy.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # and of the full-data work below: started first, they keep both cores busy. One native
+    # thread per task while they run: each k-means otherwise starts a thread per core, and
+    # three tasks on two cores spent their time switching.
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=2) as pool:
         stable = pool.submit(
             stability,
             model,
@@ -189,17 +193,25 @@ def evaluate_model(
             if reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT
             else None
         )
-        features = build_features(raw, population)  # once: every model below scores them
-        predicted = model.predict_index_features(features)
-        profiles = category_profiles(population, predicted, raw_profile_metrics(raw, population))
+
+        # Block by block: features once per block, scored by both models.
+        def score_block(block: np.ndarray) -> dict[str, np.ndarray]:
+            features = build_features(block, population)
+            out = {"new": model.predict_index_features(features)}
+            if current is not None:
+                out["champion"] = current.predict_index_features(features)
+            return out
+
+        scored = blockwise(raw, score_block)
+        predicted = scored["new"]
+        metric_rows = blockwise(raw, lambda block: raw_profile_metrics(block, population))
+        profiles = category_profiles(population, predicted, metric_rows)
         metrics: dict[str, float] = {
             "silhouette_sample": silhouette(model, raw, rows=5_000, seed=seed)
         }
         if current is not None:
             # The share of customers whose category the new model changes (same data).
-            changed = current.predict_index_features(features) != predicted
-            metrics["changed_vs_champion"] = float(np.mean(changed))
-        del features
+            metrics["changed_vs_champion"] = float(np.mean(scored["champion"] != predicted))
         if truth_codes is not None:
             metrics.update(agreement(predicted, truth_codes, population))
         metrics.update(stable.result())

@@ -64,3 +64,37 @@ def test_a_body_that_is_not_json_gets_a_documented_client_error(api: Api) -> Non
                 content_type,
                 answer.status_code,
             )
+
+
+def test_answers_about_a_person_are_not_cached_or_sniffed(api: Api) -> None:
+    for path, role in (
+        (f"/v1/citizens/{api.citizen_id}", "case_handler"),
+        (f"/v1/routing/{api.citizen_id}", "portal"),
+        (f"/v1/citizens/{api.unknown_citizen_id}", "case_handler"),  # a 404 too
+        (f"/v1/citizens/{api.citizen_id}", "planner"),  # and a refusal
+    ):
+        answer = api.client.get(path, headers=api.headers(role))
+        assert answer.headers["cache-control"] == "no-store", path
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+    assert "cache-control" not in api.client.get("/health").headers
+
+
+def test_purpose_is_utf8_text_and_a_bad_one_is_audited(api: Api) -> None:
+    path = f"/v1/citizens/{api.citizen_id}"
+    token = api.token("case_handler", subject="purpose.tester")
+    utf8 = {"Authorization": f"Bearer {token}", "X-Purpose": "ärende 2026-17".encode()}
+    answer = api.client.get(path, headers=utf8)  # type: ignore[arg-type]
+    assert answer.status_code == 200, answer.text
+    latin1 = {"Authorization": f"Bearer {token}", "X-Purpose": "ärende".encode("latin-1")}
+    refused = api.client.get(path, headers=latin1)  # type: ignore[arg-type]
+    assert refused.status_code == 422 and "x-purpose" in refused.text
+    store = api.client.app.state.context.store  # type: ignore[attr-defined]
+    mine = [
+        e
+        for e in store.audit_entries(subject=api.citizen_id, limit=20)
+        if e["actor"] == "purpose.tester"
+    ]
+    assert [(e["purpose"], e["outcome"]) for e in mine[-2:]] == [
+        ("ärende 2026-17", "allowed"),
+        ("invalid", "refused"),
+    ]

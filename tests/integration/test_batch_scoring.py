@@ -161,16 +161,33 @@ def test_kill_and_resume_on_postgres(
     _kill_halfway_then_resume(trained_home, scoring_data, tmp_path / "out", postgres_url)
 
 
-def test_missing_column_is_an_error_that_names_it(
-    trained_home: Path, population_dir: Path, tmp_path: Path
+@pytest.mark.parametrize("defect", ["missing column", "id as integer", "not parquet"])
+def test_a_broken_table_is_one_line_with_its_own_exit_code(
+    trained_home: Path, population_dir: Path, tmp_path: Path, defect: str
 ) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    frame = pq.read_table(population_dir / "employers.parquet").to_pandas().drop(columns=["cases"])
-    frame.to_parquet(data / "employers.parquet", index=False)
-    result = _score(_env(trained_home, f"sqlite:///{tmp_path / 's.db'}"), data, tmp_path / "out")
-    assert result.returncode != 0
-    assert "cases" in (result.stdout + result.stderr)
+    frame = pq.read_table(population_dir / "employers.parquet").to_pandas().head(500)
+    if defect == "missing column":
+        frame.drop(columns=["cases"]).to_parquet(data / "employers.parquet", index=False)
+        expected = "missing required column(s): cases"
+    elif defect == "id as integer":
+        frame.assign(org_number=frame["org_number"].astype("int64")).to_parquet(
+            data / "employers.parquet", index=False
+        )
+        expected = "org_number is stored as int64"
+    else:
+        (data / "employers.parquet").write_text("org_number,cases\n5560360793,1\n")
+        expected = "employers.parquet"
+    store_url = f"sqlite:///{tmp_path / 's.db'}"
+    result = _score(_env(trained_home, store_url), data, tmp_path / "out")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in " ".join(result.stdout.split())
+    assert "Traceback" not in result.stdout + result.stderr
+    engine = sa.create_engine(store_url)
+    with engine.connect() as connection:  # no run was started, so none is left unfinished
+        assert connection.execute(sa.text("SELECT count(*) FROM batch_progress")).scalar() == 0
+    engine.dispose()
 
 
 def test_category_change_adds_history(trained_home: Path, tmp_path: Path) -> None:
