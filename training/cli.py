@@ -206,7 +206,7 @@ def score(
         except (ContractError, ArrowInvalid, OSError) as error:
             # One line naming the file and what is wrong with it; nothing was scored.
             progress.stop()
-            console.print(f"[red]{data}: {error}[/red]")
+            console.print(f"[red]{error}[/red]")
             store.dispose()
             raise typer.Exit(BAD_INPUT) from error
     for report in reports:

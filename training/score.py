@@ -164,17 +164,20 @@ def score_table(
 ) -> ScoreReport:
     """Score one table into the store (and ``out``), resuming an unfinished run; ``pool``
     is a one-worker pool started with :func:`start_pool`."""
-    parquet = pq.ParquetFile(path)
+    # Table-level errors are found before the run starts (none is left unfinished) and
+    # name the file, the column and what is wrong.
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ContractError(f"{path.name}: not a readable Parquet file ({error})") from error
     present = set(parquet.schema_arrow.names)
     missing = [name for name in required_columns(population) if name not in present]
     if missing:
-        raise ContractError(f"{population}: missing required column(s): {', '.join(missing)}")
+        raise ContractError(f"{path.name}: missing required column(s): {', '.join(missing)}")
     id_type = parquet.schema_arrow.field(ID_COLUMN[population]).type
     if not (pa.types.is_string(id_type) or pa.types.is_large_string(id_type)):
-        # Checked before the run starts: a whole column of the wrong type is a table error,
-        # and must not leave an unfinished run behind.
         raise ContractError(
-            f"{population}: {ID_COLUMN[population]} is stored as {id_type}; the contract "
+            f"{path.name}: {ID_COLUMN[population]} is stored as {id_type}; the contract "
             "wants text (leading zeros and check digits are part of the number)"
         )
     total_rows = parquet.metadata.num_rows

@@ -170,15 +170,15 @@ def test_a_broken_table_is_one_line_with_its_own_exit_code(
     frame = pq.read_table(population_dir / "employers.parquet").to_pandas().head(500)
     if defect == "missing column":
         frame.drop(columns=["cases"]).to_parquet(data / "employers.parquet", index=False)
-        expected = "missing required column(s): cases"
+        expected = "employers.parquet: missing required column(s): cases"
     elif defect == "id as integer":
         frame.assign(org_number=frame["org_number"].astype("int64")).to_parquet(
             data / "employers.parquet", index=False
         )
-        expected = "org_number is stored as int64"
+        expected = "employers.parquet: org_number is stored as int64"
     else:
         (data / "employers.parquet").write_text("org_number,cases\n5560360793,1\n")
-        expected = "employers.parquet"
+        expected = "employers.parquet: not a readable Parquet file"
     store_url = f"sqlite:///{tmp_path / 's.db'}"
     result = _score(_env(trained_home, store_url), data, tmp_path / "out")
     assert result.returncode == 2, result.stdout + result.stderr

@@ -27,8 +27,18 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _fresh_env() -> dict[str, str]:
+    """This process's environment without its MLflow location: mlflow.set_tracking_uri
+    exports it, and a first deployment must start from its own empty registry."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    }
+
+
 def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> None:
-    env = dict(os.environ)
+    env = _fresh_env()
     env.update(
         SEGMENTATION_HOME=str(tmp_path / "home"),
         SEGMENTATION_TRAIN_SAMPLE_ROWS="20000",
@@ -99,7 +109,7 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
 
 
 def test_an_unreadable_registry_is_reported_as_such(tmp_path: Path) -> None:
-    env = dict(os.environ)
+    env = _fresh_env()
     env.update(
         SEGMENTATION_HOME=str(tmp_path / "home"),
         MLFLOW_TRACKING_URI="http://127.0.0.1:9",  # nothing listens on the discard port
