@@ -769,6 +769,7 @@ class SegmentStore:
             "expires_at": expires_at,
         }
         with self.begin() as connection:
+            self._close_override_period(connection, population, key, now)
             connection.execute(delete(overrides).where(match))
             connection.execute(insert(overrides).values(**values))
             connection.execute(
@@ -786,6 +787,33 @@ class SegmentStore:
             )
         return {**values, "subject_id": format_id(population, key)}
 
+    @staticmethod
+    def _close_override_period(
+        connection: Connection, population: Population, key: int, now: dt.datetime
+    ) -> None:
+        """The override in force, if any, ends now in the history (it is being replaced or
+        removed): its requested expiry no longer says how long it was in force."""
+        current = connection.execute(
+            select(overrides.c.created_at, overrides.c.expires_at).where(
+                (overrides.c.population == population) & (overrides.c.subject_id == key)
+            )
+        ).first()
+        if current is None:
+            return
+        expires = _as_utc(current.expires_at)
+        if expires is not None and expires <= now:
+            return  # it had already ended by itself
+        connection.execute(
+            update(history)
+            .where(
+                (history.c.population == population)
+                & (history.c.subject_id == key)
+                & (history.c.source == "override")
+                & (history.c.at == current.created_at)
+            )
+            .values(until=now)
+        )
+
     def remove_override(
         self, population: Population, subject_id: str, *, actor: str, reason: str
     ) -> bool:
@@ -797,6 +825,7 @@ class SegmentStore:
             row = connection.execute(select(overrides.c.category).where(match)).first()
             if row is None:
                 return False
+            self._close_override_period(connection, population, key, now)
             connection.execute(delete(overrides).where(match))
             connection.execute(
                 insert(history).values(

@@ -42,3 +42,22 @@ def test_a_blank_reason_is_refused(api: Api, reason: str) -> None:
         json={"category": "irregular", "reason": reason},
     )
     assert answer.status_code == 422 and "reason" in answer.text
+
+
+def test_a_replaced_override_closes_its_period_in_the_history(api: Api) -> None:
+    path = f"/v1/citizens/{api.citizen_id}"
+    headers = api.headers("case_handler")
+    api.client.delete(f"{path}/override", headers=headers)
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+    first = {"category": "needs_support", "reason": "met the customer", "expires_at": later}
+    assert api.client.put(f"{path}/override", headers=headers, json=first).status_code == 200
+    second = {"category": "irregular", "reason": "second look", "expires_at": later}
+    assert api.client.put(f"{path}/override", headers=headers, json=second).status_code == 200
+    assert api.client.delete(f"{path}/override", headers=headers).status_code == 204
+    history = api.client.get(path, headers=headers).json()["history"]
+    entries = [e for e in history if e["source"] in ("override", "override_removed")][-3:]
+    assert [e["category"] for e in entries] == ["needs_support", "irregular", "irregular"]
+    replaced, replacing, removed = entries
+    # The first ended when the second began; the second when it was removed.
+    assert replaced["until"] == replacing["at"]
+    assert replacing["until"] == removed["at"]

@@ -68,7 +68,7 @@ def test_several_problems_in_one_row_are_all_reported() -> None:
     assert "customer_id" in reason and "contacts_phone" in reason and "region" in reason
 
 
-@pytest.mark.parametrize("bad", [None, "yes please", 2, float("nan")])
+@pytest.mark.parametrize("bad", [None, "yes", "true", 1, 2, float("nan")])
 def test_a_bad_boolean_alone_is_rejected(bad: object) -> None:
     """Every rule rejects on its own: a table whose only defect is one bad boolean."""
     rows = [employer_row() for _ in range(19)] + [employer_row(payroll_integration=bad)]
@@ -90,3 +90,11 @@ def test_every_copy_of_a_repeated_id_is_set_aside() -> None:
     row = citizen_row()
     elsewhere = validate(pd.DataFrame([row]), "citizens", frozenset({row["customer_id"]}))
     assert elsewhere.counts == {"accepted": 0, "rejected": 1}
+
+
+def test_a_count_given_as_text_is_refused_as_the_api_refuses_it() -> None:
+    rows = [citizen_row(), citizen_row(contacts_phone="5"), citizen_row(contacts_phone=5)]
+    frame = pd.DataFrame(rows)  # an object column: numbers and one text
+    result = validate(frame, "citizens")
+    assert result.counts == {"accepted": 2, "rejected": 1}
+    assert result.rejected["reason"].iloc[0] == "contacts_phone: a number, not text ('5')"
