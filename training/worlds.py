@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data_contracts.schemas import BENEFIT_CODES, CITIZEN_NUMERIC_COLUMNS
+from data_contracts.schemas import BENEFIT_CODES, CITIZEN_COUNT_COLUMNS, CITIZEN_NUMERIC_COLUMNS
 from training.synthetic import (
     COUNTIES,
     PERIOD_END,
@@ -265,15 +265,10 @@ def life_course_citizens(
 
 
 # -- between categories, heavy tails ---------------------------------------------------------
+#: What a customer does (contacts, applications, handling, log-ins): borrowed from a
+#: neighbouring category by the customers between categories; their benefits stay their own.
 _BEHAVIOUR_COLUMNS = (
-    "contacts_phone",
-    "contacts_office",
-    "contacts_digital",
-    "contacts_letter",
-    "applications_online",
-    "applications_paper",
-    "applications_oral",
-    "applications_by_proxy",
+    *(c for c in CITIZEN_COUNT_COLUMNS if c.startswith(("contacts_", "applications_"))),
     "handling_minutes",
     "portal_logins",
 )
