@@ -146,6 +146,9 @@ class LookupResponse(BaseModel):
     model_category: str
     scored_at: dt.datetime
     model_version: str
+    #: The version whose probabilities and explanation these are: ``model_version`` (the one
+    #: that produced the stored category) unless that version can no longer be loaded.
+    explained_by_model_version: str
     override: OverrideInfo | None
     probabilities: dict[str, float]
     explanation: list[ExplanationItem]

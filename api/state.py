@@ -53,10 +53,39 @@ VersionLoader = Callable[[Population, str], SegmentationBundle]
 class ModelHolder:
     """Holds the active champion per population and follows the `champion` alias."""
 
+    #: Earlier versions kept for explaining stored rows they produced (a few KB each).
+    KEEP_EARLIER = 8
+
     def __init__(self, version_of: VersionLookup, load: VersionLoader) -> None:
         self._version_of = version_of
         self._load = load
         self._active: dict[Population, ActiveModel] = {}
+        self._earlier: dict[tuple[Population, str], ActiveModel] = {}
+
+    async def for_version(self, population: Population, version: str) -> ActiveModel | None:
+        """The model of a given registered version: the champion when it is that version,
+        else that version, loaded once (off the event loop) and kept. ``None`` when it
+        cannot be loaded. A stored category is explained by the model that produced it, so
+        one answer never mixes two versions (after the alias moves, until the next batch)."""
+        current = self._active.get(population)
+        if current is not None and current.version == version:
+            return current
+        key = (population, version)
+        kept = self._earlier.get(key)
+        if kept is not None:
+            return kept
+        try:
+            bundle = await anyio.to_thread.run_sync(self._load, population, version)
+        except Exception:  # deleted, or the registry is unavailable
+            log.warning("%s: model version %s could not be loaded", population, version)
+            return None
+        model = ActiveModel.build(bundle, version)
+        earlier = dict(self._earlier)
+        if len(earlier) >= self.KEEP_EARLIER:
+            earlier.pop(next(iter(earlier)))
+        earlier[key] = model
+        self._earlier = earlier  # one reference assignment, as for the champions
+        return model
 
     def get(self, population: Population) -> ActiveModel | None:
         return self._active.get(population)

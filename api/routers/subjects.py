@@ -120,10 +120,16 @@ def build_router(population: Population) -> APIRouter:
     async def lookup(access: Annotated[Access, Depends(lookup_access)]) -> Response:
         """The stored category with explanation and history."""
         context, subject = access.context, access.subject
-        model = active_model(context, population)
+        champion = active_model(context, population)
         await access.record(subject)
         record = await lookup_record(context, population, subject, with_history=True)
         row, override = record.current, record.override
+        # Explained by the version that produced the stored category (the champion unless
+        # the alias moved since the batch run); the champion only if that one is gone, and
+        # then the answer names both.
+        model = champion
+        if row["model_version"] != champion.version:
+            model = await context.models.for_version(population, row["model_version"]) or champion
         raw = scoring.stored_row(row["inputs"])
         scored = scoring.score(raw, model)
         category = override["category"] if override else row["category"]
@@ -137,6 +143,7 @@ def build_router(population: Population) -> APIRouter:
                 "model_category": row["category"],
                 "scored_at": row["scored_at"],
                 "model_version": row["model_version"],
+                "explained_by_model_version": model.version,
                 "override": override,
                 "probabilities": scoring.probabilities_by_name(model, scored),
                 "explanation": scoring.explanation(model, scored, chosen),

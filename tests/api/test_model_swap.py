@@ -62,3 +62,43 @@ def test_alias_move_swaps_the_model_without_errors(api: Api) -> None:
     # After the first answer from the new version, at most the requests already in flight
     # (one per client) can still answer from the old one.
     assert seen[switched:].count(old_version) <= len(threads)
+
+
+def test_a_lookup_is_explained_by_the_version_that_scored_it(api: Api) -> None:
+    """After the alias moves, a stored row is still explained by its own version: the
+    probabilities never contradict the stored category, and the answer names one version."""
+    import copy
+
+    import numpy as np
+
+    settings = api.settings
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)  # type: ignore[attr-defined]
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    old_version = context.models.get("citizens").version
+    headers = api.headers("case_handler")
+    path = f"/v1/citizens/{api.citizen_id}"
+    api.client.delete(f"{path}/override", headers=headers)
+    before = api.client.get(path, headers=headers).json()
+    stored = before["category"]
+    # A new version that calls everyone something else than the stored category.
+    bundle = copy.deepcopy(load_version("citizens", old_version))
+    other = (bundle.categories.index(stored) + 1) % 3
+    bundle.segmenter.constant_ = np.where(np.arange(3) == other, 1e6, -1e6)
+    try:
+        with mlflow.start_run(run_name="contradicting-version"):
+            new_version = log_bundle(bundle)
+        promote("citizens", new_version)
+        context.models.refresh()
+        assert context.models.get("citizens").version == new_version
+        after = api.client.get(path, headers=headers).json()
+        assert after["category"] == stored
+        assert after["model_version"] == before["model_version"]
+        assert after["explained_by_model_version"] == before["model_version"]
+        assert max(after["probabilities"], key=after["probabilities"].get) == stored
+        scored = api.client.post(
+            "/v1/citizens/score", headers=headers, json={**needs_support_row(), "customer_id": None}
+        ).json()
+        assert scored["model_version"] == new_version  # new scoring uses the champion
+    finally:
+        promote("citizens", old_version)
+        context.models.refresh()
