@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -18,14 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.audit import AuditWriter
 from api.deps import AppContext
 from api.metrics import Metrics, MetricsMiddleware
-from api.responses import PrivateResponses
+from api.responses import BodyLimit, PrivateResponses
 from api.routers import capacity, health, routing, subjects
 from api.security import TokenVerifier
 from api.state import ModelHolder
 from models.registry import champion, configure_mlflow, load_version
 from segmentation.settings import Settings, get_settings
 from segmentation.store import SegmentStore
-from segmentation.taxonomy import Population
+from segmentation.taxonomy import POPULATIONS, Population
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,11 @@ async def _checkpoint_audit(app: FastAPI, interval: float = 1.0) -> None:
             log.warning("audit checkpoint failed: %s", type(error).__name__)
 
 
+def _follow_failed(holder: ModelHolder, population: Population) -> float:
+    """1.0 while the population's champion version could not be loaded (a gauge's value)."""
+    return float(population in holder.failures)
+
+
 def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -> FastAPI:
     """Build the API. Models and store are opened in the lifespan, not at import."""
     settings = settings or get_settings()
@@ -58,6 +64,10 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         store.create()
         holder = ModelHolder(_champion_version, load_version)
         holder.refresh()
+        for population in POPULATIONS:
+            metrics.follow_failed.labels(population).set_function(
+                functools.partial(_follow_failed, holder, population)
+            )
         app.state.context = AppContext(
             settings=settings,
             store=store,
@@ -133,5 +143,6 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         return JSONResponse({"detail": details}, status_code=422)
 
     app.add_middleware(PrivateResponses)
+    app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -32,6 +32,12 @@ class Metrics:
             "segmentation_answers_total",
             "Answers per category",
             ["population", "category"],
+            registry=self.registry,
+        )
+        self.follow_failed = Gauge(
+            "segmentation_model_follow_failed",
+            "1 while a population's champion version could not be loaded",
+            ["population"],
             registry=self.registry,
         )
         # Labelled children, looked up once and kept: a `labels()` call costs microseconds

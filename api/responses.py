@@ -44,3 +44,58 @@ class PrivateResponses:
             await send(message)
 
         await self.app(scope, receive, send_private)
+
+
+#: The largest request body accepted: a contract row as JSON is under 2 kB.
+MAX_BODY_BYTES = 65_536
+_TOO_LARGE = b'{"detail":"request body larger than 65536 bytes"}'
+
+
+class BodyLimit:
+    """Pure ASGI middleware: a request body over ``MAX_BODY_BYTES`` is refused with 413
+    before the app reads it (a 200 MB body used to be read whole, token or not). A declared
+    length is checked at once; a chunked body is read up to the limit and replayed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", ())).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+                await _refuse(send)
+                return
+            await self.app(scope, receive, send)
+            return
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > MAX_BODY_BYTES:
+                await _refuse(send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Any) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(_TOO_LARGE)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _TOO_LARGE})

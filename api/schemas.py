@@ -244,6 +244,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "missing, malformed, forged or expired token",
         403: "the token's role may not use this route",
         404: "no stored segment for this id",
+        413: "request body larger than 64 kB",
         422: "a field breaks the contract: the detail names it and the rule",
         503: "model, store or audit log unavailable",
     }

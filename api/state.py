@@ -61,6 +61,9 @@ class ModelHolder:
         self._load = load
         self._active: dict[Population, ActiveModel] = {}
         self._earlier: dict[tuple[Population, str], ActiveModel] = {}
+        #: Per population, the champion version that could not be loaded and why (the
+        #: previous version keeps serving); cleared when a version loads.
+        self.failures: dict[Population, str] = {}
 
     async def for_version(self, population: Population, version: str) -> ActiveModel | None:
         """The model of a given registered version: the champion when it is that version,
@@ -96,6 +99,11 @@ class ModelHolder:
 
     def refresh(self) -> dict[str, str]:
         """Load any population whose champion moved; swap it in with one assignment."""
+        return self.refresh_checked()[0]
+
+    def refresh_checked(self) -> tuple[dict[str, str], dict[Population, str]]:
+        """``refresh``, with the champions this call could not load (not another thread's)."""
+        failed: dict[Population, str] = {}
         for population in POPULATIONS:
             try:
                 version = self._version_of(population)
@@ -104,13 +112,27 @@ class ModelHolder:
                 continue
             current = self._active.get(population)
             if version is None or (current is not None and current.version == version):
+                self.failures.pop(population, None)
                 continue
-            bundle = self._load(population, version)
+            try:
+                bundle = self._load(population, version)
+            except Exception as error:
+                failure = f"version {version} could not be loaded ({type(error).__name__})"
+                if self.failures.get(population) != failure:  # once, not every cycle
+                    log.error(
+                        "%s: champion %s; still serving %s",
+                        population,
+                        failure,
+                        current.version if current else "nothing",
+                    )
+                self.failures[population] = failed[population] = failure
+                continue
+            self.failures.pop(population, None)
             updated = dict(self._active)
             updated[population] = ActiveModel.build(bundle, version)
             self._active = updated  # one reference assignment: atomic for readers
             log.info("%s: serving model version %s", population, version)
-        return self.versions
+        return self.versions, failed
 
     async def follow(self, interval: float) -> None:
         """Check the alias every ``interval`` seconds until cancelled."""

@@ -43,6 +43,8 @@ async def ready(context: ContextDep) -> JSONResponse:
         "store": store_ok,
         "models": versions,
         "missing": missing,
+        # A champion that could not be loaded: the previous version still serves.
+        "failing": dict(context.models.failures),
     }
     return JSONResponse(body, status_code=200 if ok else 503)
 
@@ -59,12 +61,18 @@ async def metrics(context: ContextDep) -> Response:
 
 @router.post(
     "/v1/models/refresh",
-    responses=error_responses(401, 403),
+    responses=error_responses(401, 403, 503),
     openapi_extra=refresh_access.openapi,
 )
 async def refresh_models(
     access: Annotated[Access, Depends(refresh_access)],
-) -> dict[str, dict[str, str]]:
-    """Follow the `champion` alias now instead of at the next check."""
-    versions = await anyio.to_thread.run_sync(access.context.models.refresh)
-    return {"models": versions}
+) -> JSONResponse:
+    """Follow the `champion` alias now instead of at the next check; 503 names a champion
+    that could not be loaded (the previous version keeps serving)."""
+    versions, failed = await anyio.to_thread.run_sync(access.context.models.refresh_checked)
+    if failed:
+        failing = "; ".join(f"{p}: {why}" for p, why in failed.items())
+        return JSONResponse(
+            {"detail": f"champion not loaded: {failing}", "models": versions}, status_code=503
+        )
+    return JSONResponse({"models": versions})

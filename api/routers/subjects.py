@@ -85,7 +85,7 @@ def build_router(population: Population) -> APIRouter:
     @router.post(
         "/score",
         response_model=ScoreResponse,
-        responses=error_responses(400),
+        responses=error_responses(400, 413),
         openapi_extra=score_access.openapi,
     )
     async def score_row(
@@ -155,7 +155,7 @@ def build_router(population: Population) -> APIRouter:
     @router.put(
         f"/{{{id_name}}}/override",
         response_model=OverrideResponse,
-        responses=error_responses(400, 404),
+        responses=error_responses(400, 404, 413),
         openapi_extra=override_access.openapi,
     )
     async def put_override(
@@ -210,7 +210,7 @@ def build_router(population: Population) -> APIRouter:
         f"/{{{id_name}}}/reviews",
         response_model=ReviewResponse,
         status_code=201,
-        responses=error_responses(400, 404),
+        responses=error_responses(400, 404, 413),
         openapi_extra=review_access.openapi,
     )
     async def post_review(

@@ -109,3 +109,31 @@ def test_purpose_is_utf8_text_and_a_bad_one_is_audited(api: Api) -> None:
         ("ärende 2026-17", "allowed"),
         ("invalid", "refused"),
     ]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api: Api) -> None:
+    huge = b"{" + b" " * 1_000_000 + b"}"
+    for headers in ({}, api.headers("case_handler")):
+        answer = api.client.post(
+            "/v1/citizens/score",
+            headers={**headers, "Content-Type": "application/json"},
+            content=huge,
+        )
+        assert answer.status_code == 413 and "larger than" in answer.json()["detail"]
+
+    def chunks():  # no declared length: read up to the limit, then refused
+        for _ in range(100):
+            yield b" " * 10_000
+
+    chunked = api.client.post(
+        "/v1/citizens/score",
+        headers={**api.headers("case_handler"), "Content-Type": "application/json"},
+        content=chunks(),
+    )
+    assert chunked.status_code == 413
+    small = api.client.post(
+        f"/v1/citizens/{api.citizen_id}/reviews",
+        headers=api.headers("case_handler"),
+        json={"category": "regular"},
+    )
+    assert small.status_code == 201
