@@ -16,8 +16,9 @@ from models.segmenter import ClusterSegmenter
 from segmentation.features import build_features
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, Population
+from training.review import macro_interval, weighted_recall
 
-#: Threads for independent fits (the candidates, the stability refits).
+#: Threads for independent fits (the stability refits, the cross-validation folds).
 CORES = max(1, os.cpu_count() or 1)
 
 
@@ -86,7 +87,7 @@ def stability(
             contingency(reference, predicted, size)
         )
 
-    # In threads, as the candidates are (training/train.py): the refits release the GIL.
+    # In threads: the refits spend their time in numpy and scikit-learn, outside the GIL.
     with ThreadPoolExecutor(max_workers=max(1, min(len(seeds), CORES))) as pool:
         scores = list(pool.map(refit, seeds))
     return {
@@ -113,8 +114,6 @@ def review_agreement(
     Only rows with a design weight (1 / inclusion probability; NaN for borderline and other
     reviews) estimate the agreement, so the figure is one for the whole population. Recall
     per category comes with a Wilson 95 % interval on the effective sample size."""
-    from training.review import macro_interval, weighted_recall
-
     labelled = np.flatnonzero(reviewed >= 0)
     rng = np.random.default_rng(seed)
     fold_of = rng.permutation(len(labelled)) % folds

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from data_contracts.identifiers import luhn_check_digit
 from data_contracts.schemas import BENEFIT_CODES
-from segmentation.taxonomy import CITIZEN_CATEGORIES, EMPLOYER_CATEGORIES
+from segmentation.taxonomy import CITIZEN_CATEGORIES, EMPLOYER_CATEGORIES, SMALL_EMPLOYER_LIMIT
 
 PERIOD_END = dt.date(2025, 12, 31)
 
@@ -181,10 +181,19 @@ CITIZEN_BEHAVIOUR: dict[str, Behaviour] = {
 }
 
 
-def _negative_binomial(
-    rng: np.random.Generator, mean: float, shape: float, size: int
+def negative_binomial(
+    rng: np.random.Generator, mean: float | np.ndarray, shape: float, size: int
 ) -> np.ndarray:
-    return rng.poisson(rng.gamma(shape, mean / shape, size=size))
+    """Over-dispersed counts with the given mean(s): a gamma-mixed Poisson (smaller
+    ``shape``, longer tail)."""
+    return rng.poisson(rng.gamma(shape, np.asarray(mean) / shape, size=size))
+
+
+def draw_regions(rng: np.random.Generator, size: int) -> np.ndarray:
+    """County codes drawn by population weight."""
+    counties = list(COUNTIES)
+    weights = np.array(list(COUNTIES.values()), dtype=np.float64)
+    return np.asarray(counties)[rng.choice(len(counties), size=size, p=weights / weights.sum())]
 
 
 def _life_events(rng: np.random.Generator, category: str, mean: float, size: int) -> np.ndarray:
@@ -294,13 +303,11 @@ def generate_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
         if name == "needs_support":
             _ensure_several_benefits(rng, columns, members)
         behaviour = CITIZEN_BEHAVIOUR[name]
-        contacts = _negative_binomial(
-            rng, behaviour.contacts_mean, behaviour.contacts_dispersion, n
-        )
+        contacts = negative_binomial(rng, behaviour.contacts_mean, behaviour.contacts_dispersion, n)
         split = rng.multinomial(contacts, behaviour.contact_channels)
         for k, channel in enumerate(("phone", "office", "digital", "letter")):
             columns[f"contacts_{channel}"][members] = split[:, k]
-        applications = _negative_binomial(rng, behaviour.applications_mean, 1.5, n)
+        applications = negative_binomial(rng, behaviour.applications_mean, 1.5, n)
         ways = rng.multinomial(applications, behaviour.application_ways)
         for k, way in enumerate(("online", "paper", "oral", "by_proxy")):
             columns[f"applications_{way}"][members] = ways[:, k]
@@ -311,14 +318,12 @@ def generate_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
             + rng.gamma(2.0, 1.0, size=n) * (applications > 0),
             1,
         )
-        columns["portal_logins"][members] = _negative_binomial(
+        columns["portal_logins"][members] = negative_binomial(
             rng, behaviour.portal_logins_mean, 1.0, n
         )
         columns["reconsiderations"][members] = rng.poisson(behaviour.reconsiderations_mean, n)
         columns["recovery_claims"][members] = rng.poisson(behaviour.recovery_claims_mean, n)
-    counties = list(COUNTIES)
-    weights = np.array(list(COUNTIES.values()), dtype=np.float64)
-    region = np.asarray(counties)[rng.choice(len(counties), size=size, p=weights / weights.sum())]
+    region = draw_regions(rng, size)
     ids = personal_numbers(rng, columns["birth_year"])
     frame = pd.DataFrame(
         {
@@ -391,10 +396,36 @@ def generate_employers(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     electronic = rng.binomial(cases, electronic_p)
     payroll = rng.random(size) < np.where(small, 0.25, 0.85)
     minutes = np.round(cases * np.where(small, rng.gamma(3, 30, size), rng.gamma(3, 14, size)), 1)
-    counties = list(COUNTIES)
-    weights = np.array(list(COUNTIES.values()), dtype=np.float64)
-    region = np.asarray(counties)[rng.choice(len(counties), size=size, p=weights / weights.sum())]
+    region = draw_regions(rng, size)
     numbers = organisation_numbers(rng, size)
+    return employer_frame(
+        numbers=numbers,
+        region=region,
+        employees=employees,
+        cases=cases,
+        phone=phone,
+        email=email,
+        letter=letter,
+        electronic=electronic,
+        minutes=minutes,
+        payroll=payroll,
+    )
+
+
+def employer_frame(
+    *,
+    numbers: np.ndarray,
+    region: np.ndarray,
+    employees: np.ndarray,
+    cases: np.ndarray,
+    phone: np.ndarray,
+    email: np.ndarray,
+    letter: np.ndarray,
+    electronic: np.ndarray,
+    minutes: np.ndarray,
+    payroll: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Contract rows of employers and their true categories (head count is the definition)."""
     org = pd.array(_digits_to_strings(numbers).to_pylist(), dtype="string")
     frame = pd.DataFrame(
         {
@@ -412,5 +443,6 @@ def generate_employers(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
             "payroll_integration": payroll,
         }
     )
+    small = employees < SMALL_EMPLOYER_LIMIT
     truth = pd.DataFrame({"org_number": org, "category": np.where(small, "small", "medium_large")})
     return frame, truth

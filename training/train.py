@@ -269,6 +269,7 @@ def train_population(
     ids = pc.cast(
         pa.array(result.accepted[ID_COLUMN[population]], pa.string()), pa.int64()
     ).to_numpy(zero_copy_only=False)
+    data_print = fingerprint(path)  # SHA-256 of the file: once (about a second at 7.2 M)
     reviewed = match_reviews(population, reviews, ids, designs)
     current, current_version = _current_champion(population)
     clock.lap("reviews matched, champion loaded")
@@ -287,7 +288,7 @@ def train_population(
                 "population": population,
                 "seed": seed,
                 "contract_version": CONTRACT_VERSION,
-                "data_fingerprint": fingerprint(path),
+                "data_fingerprint": data_print,
                 "rows_accepted": len(result.accepted),
                 "rows_rejected": len(result.rejected),
                 "sample_rows": settings.train_sample_rows,
@@ -320,7 +321,7 @@ def train_population(
         bundle = SegmentationBundle(
             population=population,
             segmenter=model,
-            data_fingerprint=fingerprint(path),
+            data_fingerprint=data_print,
             metrics={k: v for k, v in metrics.items() if np.isfinite(v)},
         )
         version = log_bundle(bundle)

@@ -32,29 +32,19 @@ import pandas as pd
 
 from data_contracts.schemas import BENEFIT_CODES, CITIZEN_COUNT_COLUMNS, CITIZEN_NUMERIC_COLUMNS
 from training.synthetic import (
-    COUNTIES,
     PERIOD_END,
     _digits_to_strings,
+    draw_regions,
+    employer_frame,
     generate_citizens,
     generate_employers,
+    negative_binomial,
     organisation_numbers,
     personal_numbers,
 )
 
 CATEGORY_NAMES = ("regular", "irregular", "needs_support")
 _COLUMN = {name: index for index, name in enumerate(CITIZEN_NUMERIC_COLUMNS)}
-
-
-def _nb(rng: np.random.Generator, mean: np.ndarray | float, shape: float, size: int) -> np.ndarray:
-    """Negative binomial counts with the given mean(s); smaller ``shape``, longer tail."""
-    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), (size,))
-    return rng.poisson(rng.gamma(shape, 1.0, size=size) * mean / shape)
-
-
-def _regions(rng: np.random.Generator, size: int) -> np.ndarray:
-    counties = list(COUNTIES)
-    weights = np.array(list(COUNTIES.values()), dtype=np.float64)
-    return np.asarray(counties)[rng.choice(len(counties), size=size, p=weights / weights.sum())]
 
 
 def _citizen_frame(
@@ -66,7 +56,7 @@ def _citizen_frame(
         "customer_id": ids,
         "period_end": pd.Timestamp(PERIOD_END),
         "birth_year": birth_year.astype(np.int64),
-        "region": _regions(rng, len(truth)),
+        "region": draw_regions(rng, len(truth)),
     }
     for name, index in _COLUMN.items():
         values = matrix[:, index]
@@ -132,14 +122,14 @@ def latent_need_citizens(
     centre = np.where(between, (centre + np.array([-0.9, 0.35, 1.7])[toward]) / 2, centre)
     level = centre + 0.22 * rng.standard_t(4, size=size)
     matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
-    contacts = _nb(rng, np.exp(-0.3 + 1.4 * np.clip(level, -2, 3.5)), 2.0, size)
+    contacts = negative_binomial(rng, np.exp(-0.3 + 1.4 * np.clip(level, -2, 3.5)), 2.0, size)
     _channels(rng, matrix, contacts, 0.25 + 0.15 * np.clip(level, -1, 3))
-    applications = _nb(rng, np.exp(0.0 + 0.5 * np.clip(level, -2, 3)), 1.0, size)
+    applications = negative_binomial(rng, np.exp(0.0 + 0.5 * np.clip(level, -2, 3)), 1.0, size)
     _applications(rng, matrix, applications, 0.08 + 0.12 * np.clip(level, 0, 3))
     matrix[:, _COLUMN["handling_minutes"]] = applications * rng.lognormal(
         np.log(14 + 4 * np.clip(level, 0, 3)), 0.8, size
     )
-    matrix[:, _COLUMN["portal_logins"]] = _nb(rng, 6.0, 0.8, size)
+    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, 6.0, 0.8, size)
     # Changes in life rise a little with need, and mark the irregular band (seed 004).
     change = np.clip(0.05 + 0.06 * np.clip(level + 0.9, 0, 3) + 0.85 * (truth == 1), 0, 0.95)
     # A benefit starts or stops in the year for those whose life changes; else it runs all year.
@@ -248,13 +238,13 @@ def life_course_citizens(
             _set_months(matrix, code, who[drawn == index], months[drawn == index])
     events[rows] += rng.poisson(0.4, len(rows))
     contact_mean = 0.35 + burst + np.where(vulnerable, rng.gamma(2.0, 3.0, size), 0.0)
-    contacts = _nb(rng, contact_mean, 1.2, size)
+    contacts = negative_binomial(rng, contact_mean, 1.2, size)
     personal = np.where(vulnerable, 0.55, np.where(irregular, 0.35, 0.25))
     _channels(rng, matrix, contacts, personal)
-    applications = _nb(rng, 0.5 + burst * 0.8 + vulnerable * 2.0, 1.5, size)
+    applications = negative_binomial(rng, 0.5 + burst * 0.8 + vulnerable * 2.0, 1.5, size)
     _applications(rng, matrix, applications, np.where(vulnerable, 0.45, 0.1))
     matrix[:, _COLUMN["handling_minutes"]] = applications * rng.gamma(2.0, 8.0 + 4 * vulnerable)
-    matrix[:, _COLUMN["portal_logins"]] = _nb(rng, 4.0 + 6 * irregular, 1.0, size)
+    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, 4.0 + 6 * irregular, 1.0, size)
     matrix[:, _COLUMN["life_events"]] = events
     matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(
         0.01 + 0.25 * vulnerable + 0.04 * irregular
@@ -308,7 +298,6 @@ def loose_employers(
     # Shift the size distribution so the small share is close to the one asked for.
     cut = np.quantile(employees, small_share)
     employees = np.maximum(0, employees + (19 - int(cut)) * (employees > 0)).astype(np.int64)
-    small = employees < 20
     tilt = np.clip(np.log1p(employees) / 5, 0, 1.5)  # behaviour drifts with size, weakly
     cases = rng.poisson(0.8 + 0.04 * employees**0.8)
     contacts = rng.poisson(cases * rng.gamma(2.0, 1.2 - 0.3 * tilt) + 0.5)
@@ -318,25 +307,18 @@ def loose_employers(
     payroll = rng.random(size) < 0.3 + 0.3 * tilt
     minutes = np.round(cases * rng.gamma(3, 22 - 5 * tilt), 1)
     numbers = organisation_numbers(rng, size)
-    org = pd.array(_digits_to_strings(numbers).to_pylist(), dtype="string")
-    frame = pd.DataFrame(
-        {
-            "org_number": org,
-            "period_end": pd.Timestamp(PERIOD_END),
-            "region": _regions(rng, size),
-            "employees": employees,
-            "cases": cases.astype(np.int64),
-            "contacts_phone": phone,
-            "contacts_email": email,
-            "contacts_letter": contacts - phone - email,
-            "applications_electronic": electronic,
-            "applications_paper": cases - electronic,
-            "handling_minutes": minutes,
-            "payroll_integration": payroll,
-        }
+    return employer_frame(
+        numbers=numbers,
+        region=draw_regions(rng, size),
+        employees=employees,
+        cases=cases.astype(np.int64),
+        phone=phone,
+        email=email,
+        letter=contacts - phone - email,
+        electronic=electronic,
+        minutes=minutes,
+        payroll=payroll,
     )
-    truth = pd.DataFrame({"org_number": org, "category": np.where(small, "small", "medium_large")})
-    return frame, truth
 
 
 @dataclass(frozen=True)
