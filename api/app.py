@@ -11,14 +11,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.audit import AuditWriter
-from api.deps import AppContext
+from api.deps import Access, AppContext
 from api.metrics import Metrics, MetricsMiddleware
+from api.ratelimit import WindowLimiter
 from api.responses import BodyLimit, PrivateResponses
 from api.routers import capacity, health, routing, subjects
 from api.security import TokenVerifier
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
             store=store,
             models=holder,
             metrics=metrics,
+            routing_limiter=WindowLimiter(settings.routing_per_citizen_per_minute),
             tokens=TokenVerifier(
                 secret=settings.resolved_jwt_secret(), algorithm=settings.jwt_algorithm
             ),
@@ -110,7 +113,9 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
             store.dispose()
 
     metrics = Metrics()
-    app = FastAPI(
+    # The documentation pages load Swagger UI and ReDoc from the app itself (fastapi-offline's
+    # copies), never from an outside CDN: they work inside the agency's network.
+    app = FastAPIOffline(
         title="Segmentation service",
         version="1.0.0",
         description="Customer categories and service channels (SPEC §4).",
@@ -134,7 +139,14 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         return JSONResponse({"detail": "segment store unavailable"}, status_code=503)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        # An attempt on a person refused for its body is audited like any other refusal.
+        access = getattr(request.state, "access", None)
+        if isinstance(access, Access):
+            try:
+                await access.refused_body(error.body)
+            except HTTPException as refusal:  # the audit log is down: nothing is answered
+                return JSONResponse({"detail": refusal.detail}, status_code=refusal.status_code)
         # Name the field and the rule; never echo the input (it may be a person's data).
         details: list[dict[str, Any]] = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}

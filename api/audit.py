@@ -38,6 +38,8 @@ class AuditWriter:
         subject: str | None,
         purpose: str,
         outcome: str,
+        request_id: str | None = None,
+        client: str | None = None,
     ) -> None:
         """Queue one record and return once it is committed; raise if it could not be."""
         loop = asyncio.get_running_loop()
@@ -50,6 +52,8 @@ class AuditWriter:
             "subject": subject,
             "purpose": purpose,
             "outcome": outcome,
+            "request_id": request_id,
+            "client": client,
         }
         self._queue.append((entry, done))
         if self._writer is None or self._writer.done():

@@ -1,17 +1,21 @@
 """Dependencies: the app context, authentication, roles and the audit record."""
 
+import hashlib
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import anyio
+import orjson
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPBearer
 
 from api.audit import AuditWriter
 from api.metrics import Metrics
+from api.ratelimit import WindowLimiter
 from api.security import DEFAULT_PURPOSE, AuthError, Principal, Role, TokenVerifier
 from api.state import ModelHolder
 from segmentation.capacity import SegmentLoad
@@ -32,6 +36,8 @@ class AppContext:
     metrics: Metrics
     tokens: TokenVerifier
     auditor: AuditWriter
+    #: Routing answers per signed-in citizen and minute (see api/routers/routing.py).
+    routing_limiter: WindowLimiter
     #: (monotonic time, loads) of the last capacity read; see api/routers/capacity.py.
     capacity_cache: tuple[float, list[SegmentLoad]] | None = None
 
@@ -50,19 +56,47 @@ async def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, for its audit records: the request's id (sent back in
+    ``X-Request-ID``; see ``api.responses.PrivateResponses``) and the client's address."""
+
+    request_id: str
+    client: str | None
+
+    @classmethod
+    def of(cls, request: Request) -> "Origin":
+        state = request.scope.get("state") or {}
+        request_id = state.get("request_id") or uuid.uuid4().hex
+        client = request.client.host[:64] if request.client else None
+        return cls(request_id, client)
+
+
 @dataclass
 class Access:
-    """An authenticated, authorised caller; ``record`` writes the allowed-access audit entry."""
+    """An authenticated, authorised caller; ``record`` writes the access's audit entry."""
 
     principal: Principal
     purpose: str
     action: str
     context: AppContext
+    origin: Origin
     #: The person's id from the path, validated (person-level routes with an id only).
     subject: str = ""
+    #: The person's id in the body (score routes), how it is named and checked.
+    body_id: "IdParam | None" = None
 
-    async def record(self, subject: str | None) -> None:
-        await _audit(self.context, self.principal, self.action, subject, self.purpose, "allowed")
+    async def refused_body(self, body: Any) -> None:
+        """Audit this access as refused because its body broke the contract."""
+        subject = self.subject or None
+        if subject is None and self.body_id is not None:
+            subject = audit_subject_in(body, self.body_id)
+        await self.record(subject, "refused")
+
+    async def record(self, subject: str | None, outcome: str = "allowed") -> None:
+        await _audit(
+            self.context, self.principal, self.action, subject, self.purpose, outcome, self.origin
+        )
 
 
 async def _audit(
@@ -72,6 +106,7 @@ async def _audit(
     subject: str | None,
     purpose: str,
     outcome: str,
+    origin: Origin,
 ) -> None:
     try:
         await context.auditor.record(
@@ -81,6 +116,8 @@ async def _audit(
             subject=subject,
             purpose=purpose,
             outcome=outcome,
+            request_id=origin.request_id,
+            client=origin.client,
         )
     except Exception as error:
         # Nothing about a person is served unaudited.
@@ -118,7 +155,13 @@ class RoleGuard(HTTPBearer):
     """
 
     def __init__(
-        self, roles: tuple[Role, ...], *, action: str, person: bool, subject: IdParam | None
+        self,
+        roles: tuple[Role, ...],
+        *,
+        action: str,
+        person: bool,
+        subject: IdParam | None,
+        body_id: IdParam | None = None,
     ) -> None:
         super().__init__(
             auto_error=False,
@@ -129,6 +172,7 @@ class RoleGuard(HTTPBearer):
         self.action = action
         self.person = person
         self.subject = subject
+        self.body_id = body_id
 
     @property
     def openapi(self) -> dict[str, Any]:
@@ -159,11 +203,13 @@ class RoleGuard(HTTPBearer):
     async def __call__(self, request: Request) -> Access:  # type: ignore[override]
         context: AppContext = request.app.state.context
         action, person = self.action, self.person
-        subject = _path_subject(request)
+        origin = Origin.of(request)
+        raw = request.path_params.get(self.subject.name) if self.subject else None
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             if person:
-                await _audit(context, None, action, subject, "unknown", "refused")
+                subject = await self._refused_subject(request, raw)
+                await _audit(context, None, action, subject, "unknown", "refused", origin)
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "missing bearer token",
@@ -173,7 +219,8 @@ class RoleGuard(HTTPBearer):
             principal = context.tokens.verify(token.strip())
         except AuthError as error:
             if person:
-                await _audit(context, None, action, subject, "unknown", "refused")
+                subject = await self._refused_subject(request, raw)
+                await _audit(context, None, action, subject, "unknown", "refused", origin)
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 f"invalid token: {error}",
@@ -181,47 +228,81 @@ class RoleGuard(HTTPBearer):
             ) from error
         x_purpose = request.headers.get("x-purpose")
         purpose = DEFAULT_PURPOSE[principal.role] if x_purpose is None else _utf8(x_purpose)
+        access = Access(principal, _safe(purpose), action, context, origin, body_id=self.body_id)
         if principal.role not in self.roles:
             if person:
-                await _audit(context, principal, action, subject, _safe(purpose), "refused")
+                await access.record(await self._refused_subject(request, raw), "refused")
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 f"role {principal.role} may not {action}; allowed: {', '.join(self.roles)}",
             )
         if not PURPOSE_PATTERN.match(purpose):
             if person:  # an attempt on a person, refused: audited like any other
-                await _audit(context, principal, action, subject, "invalid", "refused")
+                await access.record(await self._refused_subject(request, raw), "refused")
             raise _invalid("header", "x-purpose", PURPOSE_RULE)
-        value = ""
-        if self.subject is not None:
+        if self.subject is not None and raw is not None:
             name, length = self.subject.name, self.subject.length
-            value = request.path_params[name]
-            if len(value) > length:
-                raise _invalid("path", name, f"at most {length} characters")
-            if problem := self.subject.check(value):
+            problem = f"at most {length} characters" if len(raw) > length else None
+            if problem := problem or self.subject.check(raw):
+                await access.record(audit_subject(raw, self.subject), "refused")
                 raise _invalid("path", name, problem)
-        return Access(principal, purpose, action, context, value)
+            access.subject = raw
+        if request.method in ("POST", "PUT"):  # a refused body is audited with this access
+            request.state.access = access
+        return access
+
+    async def _refused_subject(self, request: Request, raw: str | None) -> str | None:
+        """The subject of a refused attempt: the path's id, else the body's, as audited."""
+        if raw is not None and self.subject is not None:
+            return audit_subject(raw, self.subject)
+        if self.body_id is not None:
+            return audit_subject_in(await _json_body(request), self.body_id)
+        return None
 
 
-def require(*roles: Role, action: str, person: bool, subject: IdParam | None = None) -> RoleGuard:
+def require(
+    *roles: Role,
+    action: str,
+    person: bool,
+    subject: IdParam | None = None,
+    body_id: IdParam | None = None,
+) -> RoleGuard:
     """A dependency that admits ``roles`` only; refusals of person-level routes are audited.
-    ``subject`` is the person's id in the path, validated after the caller is authorised."""
-    return RoleGuard(roles, action=action, person=person, subject=subject)
+    ``subject`` is the person's id in the path, validated after the caller is authorised;
+    ``body_id`` names the person's id in a posted body (recorded with a refusal)."""
+    return RoleGuard(roles, action=action, person=person, subject=subject, body_id=body_id)
 
 
 def _invalid(where: str, name: str, message: str) -> HTTPException:
     return HTTPException(422, [{"loc": [where, name], "msg": message, "type": "value_error"}])
 
 
-SUBJECT_PARAMS = ("customer_id", "org_number")
+def audit_subject(value: str, id_param: IdParam) -> str:
+    """What the audit log records as the subject: a valid id as it is; anything else as
+    ``invalid:`` and 16 hex digits of its SHA-256, never the raw value (a path or body can
+    carry a newline and a forged record, terminal escapes or U+202E)."""
+    if len(value) <= id_param.length and not id_param.check(value):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"invalid:{digest[:16]}"
 
 
-def _path_subject(request: Request) -> str | None:
-    for key in SUBJECT_PARAMS:
-        value = request.path_params.get(key)
-        if value is not None:
-            return str(value)[:32]
-    return None
+def audit_subject_in(body: Any, id_param: IdParam) -> str | None:
+    """The audit subject named by a posted body (a JSON object), if it names one."""
+    if not isinstance(body, dict):
+        return None
+    value = body.get(id_param.name)
+    if value is None:
+        return None
+    return audit_subject(value if isinstance(value, str) else repr(value), id_param)
+
+
+async def _json_body(request: Request) -> Any:
+    """The request's JSON body (read and kept by FastAPI before the guard runs), or None."""
+    try:
+        return orjson.loads(await request.body())
+    except (orjson.JSONDecodeError, RuntimeError):
+        return None
 
 
 def _utf8(header: str) -> str:

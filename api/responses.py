@@ -8,6 +8,8 @@ route still declares its ``response_model`` for the OpenAPI document, and the te
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 import orjson
@@ -27,8 +29,14 @@ class JSONBytes(Response):
 PRIVATE_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 
 
+#: A request id a client may choose (``X-Request-ID``); any other value is replaced.
+REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+
+
 class PrivateResponses:
-    """Pure ASGI middleware adding ``PRIVATE_HEADERS`` to responses under ``/v1/``."""
+    """Pure ASGI middleware for responses under ``/v1/``: adds ``PRIVATE_HEADERS`` and gives
+    the request an id (the client's ``X-Request-ID`` if it is plain, else a new one), kept
+    in the request's state for its audit records and sent back in ``X-Request-ID``."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -37,10 +45,14 @@ class PrivateResponses:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
             await self.app(scope, receive, send)
             return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        request_id = given if given and REQUEST_ID.match(given) else uuid.uuid4().hex.encode()
+        scope.setdefault("state", {})["request_id"] = request_id.decode()
+        headers = (*PRIVATE_HEADERS, (b"x-request-id", request_id))
 
         async def send_private(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *PRIVATE_HEADERS]
+                message["headers"] = [*message.get("headers", ()), *headers]
             await send(message)
 
         await self.app(scope, receive, send_private)

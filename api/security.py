@@ -28,24 +28,53 @@ class Principal:
     role: Role
     #: The token's expiry (seconds since the epoch).
     expires: float = float("inf")
+    #: A portal token's signed-in citizen (claim ``cid``): the only one it may route.
+    citizen: str | None = None
 
 
 class AuthError(Exception):
     """The token is missing, malformed, forged or expired."""
 
 
-def mint_token(*, secret: str, algorithm: str, role: Role, subject: str, minutes: int) -> str:
-    """A signed token for ``subject`` in ``role``, valid for ``minutes``."""
+def subject_problem(subject: str) -> str | None:
+    """Why ``subject`` cannot name a caller (it is written to the audit log as it is)."""
+    if not subject or len(subject) > MAX_SUBJECT:
+        return f"1-{MAX_SUBJECT} characters"
+    if not subject.isprintable():  # control, format (U+202E) and line-break characters
+        return "printable characters only"
+    return None
+
+
+MAX_SUBJECT = 120
+
+
+def mint_token(
+    *,
+    secret: str,
+    algorithm: str,
+    role: Role,
+    subject: str,
+    minutes: int,
+    citizen: str | None = None,
+) -> str:
+    """A signed token for ``subject`` in ``role``, valid for ``minutes``; a portal token
+    names the signed-in ``citizen`` it may route (nobody else)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if problem := subject_problem(subject):
+        raise ValueError(f"subject: {problem}")
+    if citizen is not None and role != "portal":
+        raise ValueError("only a portal token names a citizen")
     now = dt.datetime.now(dt.UTC)
-    claims = {
+    claims: dict[str, object] = {
         "sub": subject,
         "role": role,
         "iss": ISSUER,
         "iat": now,
         "exp": now + dt.timedelta(minutes=minutes),
     }
+    if citizen is not None:
+        claims["cid"] = citizen
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
@@ -63,9 +92,12 @@ def decode_token(token: str, *, secret: str, algorithm: str) -> Principal:
         raise AuthError(str(error)) from error
     role = claims.get("role")
     subject = claims.get("sub")
-    if role not in ROLES or not isinstance(subject, str) or not subject:
+    if role not in ROLES or not isinstance(subject, str) or subject_problem(subject):
         raise AuthError("token has no valid role or subject")
-    return Principal(actor=subject[:120], role=role, expires=float(claims["exp"]))
+    citizen = claims.get("cid")
+    if citizen is not None and (role != "portal" or not isinstance(citizen, str)):
+        raise AuthError("token has an invalid citizen claim")
+    return Principal(actor=subject, role=role, expires=float(claims["exp"]), citizen=citizen)
 
 
 class TokenVerifier:

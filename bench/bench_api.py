@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -92,6 +93,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--clients", default="1,16")
+    parser.add_argument(
+        "--audit-load",
+        type=int,
+        default=60,
+        help="seconds of lookups at 16 clients while the audit log's files are measured (0: skip)",
+    )
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     env = dict(
@@ -195,6 +202,7 @@ def main() -> None:
                     measured = run_wrk(url, work / script, count, args.duration)
                     results.setdefault((target, count), []).append(measured)
                     print(target, count, measured, flush=True)
+        audit = measure_audit_files(args, targets["lookup"][1], work / "lookup.lua")
     finally:
         for process in processes.values():
             os.killpg(process.pid, signal.SIGTERM)
@@ -227,9 +235,53 @@ def main() -> None:
             f"| {row['target']} | {row['clients']} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | "
             f"{row['p99_ms']:.2f} | {row['non_2xx']:.0f} | {ratio:.1f}x |"
         )
+    if audit:
+        print(
+            f"\naudit log under {args.audit_load} s of lookups at 16 clients "
+            f"({audit['rps']:,.0f} req/s, p99 {audit['p99_ms']:.2f} ms): write-ahead file at most "
+            f"{audit['max_wal_mb']:.1f} MB (median {audit['median_wal_mb']:.1f} MB); the audit "
+            f"database grew {audit['db_growth_mb']:.1f} MB for {audit['records']:,} records"
+        )
     results_dir = ROOT / "bench" / "results"
     results_dir.mkdir(exist_ok=True)
-    (results_dir / "api.json").write_text(json.dumps(summary, indent=2))
+    (results_dir / "api.json").write_text(json.dumps({"runs": summary, "audit": audit}, indent=2))
+
+
+def measure_audit_files(args: argparse.Namespace, url: str, script: Path) -> dict[str, float]:
+    """A long lookup load at 16 clients, sampling the audit log's files every 0.25 s."""
+    if args.audit_load <= 0:
+        return {}
+    database = args.home / "segments-audit.db"
+    wal = database.with_name(database.name + "-wal")
+
+    def records() -> int:
+        with sqlite3.connect(database) as connection:
+            return int(connection.execute("SELECT count(*) FROM audit_log").fetchone()[0])
+
+    before_db, before_records = database.stat().st_size, records()
+    sizes: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            sizes.append(wal.stat().st_size if wal.exists() else 0)
+            done.wait(0.25)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        measured = run_wrk(url, script, 16, args.audit_load)
+    finally:
+        done.set()
+        sampler.join()
+    return {
+        **measured,
+        "seconds": args.audit_load,
+        "max_wal_mb": max(sizes) / 1e6,
+        "median_wal_mb": statistics.median(sizes) / 1e6,
+        "db_growth_mb": (database.stat().st_size - before_db) / 1e6,
+        "records": records() - before_records,
+    }
 
 
 if __name__ == "__main__":

@@ -53,6 +53,17 @@ class Settings(BaseSettings):
     train_sample_rows: int = Field(default=150_000, ge=1_000)
     model_poll_seconds: float = Field(default=5.0, gt=0)
 
+    # Mina sidor routing: the channel for a citizen the store does not know (new, or not
+    # scored yet), so an answer never tells whether someone is a customer; and how many
+    # routing answers one signed-in citizen may ask for a minute.
+    routing_default_channel: Literal[
+        "digital_self_service", "guided_digital", "personal_handler"
+    ] = "guided_digital"
+    routing_per_citizen_per_minute: int = Field(default=30, ge=1)
+    # /metrics: open (the default, for a scraper inside the agency's network) or behind
+    # a bearer token of the operator role.
+    metrics_require_token: bool = False
+
     # Quality gate for moving the `champion` alias (see README, "Model lifecycle"): it
     # refuses what says a model is wrong, never a population that differs from the reference.
     gate_min_stability: float = Field(default=0.95, ge=0, le=1)

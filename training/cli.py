@@ -379,12 +379,24 @@ def token(
     role: Annotated[str, typer.Option(help="case_handler, portal, planner or operator.")],
     subject: Annotated[str, typer.Option(help="Who the token is for.")] = "demo-user",
     minutes: Annotated[int | None, typer.Option(min=1, max=1440)] = None,
+    citizen: Annotated[
+        str | None,
+        typer.Option(help="Portal tokens: the signed-in citizen (12 digits) it may route."),
+    ] = None,
 ) -> None:
     """Print a bearer token signed with the configured secret."""
-    from api.security import ROLES, mint_token
+    from api.security import ROLES, mint_token, subject_problem
+    from data_contracts.identifiers import personal_number_problem
 
     if role not in ROLES:
         raise typer.BadParameter(f"one of {', '.join(ROLES)}", param_hint="--role")
+    if problem := subject_problem(subject):
+        raise typer.BadParameter(problem, param_hint="--subject")
+    if citizen is not None:
+        if role != "portal":
+            raise typer.BadParameter("only a portal token names a citizen", param_hint="--citizen")
+        if problem := personal_number_problem(citizen):
+            raise typer.BadParameter(problem, param_hint="--citizen")
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     typer.echo(
@@ -394,6 +406,7 @@ def token(
             role=role,  # type: ignore[arg-type]
             subject=subject,
             minutes=minutes or settings.token_minutes,
+            citizen=citizen,
         )
     )
 

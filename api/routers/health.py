@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -13,6 +13,7 @@ from segmentation.taxonomy import POPULATIONS
 
 router = APIRouter(tags=["operations"])
 refresh_access = require("operator", action="models.refresh", person=False)
+metrics_access = require("operator", action="metrics.read", person=False)
 
 
 @router.get("/health")
@@ -54,8 +55,11 @@ async def ready(context: ContextDep) -> JSONResponse:
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics(context: ContextDep) -> Response:
-    """Prometheus metrics."""
+async def metrics(context: ContextDep, request: Request) -> Response:
+    """Prometheus metrics (behind an operator's bearer token when
+    ``SEGMENTATION_METRICS_REQUIRE_TOKEN`` is true)."""
+    if context.settings.metrics_require_token:
+        await metrics_access(request)
     return Response(generate_latest(context.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -71,7 +71,9 @@ def build_router(population: Population) -> APIRouter:
     lookup_access = require(
         "case_handler", action=f"{population}.lookup", person=True, subject=id_param
     )
-    score_access = require("case_handler", action=f"{population}.score", person=True)
+    score_access = require(
+        "case_handler", action=f"{population}.score", person=True, body_id=id_param
+    )
     override_access = require(
         "case_handler", action=f"{population}.override", person=True, subject=id_param
     )

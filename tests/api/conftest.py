@@ -24,15 +24,22 @@ class Api:
     employer_id: str
     unknown_citizen_id: str
 
-    def token(self, role: str, *, subject: str = "tester", minutes: int = 5) -> str:
+    def token(
+        self, role: str, *, subject: str = "tester", minutes: int = 5, citizen: str | None = None
+    ) -> str:
+        """A token for ``role``; a portal token names the signed-in ``citizen`` (by default
+        the stored ``citizen_id``)."""
         from api.security import mint_token
 
+        if role == "portal" and citizen is None:
+            citizen = self.citizen_id
         return mint_token(
             secret=self.settings.resolved_jwt_secret(),  # type: ignore[attr-defined]
             algorithm="HS256",
             role=role,  # type: ignore[arg-type]
             subject=subject,
             minutes=minutes,
+            citizen=citizen,
         )
 
     def headers(self, role: str, **extra: str) -> dict[str, str]:

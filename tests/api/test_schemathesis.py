@@ -11,7 +11,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.api.conftest import Api
 
 pytestmark = pytest.mark.slow
-ROLES = ("case_handler", "portal", "planner")
+ROLES = ("case_handler", "portal", "planner", "operator")
 
 
 def test_api_conforms_to_its_own_schema(api: Api) -> None:
