@@ -22,10 +22,10 @@ from api.deps import Access, AppContext
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import WindowLimiter
 from api.responses import BodyLimit, PrivateResponses
-from api.routers import capacity, health, routing, subjects
-from api.security import TokenVerifier
+from api.routers import capacity, health, periods, routing, subjects
 from api.state import ModelHolder
 from models.registry import champion, configure_mlflow, load_version
+from segmentation.security import TokenVerifier
 from segmentation.settings import Settings, get_settings
 from segmentation.store import SegmentStore
 from segmentation.taxonomy import POPULATIONS, Population
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
             auditor=AuditWriter(
                 lambda records: app.state.context.store.audit_many(records),
                 in_thread=not store.audit_is_sqlite,
+                maintain=store.checkpoint_audit if store.audit_is_sqlite else None,
             ),
         )
         follower = (
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         subjects.build_router("employers"),
         health.router,
         capacity.router,
+        periods.router,
     ):
         app.router.routes.extend(router.routes)
 

@@ -6,26 +6,46 @@ queued so far in one transaction (in a worker thread, so the event loop keeps se
 then wakes each waiting request with success or with the error. While it writes, new
 records queue for the next transaction. Under load a transaction carries many records; a
 lone request waits for one transaction of its own, as before.
+
+Every ``maintain_every`` seconds the writer runs ``maintain`` (the store's checkpoint)
+between two transactions, in a worker thread: with no write in flight the checkpoint can
+finish, and the log's write-ahead file starts again instead of growing under steady load.
+Records queued meanwhile go into the next transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
 
+log = logging.getLogger(__name__)
 AuditRecord = Mapping[str, Any]
 Write = Callable[[Sequence[AuditRecord]], None]
 
 
 class AuditWriter:
-    def __init__(self, write: Write, *, in_thread: bool = True) -> None:
+    def __init__(
+        self,
+        write: Write,
+        *,
+        in_thread: bool = True,
+        maintain: Callable[[], None] | None = None,
+        maintain_every: float = 2.0,
+    ) -> None:
         #: Writes records in one transaction, all or none; raises if it cannot.
         self._write = write
         self._in_thread = in_thread
+        self._maintain = maintain
+        self._maintain_every = maintain_every
+        self._maintained = time.monotonic()
+        #: Maintenance runs so far (for tests and metrics).
+        self.maintenance_runs = 0
         self._queue: list[tuple[AuditRecord, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -62,6 +82,7 @@ class AuditWriter:
 
     async def _drain(self) -> None:
         while self._queue:
+            await self._maybe_maintain()
             batch, self._queue = self._queue, []
             records = [entry for entry, _ in batch]
             try:
@@ -81,3 +102,13 @@ class AuditWriter:
                 for _, done in batch:
                     if not done.done():
                         done.set_result(None)
+
+    async def _maybe_maintain(self) -> None:
+        if self._maintain is None or time.monotonic() - self._maintained < self._maintain_every:
+            return
+        self._maintained = time.monotonic()
+        try:
+            await anyio.to_thread.run_sync(self._maintain)
+            self.maintenance_runs += 1
+        except Exception as error:  # the records still go in; the next round tries again
+            log.warning("audit log maintenance failed: %s", type(error).__name__)

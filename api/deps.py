@@ -5,7 +5,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 import anyio
@@ -16,9 +16,9 @@ from fastapi.security import HTTPBearer
 from api.audit import AuditWriter
 from api.metrics import Metrics
 from api.ratelimit import WindowLimiter
-from api.security import DEFAULT_PURPOSE, AuthError, Principal, Role, TokenVerifier
 from api.state import ModelHolder
 from segmentation.capacity import SegmentLoad
+from segmentation.security import DEFAULT_PURPOSE, AuthError, Principal, Role, TokenVerifier
 from segmentation.settings import Settings
 from segmentation.store import SegmentStore
 
@@ -38,6 +38,10 @@ class AppContext:
     auditor: AuditWriter
     #: Routing answers per signed-in citizen and minute (see api/routers/routing.py).
     routing_limiter: WindowLimiter
+    #: Transition reports per pair of period tables, and the work list's risk threshold per
+    #: period table (a period scored again is a new table): see api/routers/periods.py.
+    transitions_cache: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    warning_thresholds: dict[str, float] = field(default_factory=dict)
     #: (monotonic time, loads) of the last capacity read; see api/routers/capacity.py.
     capacity_cache: tuple[float, list[SegmentLoad]] | None = None
 

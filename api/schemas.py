@@ -21,11 +21,14 @@ from data_contracts.schemas import (
     BENEFIT_COLUMNS,
     CITIZEN_COUNT_COLUMNS,
     EMPLOYER_COUNT_COLUMNS,
+    MAX_COUNT,
+    MAX_MINUTES,
+    MIN_BIRTH_YEAR,
+    MONTHS_IN_PERIOD,
+    REGION_CODES,
 )
 
-MAX_COUNT = 1_000_000  # far above any real yearly count; keeps arithmetic finite
-MAX_MINUTES = 10_000_000.0
-REGION_PATTERN = r"^(0[1-9]|1[0-9]|2[0-5])$"
+REGION_PATTERN = f"^({'|'.join(REGION_CODES)})$"
 
 
 def _json_number(value: object) -> object:
@@ -38,7 +41,7 @@ def _json_number(value: object) -> object:
 
 Number = BeforeValidator(_json_number)
 Count = Annotated[int, Number, Field(ge=0, le=MAX_COUNT)]
-Months = Annotated[int, Number, Field(ge=0, le=12)]
+Months = Annotated[int, Number, Field(ge=0, le=MONTHS_IN_PERIOD)]
 Minutes = Annotated[float, Number, Field(ge=0, le=MAX_MINUTES, allow_inf_nan=False)]
 Region = Annotated[str, Field(pattern=REGION_PATTERN, description="county code 01-25")]
 
@@ -57,7 +60,7 @@ class _CitizenBase(_ContractRow):
     customer_id: Annotated[str | None, Field(description="personal identity number, 12 digits")] = (
         None
     )
-    birth_year: Annotated[int, Number, Field(ge=1900, le=2100)]
+    birth_year: Annotated[int, Number, Field(ge=MIN_BIRTH_YEAR, le=2100)]
 
     @field_validator("customer_id")
     @classmethod
@@ -115,6 +118,9 @@ class ExplanationItem(BaseModel):
 class ScoreResponse(BaseModel):
     category: str
     channel: str
+    #: Set when the channel is not the category's own: a borderline customer is suggested
+    #: the more supportive channel (issue 9).
+    channel_note: str | None = None
     probabilities: dict[str, float]
     explanation: list[ExplanationItem]
     life_situations: list[str]
@@ -125,6 +131,8 @@ class HistoryEntry(BaseModel):
     category: str
     source: Literal["model", "override", "override_removed"]
     model_version: str | None
+    #: The reference period of a model entry (one per period the customer was scored in).
+    period_end: dt.date | None = None
     at: dt.datetime
     until: dt.datetime | None = None
     actor: str | None = None
@@ -142,9 +150,12 @@ class OverrideInfo(BaseModel):
 class LookupResponse(BaseModel):
     category: str
     channel: str
+    channel_note: str | None = None
     source: Literal["model", "override"]
     model_category: str
     scored_at: dt.datetime
+    #: The latest reference period the customer was scored in.
+    period_end: dt.date
     model_version: str
     #: The version whose probabilities and explanation these are: ``model_version`` (the one
     #: that produced the stored category) unless that version can no longer be loaded.

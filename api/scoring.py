@@ -17,6 +17,7 @@ from api.state import ActiveModel
 from segmentation.explain import explain
 from segmentation.features import NUMERIC_COLUMNS, build_features
 from segmentation.life_situations import row_life_situations
+from segmentation.taxonomy import borderline_note, supportive_index
 
 
 @dataclass(frozen=True)
@@ -83,3 +84,17 @@ def probabilities_by_name(model: ActiveModel, scored: Scored) -> dict[str, float
         name: round(p, 6)
         for name, p in zip(model.categories, scored.probabilities.tolist(), strict=True)
     }
+
+
+def suggested_channel(model: ActiveModel, scored: Scored) -> tuple[str, str | None]:
+    """The channel to suggest for a freshly scored row, and why when it is not the
+    category's own (a borderline customer gets the more supportive one)."""
+    chosen, moved = supportive_index(
+        model.population, scored.probabilities.tolist(), model.categories
+    )
+    if not moved:
+        return model.channels[scored.category_index], None
+    note = borderline_note(
+        model.population, model.categories[scored.category_index], model.categories[chosen]
+    )
+    return model.channels[chosen], note

@@ -9,6 +9,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+#: Digits of a personal identity number (``YYYYMMDDNNNC``) and of an organisation number.
+PERSONAL_NUMBER_DIGITS = 12
+ORGANISATION_NUMBER_DIGITS = 10
+
 _LUHN_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int64)
 _LUHN_DOUBLED16 = _LUHN_DOUBLED.astype(np.int16)
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int16)
@@ -67,7 +71,7 @@ def _real_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndar
 
 def _personal_number_parts(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per value: well-formed (12 ASCII digits), a real date, a valid check digit."""
-    digits, shaped = _digit_matrix(values, 12)
+    digits, shaped = _digit_matrix(values, PERSONAL_NUMBER_DIGITS)
     year = (digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]).astype(
         np.int32
     )
@@ -100,7 +104,7 @@ def personal_number_problems(values: pd.Series) -> pd.Series:
 
 
 def _organisation_number_parts(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    digits, shaped = _digit_matrix(values, 10)
+    digits, shaped = _digit_matrix(values, ORGANISATION_NUMBER_DIGITS)
     return shaped, digits[:, 2] >= 2, luhn_valid(digits)
 
 
@@ -132,7 +136,7 @@ def _luhn_ok(digits: str) -> bool:
 def personal_number_problem(value: str) -> str:
     """One value's problem ("" when valid): the rules of :func:`personal_number_problems`,
     without pandas, for the API's per-request checks (microseconds, not milliseconds)."""
-    if len(value) != 12 or not value.isascii() or not value.isdigit():
+    if len(value) != PERSONAL_NUMBER_DIGITS or not value.isascii() or not value.isdigit():
         return "not 12 digits"
     year, month, day = int(value[:4]), int(value[4:6]), int(value[6:8])
     if day > 60:
@@ -148,7 +152,7 @@ def personal_number_problem(value: str) -> str:
 
 def organisation_number_problem(value: str) -> str:
     """One value's problem ("" when valid): the rules of :func:`organisation_number_problems`."""
-    if len(value) != 10 or not value.isascii() or not value.isdigit():
+    if len(value) != ORGANISATION_NUMBER_DIGITS or not value.isascii() or not value.isdigit():
         return "not 10 digits"
     if int(value[2]) < 2:
         return "third digit below 2"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,9 +19,9 @@ from data_contracts.schemas import (
     EMPLOYER_NUMERIC_COLUMNS,
     CitizenContract,
     EmployerContract,
+    Population,
 )
 
-Population = Literal["citizens", "employers"]
 log = logging.getLogger(__name__)
 
 _MODELS: dict[str, type[pa.DataFrameModel]] = {
@@ -70,6 +70,14 @@ class ValidationResult:
 def required_columns(population: Population) -> list[str]:
     """The contract's required columns, in contract order."""
     return list(_MODELS[population].to_schema().columns)
+
+
+def check_columns(present: Any, population: Population, where: str) -> None:
+    """Raise :class:`ContractError` naming ``where`` and every required column ``present``
+    (column names) lacks: the one missing-column rule of validation and batch scoring."""
+    missing = [name for name in required_columns(population) if name not in present]
+    if missing:
+        raise ContractError(f"{where}: missing required column(s): {', '.join(missing)}")
 
 
 def _short(value: object) -> str:
@@ -155,12 +163,9 @@ def validate(
     in ``duplicated`` (repeated elsewhere in the same file, for a table validated in
     chunks), is set aside as ``duplicate customer_id`` (or ``org_number``).
     """
-    model = _MODELS[population]
-    schema = model.to_schema()
+    check_columns(frame.columns, population, population)
+    schema = _MODELS[population].to_schema()
     required = list(schema.columns)
-    missing = [name for name in required if name not in frame.columns]
-    if missing:
-        raise ContractError(f"{population}: missing required column(s): {', '.join(missing)}")
 
     given = frame.reset_index(drop=True)
     # A column selection is its own frame under copy-on-write (pandas 3): validating it in

@@ -77,7 +77,8 @@ def rostered(agents: int, shrinkage: float) -> int:
 
 
 # -- assumptions and aggregates -----------------------------------------------------------------
-#: What a planner may set, and the range that makes sense for each.
+#: What a planner may set, and the range that makes sense for each: the one place the
+#: command line, the API and the planner's page take their limits from.
 ASSUMPTION_BOUNDS: dict[str, tuple[float, float]] = {
     "service_level": (0.5, 0.99),
     "answer_within_seconds": (1.0, 3_600.0),
@@ -87,6 +88,11 @@ ASSUMPTION_BOUNDS: dict[str, tuple[float, float]] = {
     "shrinkage": (0.0, 0.8),
     "hours_per_fte": (1_000.0, 2_500.0),
 }
+
+
+#: How a scenario's changes are written (command line, API and page).
+SHIFT_HELP = "CATEGORY:CHANNEL:SHARE to self-service, e.g. irregular:phone:0.2"
+MOVE_HELP = "FROM:TO:SHARE of customers, e.g. needs_support:irregular:0.1"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ import pandas as pd
 
 from data_contracts.schemas import (
     BENEFIT_CODES,
+    CITIZEN_COLUMN_INDEX,
     CITIZEN_NUMERIC_COLUMNS,
+    EMPLOYER_COLUMN_INDEX,
     EMPLOYER_NUMERIC_COLUMNS,
 )
 from segmentation.taxonomy import Population
@@ -88,8 +90,8 @@ NUMERIC_COLUMNS: dict[Population, tuple[str, ...]] = {
 SPORADIC_BENEFITS: tuple[str, ...] = ("tillfallig_foraldrapenning",)
 _STEADY = np.array([code not in SPORADIC_BENEFITS for code in BENEFIT_CODES])
 
-_CIT = {name: i for i, name in enumerate(CITIZEN_NUMERIC_COLUMNS)}
-_EMP = {name: i for i, name in enumerate(EMPLOYER_NUMERIC_COLUMNS)}
+_CIT = CITIZEN_COLUMN_INDEX
+_EMP = EMPLOYER_COLUMN_INDEX
 
 
 def feature_names(population: Population) -> list[str]:

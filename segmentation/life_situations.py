@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from data_contracts.schemas import CITIZEN_NUMERIC_COLUMNS, EMPLOYER_NUMERIC_COLUMNS
+from data_contracts.schemas import CITIZEN_COLUMN_INDEX, EMPLOYER_COLUMN_INDEX
 from segmentation.taxonomy import Population
 
-_C = {name: i for i, name in enumerate(CITIZEN_NUMERIC_COLUMNS)}
-_E = {name: i for i, name in enumerate(EMPLOYER_NUMERIC_COLUMNS)}
+_C = CITIZEN_COLUMN_INDEX
+_E = EMPLOYER_COLUMN_INDEX
 
 
 _MONTHS = tuple(i for name, i in _C.items() if name.startswith("benefit_months_"))

@@ -60,6 +60,10 @@ class Settings(BaseSettings):
         "digital_self_service", "guided_digital", "personal_handler"
     ] = "guided_digital"
     routing_per_citizen_per_minute: int = Field(default=30, ge=1)
+    # Early warning (issue 9): the work list holds customers who do not yet need support,
+    # at or above this risk, and at most this share of the period's customers.
+    warning_min_risk: float = Field(default=0.3, ge=0, le=1)
+    warning_list_share: float = Field(default=0.05, gt=0, le=1)
     # /metrics: open (the default, for a scraper inside the agency's network) or behind
     # a bearer token of the operator role.
     metrics_require_token: bool = False

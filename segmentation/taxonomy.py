@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
-Population = Literal["citizens", "employers"]
-POPULATIONS: tuple[Population, ...] = ("citizens", "employers")
+# The populations are the contract's tables (defined there, once).
+from data_contracts.schemas import POPULATIONS as POPULATIONS
+from data_contracts.schemas import Population as Population
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,86 @@ def channel_for(population: Population, category: str) -> str:
         if candidate.name == category:
             return candidate.channel
     raise KeyError(f"unknown {population} category: {category!r}")
+
+
+#: Categories from the least to the most supportive service (their channels in that order).
+SUPPORT_ORDER: dict[Population, tuple[str, ...]] = {
+    "citizens": ("regular", "irregular", "needs_support"),
+    # A small employer gets proactive help across channels; a larger one e-services.
+    "employers": ("medium_large", "small"),
+}
+#: Borderline customers get more help (issue 9): when the model's two most likely
+#: categories are closer than this in probability and the runner-up is the more supportive,
+#: the runner-up's channel is suggested.
+BORDERLINE_MARGIN = 0.2
+
+
+def supportive_choice(
+    population: Population, probabilities: Any, categories: Sequence[str]
+) -> tuple[Any, Any]:
+    """For each row of ``probabilities`` (columns in ``categories`` order): the index of
+    the category whose channel is suggested, and whether that is the runner-up (a
+    borderline customer given the more supportive channel)."""
+    import numpy as np
+
+    p = np.atleast_2d(np.asarray(probabilities, dtype=np.float64))
+    order = np.argsort(-p, axis=1)
+    top, second = order[:, 0], order[:, 1]
+    rows = np.arange(len(p))
+    rank = np.array([SUPPORT_ORDER[population].index(name) for name in categories])
+    close = p[rows, top] - p[rows, second] < BORDERLINE_MARGIN
+    moved = close & (rank[second] > rank[top])
+    return np.where(moved, second, top), moved
+
+
+def supportive_index(
+    population: Population, probabilities: Sequence[float], categories: Sequence[str]
+) -> tuple[int, bool]:
+    """``supportive_choice`` for one row, on plain floats (the API's per-request path)."""
+    ranked = sorted(range(len(probabilities)), key=lambda i: -probabilities[i])
+    top, second = ranked[0], ranked[1]
+    order = SUPPORT_ORDER[population]
+    if probabilities[top] - probabilities[second] < BORDERLINE_MARGIN and order.index(
+        categories[second]
+    ) > order.index(categories[top]):
+        return second, True
+    return top, False
+
+
+def borderline_note(population: Population, category: str, runner_up: str) -> str:
+    """Why a borderline customer is suggested the runner-up's channel."""
+    return (
+        f"borderline between {category} and {runner_up} (probabilities within "
+        f"{BORDERLINE_MARGIN:.2f}): the more supportive channel of {runner_up} is suggested"
+    )
+
+
+#: County (län) names by code; 02, 11, 15 and 16 are codes no longer in use.
+COUNTY_NAMES: dict[str, str] = {
+    "01": "Stockholms län",
+    "03": "Uppsala län",
+    "04": "Södermanlands län",
+    "05": "Östergötlands län",
+    "06": "Jönköpings län",
+    "07": "Kronobergs län",
+    "08": "Kalmar län",
+    "09": "Gotlands län",
+    "10": "Blekinge län",
+    "12": "Skåne län",
+    "13": "Hallands län",
+    "14": "Västra Götalands län",
+    "17": "Värmlands län",
+    "18": "Örebro län",
+    "19": "Västmanlands län",
+    "20": "Dalarnas län",
+    "21": "Gävleborgs län",
+    "22": "Västernorrlands län",
+    "23": "Jämtlands län",
+    "24": "Västerbottens län",
+    "25": "Norrbottens län",
+}
+
+
+def county_name(code: str) -> str:
+    """The county's name (the code itself for a code no longer in use)."""
+    return COUNTY_NAMES.get(code, f"län {code}")

@@ -57,12 +57,22 @@ def citizen_rows(population_dir: Path) -> pd.DataFrame:
     return pd.read_parquet(population_dir / "citizens.parquet").head(200)
 
 
+def reset_postgres(url: str) -> None:
+    """An empty test database: the store's tables, its period tables (not in the metadata)
+    and the audit log all go."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        connection.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 @pytest.fixture()
 def postgres_url() -> Iterator[str]:
     """A clean PostgreSQL store (the real server on 127.0.0.1:5432)."""
     import sqlalchemy as sa
-
-    from segmentation.store import metadata
 
     engine = sa.create_engine(POSTGRES_URL)
     try:
@@ -70,9 +80,22 @@ def postgres_url() -> Iterator[str]:
             connection.execute(sa.text("SELECT 1"))
     except sa.exc.OperationalError as error:  # pragma: no cover - depends on the machine
         pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {error}")
-    metadata.drop_all(engine)
     engine.dispose()
+    reset_postgres(POSTGRES_URL)
     yield POSTGRES_URL
-    engine = sa.create_engine(POSTGRES_URL)
-    metadata.drop_all(engine)
-    engine.dispose()
+    reset_postgres(POSTGRES_URL)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Markers from what a test uses, so they cannot go stale: a test that needs trained
+    models is ``slow``; one that talks to PostgreSQL (the ``postgres`` parameter of a store
+    fixture, or ``postgres_url``) is ``integration``, so ``-m "not integration"`` runs
+    without a server."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"trained_home", "champion_bundles", "api"}:
+            item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and "postgres" in callspec.id.split("-")
+        if on_postgres or "postgres_url" in fixtures:
+            item.add_marker(pytest.mark.integration)

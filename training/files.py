@@ -28,3 +28,11 @@ def atomic_write_parquet(table: Any, path: Path, **options: Any) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, temporary, **options)
     temporary.replace(path)
+
+
+def atomic_write_bytes(content: bytes, path: Path) -> None:
+    """Write ``content`` to ``path`` whole or not at all (a temporary beside it, renamed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(content)
+    temporary.replace(path)

@@ -32,3 +32,24 @@ def write_population(
         _write(truth, out / "employers_truth.parquet")
         counts["employers"] = len(frame)
     return counts
+
+
+def write_periods(
+    out: Path, *, citizens: int, employers: int, seed: int, periods: int
+) -> dict[str, int]:
+    """Consecutive periods of the same people (``training.periods``), one folder each:
+    ``OUT/<period_end>/`` holds that period's four files."""
+    from training.periods import consecutive_periods, employers_for
+
+    counts: dict[str, int] = {}
+    for period in consecutive_periods(citizens, seed, periods):
+        folder = out / period.period_end.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        _write(period.citizens, folder / "citizens.parquet")
+        _write(period.truth, folder / "citizens_truth.parquet")
+        counts[f"citizens {period.period_end}"] = len(period.citizens)
+        if employers:
+            frame, truth = employers_for(period.period_end, employers, seed)
+            _write(frame, folder / "employers.parquet")
+            _write(truth, folder / "employers_truth.parquet")
+    return counts

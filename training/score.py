@@ -14,6 +14,7 @@ work slowed the writes down by half (measured).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 import time
@@ -23,23 +24,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from data_contracts.validation import ID_COLUMN, ContractError, required_columns, validate
+from data_contracts.validation import ID_COLUMN, ContractError, check_columns, validate
 from models.bundle import SegmentationBundle
 from segmentation.features import numeric_matrix
 from segmentation.store import (
     BEHAVIOUR_COLUMNS,
     ChunkColumns,
     PreparedRows,
+    Progress,
     ScoredChunk,
     SegmentStore,
     chunk_columns,
     prepare_rows,
 )
-from segmentation.taxonomy import POPULATIONS, Population
+from segmentation.taxonomy import POPULATIONS, Population, supportive_choice
+from segmentation.warning import risk, signal_flags
 from training.files import atomic_write_parquet, fingerprint
 from training.worker import start_pool
 
@@ -56,6 +60,10 @@ class ScoreReport:
     rejected: int
     chunks: int
     resumed_from_chunk: int
+    #: The reference period the table holds (its most common ``period_end``).
+    period_end: dt.date | None = None
+    #: Borderline customers given a more supportive channel than their category's.
+    supportive: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,8 @@ class _Job:
     bundle: SegmentationBundle
     #: Ids that appear more than once anywhere in the file: every copy is set aside.
     duplicated: frozenset[str] = frozenset()
+    #: The table's reference period: a row of another period is set aside.
+    period_end: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -86,24 +96,59 @@ def _write_part(directory: Path, index: int, table: pa.Table) -> None:
     atomic_write_parquet(table, directory / f"part-{index:05d}.parquet")
 
 
+def _other_period(accepted: pd.DataFrame, period_end: dt.date | None) -> pd.Series:
+    """Rows whose ``period_end`` is not the table's period."""
+    if period_end is None:
+        return pd.Series(False, index=accepted.index)
+    return pd.to_datetime(accepted["period_end"]).dt.date != period_end
+
+
+def scores_of(
+    population: Population, bundle: SegmentationBundle, raw: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Category, suggested channel, confidence and early-warning risk per row (pure)."""
+    probabilities = bundle.predict_proba(raw)
+    categories = list(bundle.categories)
+    predicted = probabilities.argmax(axis=1)
+    chosen, moved = supportive_choice(population, probabilities, categories)
+    rows = np.arange(len(raw))
+    if population == "citizens":
+        flags = signal_flags(raw)
+        risks = risk(probabilities[:, categories.index("needs_support")], flags)
+    else:
+        flags, risks = np.zeros(len(raw), np.int16), np.zeros(len(raw))
+    return {
+        "category_codes": predicted,
+        "channels": np.asarray(bundle.channels)[chosen],
+        "supportive": moved,
+        "confidence": probabilities[rows, predicted],
+        "risk": risks,
+        "signals": flags,
+    }
+
+
 def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
     """Validate and score one chunk, write its Parquet parts; runs in the worker process."""
     population = job.population
     bundle = job.bundle
     id_column = ID_COLUMN[population]
     result = validate(batch.to_pandas(), population, job.duplicated)
-    accepted = result.accepted
+    accepted, rejected = result.accepted, result.rejected
+    other = _other_period(accepted, job.period_end)
+    if other.any():
+        reason = f"period_end: not this table's period ({job.period_end}); score it separately"
+        set_aside = accepted[other].assign(reason=reason)
+        rejected = pd.concat([rejected, set_aside], ignore_index=True)
+        accepted = accepted[~other]
     if job.rejected_dir is not None:
-        rejected = pa.Table.from_pandas(result.rejected, preserve_index=False)
-        _write_part(job.rejected_dir, index, rejected)
+        _write_part(job.rejected_dir, index, pa.Table.from_pandas(rejected, preserve_index=False))
     if not len(accepted):
-        return _Prepared(index, None, len(result.rejected))
+        return _Prepared(index, None, len(rejected))
     raw = numeric_matrix(accepted, population)
-    predicted = bundle.predict_index(raw)
-    categories = np.asarray(bundle.categories)[predicted]
+    scored = scores_of(population, bundle, raw)
+    categories = np.asarray(bundle.categories)[scored["category_codes"]]
     if job.segments_dir is not None:
         n = len(accepted)
-        channels = np.asarray(bundle.channels)[predicted]
         _write_part(
             job.segments_dir,
             index,
@@ -111,7 +156,7 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
                 {
                     id_column: pa.array(accepted[id_column].astype(str), pa.string()),
                     "category": pa.array(categories, pa.string()),
-                    "channel": pa.array(channels, pa.string()),
+                    "channel": pa.array(scored["channels"], pa.string()),
                     "model_version": pa.array([job.model_version] * n, pa.string()),
                     "scored_at": pa.array([job.scored_at] * n, pa.timestamp("us", tz="UTC")),
                 }
@@ -119,17 +164,21 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
         )
     chunk = ScoredChunk(
         subject_ids=accepted[id_column].astype("int64").to_numpy(),
-        category_codes=predicted,
+        category_codes=scored["category_codes"],
         category_names=list(bundle.categories),
+        channels=scored["channels"],
         regions=accepted["region"].to_numpy(),
         behaviour={
             name: accepted[name].to_numpy(dtype=np.float64)
             for name in BEHAVIOUR_COLUMNS[population]
         },
+        confidence=scored["confidence"],
+        risk=scored["risk"],
+        signals=scored["signals"],
         inputs=raw,
     )
     # Sorted and encoded here; the writing process turns the arrays into driver rows.
-    return _Prepared(index, chunk_columns(population, chunk), len(result.rejected))
+    return _Prepared(index, chunk_columns(population, chunk), len(rejected))
 
 
 def _join_parts(directory: Path, target: Path, empty_schema: pa.Schema) -> None:
@@ -150,6 +199,110 @@ def duplicated_ids(path: Path, id_column: str) -> frozenset[str]:
     return frozenset(str(value) for value in repeated.to_pylist() if value is not None)
 
 
+def open_table(path: Path, population: Population) -> pq.ParquetFile:
+    """The table, checked as a whole before any run starts (so none is left unfinished):
+    an error names the file, the column and what is wrong."""
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ContractError(f"{path.name}: not a readable Parquet file ({error})") from error
+    check_columns(set(parquet.schema_arrow.names), population, path.name)
+    id_type = parquet.schema_arrow.field(ID_COLUMN[population]).type
+    if not (pa.types.is_string(id_type) or pa.types.is_large_string(id_type)):
+        raise ContractError(
+            f"{path.name}: {ID_COLUMN[population]} is stored as {id_type}; the contract "
+            "wants text (leading zeros and check digits are part of the number)"
+        )
+    return parquet
+
+
+@dataclass
+class _Run:
+    """One table's scoring run in the store: commits chunks in order and reports progress."""
+
+    population: Population
+    store: SegmentStore
+    run_key: str
+    progress: Progress
+    model_version: str
+    chunk_rows: int
+    total_rows: int
+    on_progress: ProgressCallback | None
+
+    def report_progress(self, index: int) -> None:
+        if self.on_progress:
+            done = min((index + 1) * self.chunk_rows, self.total_rows)
+            self.on_progress(self.population, done, self.total_rows)
+
+    def commit(self, prepared: _Prepared, rows: PreparedRows | None) -> None:
+        """Write one chunk's rows (or only its rejected count) with its place in the run."""
+        started = time.perf_counter()
+        if rows is None:
+            self.store.record_rejected_chunk(self.progress, prepared.index, prepared.rejected)
+        else:
+            self.store.write_rows(
+                rows,
+                progress=self.progress,
+                chunk_index=prepared.index,
+                rejected=prepared.rejected,
+            )
+        log.info(
+            "%s chunk %d: %d rejected, written in %.2f s",
+            self.population,
+            prepared.index,
+            prepared.rejected,
+            time.perf_counter() - started,
+        )
+        self.report_progress(prepared.index)
+
+
+def _rows_of(future: Future[_Prepared]) -> tuple[_Prepared, PreparedRows | None]:
+    """Wait for the worker's chunk and turn it into driver rows: in a helper thread, so it
+    overlaps with the previous chunk's write (SQLite releases the GIL as it works)."""
+    started = time.perf_counter()
+    prepared = future.result()
+    waited = time.perf_counter() - started
+    rows = prepare_rows(prepared.columns) if prepared.columns is not None else None
+    log.info("chunk %d: waited %.2f s for the worker", prepared.index, waited)
+    return prepared, rows
+
+
+def _score_chunks(run: _Run, parquet: pq.ParquetFile, job: _Job, pool: ProcessPoolExecutor) -> int:
+    """Score the chunks not yet done, in order: the worker prepares chunk n+1 while chunk n
+    is written. Returns the number of chunks in the table."""
+    chunks = 0
+    pending: Future[tuple[_Prepared, PreparedRows | None]] | None = None
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        for index, batch in enumerate(parquet.iter_batches(batch_size=run.chunk_rows)):
+            chunks = index + 1
+            if index < run.progress.chunks_done:
+                run.report_progress(index)
+                continue
+            following = helper.submit(_rows_of, pool.submit(_prepare, job, index, batch))
+            if pending is not None:
+                run.commit(*pending.result())
+            pending = following
+        if pending is not None:
+            run.commit(*pending.result())
+    return chunks
+
+
+def _join_outputs(
+    out: Path, population: Population, parquet: pq.ParquetFile, parts: tuple[Path, Path]
+) -> None:
+    """Join the run's part files into ``OUT/{population}_segments.parquet`` and
+    ``_rejected.parquet`` (atomically each), then remove the parts."""
+    segments_dir, rejected_dir = parts
+    out.mkdir(parents=True, exist_ok=True)
+    _join_parts(segments_dir, out / f"{population}_segments.parquet", _segments_schema(population))
+    rejected_schema = pa.schema([*parquet.schema_arrow, pa.field("reason", pa.string())])
+    _join_parts(rejected_dir, out / f"{population}_rejected.parquet", rejected_schema)
+    shutil.rmtree(segments_dir, ignore_errors=True)
+    shutil.rmtree(rejected_dir, ignore_errors=True)
+    if (out / ".parts").exists() and not any((out / ".parts").iterdir()):
+        (out / ".parts").rmdir()
+
+
 def score_table(
     population: Population,
     path: Path,
@@ -164,79 +317,39 @@ def score_table(
 ) -> ScoreReport:
     """Score one table into the store (and ``out``), resuming an unfinished run; ``pool``
     is a one-worker pool started with :func:`start_pool`."""
-    # Table-level errors are found before the run starts (none is left unfinished) and
-    # name the file, the column and what is wrong.
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise ContractError(f"{path.name}: not a readable Parquet file ({error})") from error
-    present = set(parquet.schema_arrow.names)
-    missing = [name for name in required_columns(population) if name not in present]
-    if missing:
-        raise ContractError(f"{path.name}: missing required column(s): {', '.join(missing)}")
-    id_type = parquet.schema_arrow.field(ID_COLUMN[population]).type
-    if not (pa.types.is_string(id_type) or pa.types.is_large_string(id_type)):
-        raise ContractError(
-            f"{path.name}: {ID_COLUMN[population]} is stored as {id_type}; the contract "
-            "wants text (leading zeros and check digits are part of the number)"
-        )
-    total_rows = parquet.metadata.num_rows
+    parquet = open_table(path, population)
+    period_end = table_period(path)
     run_key = f"{population}:{fingerprint(path)}:{model_version}:{out is not None}"
     progress = store.start_run(
-        run_key=run_key, population=population, model_version=model_version, chunk_rows=chunk_rows
+        run_key=run_key,
+        population=population,
+        model_version=model_version,
+        chunk_rows=chunk_rows,
+        period_end=period_end,
     )
-    segments_dir = out / ".parts" / f"{population}_segments" if out else None
-    rejected_dir = out / ".parts" / f"{population}_rejected" if out else None
-    if progress.chunks_done == 0:
-        for directory in (segments_dir, rejected_dir):
-            if directory is not None and directory.exists():
+    parts = (
+        (out / ".parts" / f"{population}_segments", out / ".parts" / f"{population}_rejected")
+        if out
+        else None
+    )
+    if parts and progress.chunks_done == 0:  # a new run: no parts of an old one
+        for directory in parts:
+            if directory.exists():
                 shutil.rmtree(directory)
     job = _Job(
         population,
         model_version,
         progress.scored_at,
-        segments_dir,
-        rejected_dir,
+        parts[0] if parts else None,
+        parts[1] if parts else None,
         bundle,
         duplicated_ids(path, ID_COLUMN[population]),
+        period_end,
     )
-
-    def report_progress(index: int) -> None:
-        if on_progress:
-            on_progress(population, min((index + 1) * chunk_rows, total_rows), total_rows)
-
-    def commit(prepared: _Prepared, rows: PreparedRows | None) -> None:
-        started = time.perf_counter()
-        if rows is None:
-            store.record_rejected_chunk(run_key, prepared.index, prepared.rejected)
-        else:
-            store.write_rows(
-                rows,
-                model_version=model_version,
-                scored_at=progress.scored_at,
-                run_key=run_key,
-                chunk_index=prepared.index,
-                rejected=prepared.rejected,
-            )
-        log.info(
-            "%s chunk %d: %d rejected, written in %.2f s",
-            population,
-            prepared.index,
-            prepared.rejected,
-            time.perf_counter() - started,
-        )
-        report_progress(prepared.index)
-
-    def rows_of(future: Future[_Prepared]) -> tuple[_Prepared, PreparedRows | None]:
-        """Wait for the worker's chunk and turn it into driver rows: in a helper thread, so
-        it overlaps with the previous chunk's write (SQLite releases the GIL as it works)."""
-        started = time.perf_counter()
-        prepared = future.result()
-        waited = time.perf_counter() - started
-        rows = prepare_rows(prepared.columns) if prepared.columns is not None else None
-        log.info("chunk %d: waited %.2f s for the worker", prepared.index, waited)
-        return prepared, rows
-
+    total_rows = parquet.metadata.num_rows
+    run = _Run(
+        population, store, run_key, progress, model_version, chunk_rows, total_rows, on_progress
+    )
     log.info(
         "%s: %d rows, chunks of %d, resuming after %d",
         population,
@@ -244,33 +357,12 @@ def score_table(
         chunk_rows,
         progress.chunks_done,
     )
-    chunks = 0
-    pending: Future[tuple[_Prepared, PreparedRows | None]] | None = None
-    with ThreadPoolExecutor(max_workers=1) as helper:
-        for index, batch in enumerate(parquet.iter_batches(batch_size=chunk_rows)):
-            chunks = index + 1
-            if index < progress.chunks_done:
-                report_progress(index)
-                continue
-            following = helper.submit(rows_of, pool.submit(_prepare, job, index, batch))
-            if pending is not None:
-                commit(*pending.result())
-            pending = following
-        if pending is not None:
-            commit(*pending.result())
-    if out is not None and segments_dir is not None and rejected_dir is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        _join_parts(
-            segments_dir, out / f"{population}_segments.parquet", _segments_schema(population)
-        )
-        rejected_schema = pa.schema([*parquet.schema_arrow, pa.field("reason", pa.string())])
-        _join_parts(rejected_dir, out / f"{population}_rejected.parquet", rejected_schema)
-        shutil.rmtree(segments_dir, ignore_errors=True)
-        shutil.rmtree(rejected_dir, ignore_errors=True)
-        if (out / ".parts").exists() and not any((out / ".parts").iterdir()):
-            (out / ".parts").rmdir()
-    store.finish_run(run_key)
+    chunks = _score_chunks(run, parquet, job, pool)
+    if out is not None and parts is not None:
+        _join_outputs(out, population, parquet, parts)
+    store.finish_run(progress, population)
     accepted, rejected = store.run_totals(run_key)
+    period = store.period(population, period_end)
     return ScoreReport(
         population=population,
         model_version=model_version,
@@ -278,7 +370,30 @@ def score_table(
         rejected=rejected,
         chunks=chunks,
         resumed_from_chunk=progress.chunks_done,
+        period_end=period_end,
+        supportive=store.supportive_count(period) if period else 0,
     )
+
+
+def table_period(path: Path) -> dt.date:
+    """The table's reference period: its most common ``period_end`` (rows of another
+    period are set aside when the table is scored)."""
+    column = pq.read_table(path, columns=["period_end"])["period_end"]
+    counts = pc.value_counts(column.combine_chunks())
+    if len(counts) == 0:
+        raise ContractError(f"{path.name}: no rows")
+    best = int(np.argmax(counts.field("counts").to_numpy(zero_copy_only=False)))
+    value = counts.field("values")[best].as_py()
+    if value is None:
+        raise ContractError(f"{path.name}: period_end is empty")
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError as error:
+        raise ContractError(f"{path.name}: period_end {value!r} is not a date") from error
 
 
 def _segments_schema(population: Population) -> pa.Schema:

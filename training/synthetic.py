@@ -262,8 +262,17 @@ def _digits_to_strings(numbers: np.ndarray) -> pa.Array:
 def generate_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``size`` citizens (contract rows) and their true categories."""
     rng = np.random.default_rng([seed, 1])
-    names = [c.name for c in CITIZEN_CATEGORIES]
     truth = _categories(rng, [c.share for c in CITIZEN_CATEGORIES], size)
+    return citizens_in(rng, truth)
+
+
+def citizens_in(
+    rng: np.random.Generator, truth: np.ndarray, period_end: dt.date = PERIOD_END
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Contract rows for citizens of the given true categories (indices into
+    ``CITIZEN_CATEGORIES``), with new ids, and the truth table."""
+    size = len(truth)
+    names = [c.name for c in CITIZEN_CATEGORIES]
     columns: dict[str, np.ndarray] = {
         f"benefit_months_{code}": np.zeros(size, dtype=np.int64) for code in BENEFIT_CODES
     }
@@ -328,7 +337,7 @@ def generate_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
     frame = pd.DataFrame(
         {
             "customer_id": pd.array(_digits_to_strings(ids).to_pylist(), dtype="string"),
-            "period_end": pd.Timestamp(PERIOD_END),
+            "period_end": pd.Timestamp(period_end),
             "birth_year": columns.pop("birth_year"),
             "region": region,
             **{

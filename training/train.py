@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -15,18 +16,33 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from mlflow import MlflowClient
 from threadpoolctl import threadpool_limits
 
 from data_contracts.reviews import validate_reviews
 from data_contracts.schemas import CONTRACT_VERSION
 from data_contracts.validation import ID_COLUMN, validate
 from models.bundle import SegmentationBundle
-from models.registry import champion, configure_mlflow, load_version, log_bundle, promote
+from models.registry import (
+    MODEL_NAMES,
+    champion,
+    configure_mlflow,
+    load_version,
+    log_bundle,
+    promote,
+)
 from models.segmenter import ClusterSegmenter
+from segmentation.fairness import fairness_report, sensitive_frame
 from segmentation.features import build_features, numeric_matrix, raw_profile_metrics
 from segmentation.naming import category_profiles
 from segmentation.settings import Settings
-from segmentation.taxonomy import CATEGORIES, POPULATIONS, Population
+from segmentation.taxonomy import (
+    CATEGORIES,
+    POPULATIONS,
+    Population,
+    channel_for,
+    supportive_choice,
+)
 from training.evaluate import (
     GateResult,
     GateThresholds,
@@ -62,6 +78,8 @@ class PopulationReport:
     profiles: pd.DataFrame
     drift: list[str] = field(default_factory=list)
     reviews_used: int = 0
+    #: Groups routed to more personal service at under 0.8 of the most favoured group's rate.
+    fairness_flags: list[str] = field(default_factory=list)
 
     @property
     def next_step(self) -> str | None:
@@ -241,6 +259,188 @@ def _truth_codes(path: Path, ids: np.ndarray, id_column: str, labels: list[str])
     return np.where(position >= 0, truth_codes[position], -1)
 
 
+@dataclass
+class _Prepared:
+    """One population's validated table and everything training reads beside it."""
+
+    population: Population
+    raw: np.ndarray
+    ids: np.ndarray
+    rows_accepted: int
+    rows_rejected: int
+    data_print: str
+    reviewed: Reviewed
+    current: ClusterSegmenter | None
+    current_version: str | None
+    truth_codes: np.ndarray | None
+    #: The audited group attributes of each row (never features): age band, sex, county.
+    groups: pd.DataFrame
+
+
+@dataclass
+class _Evaluated:
+    """A fitted model, its quality figures, fairness and the gate's verdict (no I/O)."""
+
+    model: ClusterSegmenter
+    metrics: dict[str, float]
+    profiles: pd.DataFrame
+    drift: list[str]
+    verdict: GateResult
+    fairness: dict[str, Any]
+
+
+def _prepare(
+    population: Population,
+    path: Path,
+    data_dir: Path,
+    reviews: pd.DataFrame | None,
+    designs: pd.DataFrame | None,
+    clock: _Clock,
+) -> _Prepared:
+    """Read and validate the table; match the reviews; load the champion and any truth."""
+    # One block per column, Arrow's buffers released as they convert: no consolidating
+    # copy of 7.2 M rows (less memory, fewer page faults).
+    frame = pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
+    clock.lap("read")
+    result = validate(frame, population)
+    del frame
+    clock.lap("validated")
+    if len(result.accepted) < 1_000:
+        raise ValueError(f"{population}: only {len(result.accepted)} valid rows; need 1,000")
+    raw = numeric_matrix(result.accepted, population)
+    groups = sensitive_frame(population, result.accepted)
+    # Validated ids are digit strings: as integers once (7.2 M Python strings cost seconds
+    # each time they were hashed or converted).
+    ids = pc.cast(
+        pa.array(result.accepted[ID_COLUMN[population]], pa.string()), pa.int64()
+    ).to_numpy(zero_copy_only=False)
+    data_print = fingerprint(path)  # SHA-256 of the file: once (about a second at 7.2 M)
+    reviewed = match_reviews(population, reviews, ids, designs)
+    current, current_version = _current_champion(population)
+    clock.lap("reviews matched, champion loaded")
+    truth_path = data_dir / f"{population}_truth.parquet"
+    truth_codes = (
+        _truth_codes(
+            truth_path, ids, ID_COLUMN[population], [c.name for c in CATEGORIES[population]]
+        )
+        if truth_path.exists()
+        else None
+    )
+    return _Prepared(
+        population,
+        raw,
+        ids,
+        len(result.accepted),
+        len(result.rejected),
+        data_print,
+        reviewed,
+        current,
+        current_version,
+        truth_codes,
+        groups,
+    )
+
+
+def _fairness(prepared: _Prepared, model: ClusterSegmenter) -> dict[str, Any]:
+    """The outcomes of ``model`` on the training rows by group: categories and channels as
+    the batch would give them (borderline customers the more supportive channel)."""
+    population = prepared.population
+    categories = np.asarray(model.categories_)
+    channels = np.asarray([channel_for(population, name) for name in categories])
+
+    def outcome(block: np.ndarray) -> dict[str, np.ndarray]:
+        probabilities = model.predict_proba(block)
+        chosen, _ = supportive_choice(population, probabilities, list(categories))
+        return {"category": probabilities.argmax(axis=1), "channel": chosen}
+
+    out = blockwise(prepared.raw, outcome)
+    return fairness_report(
+        population, categories[out["category"]], channels[out["channel"]], prepared.groups
+    )
+
+
+def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) -> _Evaluated:
+    """Fit the model (named by the reviews, then the champion) and measure it; pure."""
+    model = ClusterSegmenter(
+        prepared.population, max_fit_rows=settings.train_sample_rows, random_state=settings.seed
+    ).fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
+    clock.lap("fitted")
+    metrics, profiles, drift_flags, verdict = evaluate_model(
+        model,
+        prepared.raw,
+        reviewed=prepared.reviewed,
+        current=prepared.current,
+        truth_codes=prepared.truth_codes,
+        thresholds=GateThresholds.from_settings(settings),
+        seed=settings.seed,
+    )
+    fairness = _fairness(prepared, model)
+    clock.lap("evaluated")
+    return _Evaluated(model, metrics, profiles, drift_flags, verdict, fairness)
+
+
+def _record(
+    prepared: _Prepared, evaluated: _Evaluated, settings: Settings
+) -> tuple[str, str | None]:
+    """Log the run to MLflow, register the model, and move the alias if the gate passed.
+    Returns the new version and the champion's version afterwards."""
+    population, metrics = prepared.population, evaluated.metrics
+    finite = {k: v for k, v in metrics.items() if np.isfinite(v)}
+    mlflow.log_params(
+        {
+            "population": population,
+            "seed": settings.seed,
+            "contract_version": CONTRACT_VERSION,
+            "data_fingerprint": prepared.data_print,
+            "rows_accepted": prepared.rows_accepted,
+            "rows_rejected": prepared.rows_rejected,
+            "sample_rows": settings.train_sample_rows,
+            "reviews_used": prepared.reviewed.count,
+            "named_by_champion": prepared.current_version or "",
+        }
+    )
+    mlflow.log_params(
+        {f"model_{k}": v for k, v in evaluated.model.get_params().items() if k != "population"}
+    )
+    mlflow.log_metrics(finite)
+    with tempfile.TemporaryDirectory() as tmp:
+        table = Path(tmp) / "profile_vs_reference.csv"
+        evaluated.profiles.to_csv(table)
+        mlflow.log_artifact(str(table))
+    bundle = SegmentationBundle(
+        population=population,
+        segmenter=evaluated.model,
+        data_fingerprint=prepared.data_print,
+        metrics=finite,
+    )
+    version = log_bundle(bundle)
+    verdict = evaluated.verdict
+    fairness = evaluated.fairness
+    mlflow.log_dict(fairness, "fairness.json")
+    mlflow.log_metrics({k: v for k, v in fairness.items() if k.startswith("min_ratio_")})
+    fairness_tag = "; ".join(fairness["flags"]) or "none"
+    mlflow.set_tags(
+        {
+            "gate": "passed" if verdict.passed else "failed",
+            "gate_reasons": "; ".join(verdict.reasons),
+            "drift": "; ".join(evaluated.drift) or "none",
+            "fairness": fairness_tag,
+        }
+    )
+    MlflowClient().set_model_version_tag(MODEL_NAMES[population], version, "fairness", fairness_tag)
+    mlflow.log_metric("promoted", float(verdict.passed))
+    if verdict.passed:
+        promote(population, version)
+        return version, version
+    log.warning(
+        "%s: gate failed, champion stays at %s: %s",
+        population,
+        prepared.current_version,
+        "; ".join(verdict.reasons),
+    )
+    return version, prepared.current_version
+
+
 def train_population(
     population: Population,
     data_dir: Path,
@@ -254,109 +454,24 @@ def train_population(
         log.info("%s: no %s, skipped", population, path.name)
         return None
     clock = _Clock(population)
-    # One block per column, Arrow's buffers released as they convert: no consolidating
-    # copy of 7.2 M rows (less memory, fewer page faults).
-    frame = pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
-    clock.lap("read")
-    result = validate(frame, population)
-    del frame
-    clock.lap("validated")
-    if len(result.accepted) < 1_000:
-        raise ValueError(f"{population}: only {len(result.accepted)} valid rows; need 1,000")
-    raw = numeric_matrix(result.accepted, population)
-    # Validated ids are digit strings: as integers once (7.2 M Python strings cost seconds
-    # each time they were hashed or converted).
-    ids = pc.cast(
-        pa.array(result.accepted[ID_COLUMN[population]], pa.string()), pa.int64()
-    ).to_numpy(zero_copy_only=False)
-    data_print = fingerprint(path)  # SHA-256 of the file: once (about a second at 7.2 M)
-    reviewed = match_reviews(population, reviews, ids, designs)
-    current, current_version = _current_champion(population)
-    clock.lap("reviews matched, champion loaded")
-    seed = settings.seed
-    truth_path = data_dir / f"{population}_truth.parquet"
-    truth_codes = (
-        _truth_codes(
-            truth_path, ids, ID_COLUMN[population], [c.name for c in CATEGORIES[population]]
-        )
-        if truth_path.exists()
-        else None
-    )
+    prepared = _prepare(population, path, data_dir, reviews, designs, clock)
     with mlflow.start_run(run_name=f"{population}-{time.strftime('%Y%m%dT%H%M%S')}"):
-        mlflow.log_params(
-            {
-                "population": population,
-                "seed": seed,
-                "contract_version": CONTRACT_VERSION,
-                "data_fingerprint": data_print,
-                "rows_accepted": len(result.accepted),
-                "rows_rejected": len(result.rejected),
-                "sample_rows": settings.train_sample_rows,
-                "reviews_used": reviewed.count,
-                "named_by_champion": current_version or "",
-            }
-        )
-        model = ClusterSegmenter(
-            population, max_fit_rows=settings.train_sample_rows, random_state=seed
-        ).fit(raw, reviewed.codes, champion=current)
-        clock.lap("fitted")
-        mlflow.log_params(
-            {f"model_{k}": v for k, v in model.get_params().items() if k != "population"}
-        )
-        metrics, profiles, drift_flags, verdict = evaluate_model(
-            model,
-            raw,
-            reviewed=reviewed,
-            current=current,
-            truth_codes=truth_codes,
-            thresholds=GateThresholds.from_settings(settings),
-            seed=seed,
-        )
-        clock.lap("evaluated")
-        mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
-        with tempfile.TemporaryDirectory() as tmp:
-            table = Path(tmp) / "profile_vs_reference.csv"
-            profiles.to_csv(table)
-            mlflow.log_artifact(str(table))
-        bundle = SegmentationBundle(
-            population=population,
-            segmenter=model,
-            data_fingerprint=data_print,
-            metrics={k: v for k, v in metrics.items() if np.isfinite(v)},
-        )
-        version = log_bundle(bundle)
-        mlflow.set_tags(
-            {
-                "gate": "passed" if verdict.passed else "failed",
-                "gate_reasons": "; ".join(verdict.reasons),
-                "drift": "; ".join(drift_flags) or "none",
-            }
-        )
-        if verdict.passed:
-            promote(population, version)
-            champion_version: str | None = version
-        else:
-            champion_version = current_version
-            log.warning(
-                "%s: gate failed, champion stays at %s: %s",
-                population,
-                champion_version,
-                "; ".join(verdict.reasons),
-            )
-        mlflow.log_metric("promoted", float(verdict.passed))
+        evaluated = _fit_and_evaluate(prepared, settings, clock)
+        version, champion_version = _record(prepared, evaluated, settings)
     clock.lap("registered")
     return PopulationReport(
         population=population,
-        rows_accepted=len(result.accepted),
-        rows_rejected=len(result.rejected),
+        rows_accepted=prepared.rows_accepted,
+        rows_rejected=prepared.rows_rejected,
         version=version,
-        promoted=verdict.passed,
+        promoted=evaluated.verdict.passed,
         champion_version=champion_version,
-        gate_reasons=verdict.reasons,
-        metrics=metrics,
-        profiles=profiles,
-        drift=drift_flags,
-        reviews_used=reviewed.count,
+        gate_reasons=evaluated.verdict.reasons,
+        metrics=evaluated.metrics,
+        profiles=evaluated.profiles,
+        drift=evaluated.drift,
+        reviews_used=prepared.reviewed.count,
+        fairness_flags=evaluated.fairness["flags"],
     )
 
 

@@ -9,6 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from api.deps import Access, AppContext, require
 from api.schemas import error_responses
 from segmentation.capacity import (
+    ASSUMPTION_BOUNDS,
+    MOVE_HELP,
+    SHIFT_HELP,
     Assumptions,
     SegmentLoad,
     parse_changes,
@@ -18,6 +21,15 @@ from segmentation.capacity import (
 router = APIRouter(prefix="/v1", tags=["capacity"], responses=error_responses(401, 403, 422, 503))
 planner_access = require("planner", action="capacity.read", person=False)
 CACHE_SECONDS = 60.0
+
+
+def _bounded(name: str) -> Any:
+    """The query parameter for assumption ``name``, within its bounds."""
+    low, high = ASSUMPTION_BOUNDS[name]
+    return Query(ge=low, le=high)
+
+
+DEFAULT = Assumptions()
 
 
 async def _loads(context: AppContext) -> list[SegmentLoad]:
@@ -33,26 +45,22 @@ async def _loads(context: AppContext) -> list[SegmentLoad]:
 @router.get("/capacity", openapi_extra=planner_access.openapi)
 async def capacity(
     access: Annotated[Access, Depends(planner_access)],
-    service_level: Annotated[float, Query(ge=0.5, le=0.99)] = 0.80,
-    answer_within_seconds: Annotated[float, Query(ge=1, le=3600)] = 60.0,
-    opening_hours_per_day: Annotated[float, Query(ge=1, le=24)] = 8.0,
-    opening_days_per_year: Annotated[float, Query(ge=50, le=366)] = 250.0,
-    phone_handle_seconds: Annotated[float, Query(ge=10, le=3600)] = 360.0,
-    shrinkage: Annotated[float, Query(ge=0, le=0.8)] = 0.30,
-    shift: Annotated[
-        list[str] | None,
-        Query(
-            description="CATEGORY:CHANNEL:SHARE to self-service, e.g. irregular:phone:0.2",
-            max_length=100,
-        ),
-    ] = None,
-    move: Annotated[
-        list[str] | None,
-        Query(
-            description="FROM:TO:SHARE of customers, e.g. needs_support:irregular:0.1",
-            max_length=100,
-        ),
-    ] = None,
+    service_level: Annotated[float, _bounded("service_level")] = DEFAULT.service_level,
+    answer_within_seconds: Annotated[
+        float, _bounded("answer_within_seconds")
+    ] = DEFAULT.answer_within_seconds,
+    opening_hours_per_day: Annotated[
+        float, _bounded("opening_hours_per_day")
+    ] = DEFAULT.opening_hours_per_day,
+    opening_days_per_year: Annotated[
+        float, _bounded("opening_days_per_year")
+    ] = DEFAULT.opening_days_per_year,
+    phone_handle_seconds: Annotated[
+        float, _bounded("phone_handle_seconds")
+    ] = DEFAULT.phone_handle_seconds,
+    shrinkage: Annotated[float, _bounded("shrinkage")] = DEFAULT.shrinkage,
+    shift: Annotated[list[str] | None, Query(description=SHIFT_HELP, max_length=100)] = None,
+    move: Annotated[list[str] | None, Query(description=MOVE_HELP, max_length=100)] = None,
 ) -> dict[str, Any]:
     """Per-segment and per-region sizes, workload and staffing, with an optional scenario."""
     assumptions = Assumptions(

@@ -14,9 +14,8 @@ from api import scoring
 from api.deps import Access, require
 from api.ratelimit import WindowLimiter
 from api.responses import JSONBytes
-from api.routers.subjects import ID_PARAMS, active_model
+from api.routers.subjects import ID_PARAMS, active_model, stored_channel
 from api.schemas import RoutingResponse, error_responses
-from segmentation.taxonomy import channel_for
 
 router = APIRouter(
     prefix="/v1/routing", tags=["routing"], responses=error_responses(401, 403, 422, 429, 503)
@@ -56,12 +55,11 @@ async def route_customer(access: Annotated[Access, Depends(routing_access)]) -> 
                 "model_version": model.version,
             }
         )
-    row, override = record.current, record.override
-    category = override["category"] if override else row["category"]
+    channel, _ = stored_channel("citizens", record.current, record.override)
     return JSONBytes(
         {
-            "channel": channel_for("citizens", category),
-            "life_situations": scoring.tags(scoring.stored_row(row["inputs"]), model),
-            "model_version": row["model_version"],
+            "channel": channel,
+            "life_situations": scoring.tags(scoring.stored_row(record.current["inputs"]), model),
+            "model_version": record.current["model_version"],
         }
     )

@@ -1,11 +1,13 @@
-"""Citizens and employers: lookup, scoring and overrides (case handlers)."""
+"""Citizens and employers: lookup, scoring, overrides and reviews (case handlers), one
+function per route."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Response, status
 
 from api import scoring
-from api.deps import Access, AppContext, IdParam, require
+from api.deps import Access, AppContext, IdParam, RoleGuard, require
 from api.responses import JSONBytes
 from api.schemas import (
     CitizenScoreRequest,
@@ -19,18 +21,29 @@ from api.schemas import (
     review_request,
 )
 from api.state import ActiveModel
-from data_contracts.identifiers import organisation_number_problem, personal_number_problem
+from data_contracts.identifiers import (
+    ORGANISATION_NUMBER_DIGITS,
+    PERSONAL_NUMBER_DIGITS,
+    organisation_number_problem,
+    personal_number_problem,
+)
 from segmentation.store import SubjectRecord
-from segmentation.taxonomy import Population, category_names, channel_for
+from segmentation.taxonomy import BORDERLINE_MARGIN, Population, category_names, channel_for
 
 #: The person's id in the path, per population: checked by the route's guard after the
 #: caller is authorised (``api.deps.RoleGuard``), and documented by it.
 ID_PARAMS: dict[Population, IdParam] = {
     "citizens": IdParam(
-        "customer_id", "Personal identity number, 12 digits", 12, personal_number_problem
+        "customer_id",
+        f"Personal identity number, {PERSONAL_NUMBER_DIGITS} digits",
+        PERSONAL_NUMBER_DIGITS,
+        personal_number_problem,
     ),
     "employers": IdParam(
-        "org_number", "Organisation number, 10 digits", 10, organisation_number_problem
+        "org_number",
+        f"Organisation number, {ORGANISATION_NUMBER_DIGITS} digits",
+        ORGANISATION_NUMBER_DIGITS,
+        organisation_number_problem,
     ),
 }
 
@@ -56,56 +69,57 @@ async def lookup_record(
     return record
 
 
-def build_router(population: Population) -> APIRouter:
+def _case_handler(population: Population, action: str, **where: IdParam) -> RoleGuard:
+    """The guard of a case handler's route about one person of ``population``."""
+    return require("case_handler", action=f"{population}.{action}", person=True, **where)
+
+
+def _singular(population: Population) -> str:
+    return population.capitalize()[:-1]
+
+
+async def _write_about(
+    access: Access, population: Population, write: Callable[..., dict[str, Any]], **values: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shape of every write about a stored person (override, review): audit the access,
+    find the stored row (404 if unknown), then write. Returns the row and what was stored."""
+    context, subject = access.context, access.subject
+    await access.record(subject)
+    row = (await lookup_record(context, population, subject, with_history=False)).current
+    stored = await context.db(write, population, subject, **values)
+    return row, stored
+
+
+def add_score(router: APIRouter, population: Population) -> None:
+    """``POST /score``: score one posted contract row."""
     id_param = ID_PARAMS[population]
-    id_name = id_param.name
+    access_guard = _case_handler(population, "score", body_id=id_param)
     request_model = CitizenScoreRequest if population == "citizens" else EmployerScoreRequest
-    override_model = override_request(
-        category_names(population), f"{population.capitalize()[:-1]}OverrideRequest"
-    )
-    router = APIRouter(
-        prefix=f"/v1/{population}",
-        tags=[population],
-        responses=error_responses(401, 403, 422, 503),
-    )
-    lookup_access = require(
-        "case_handler", action=f"{population}.lookup", person=True, subject=id_param
-    )
-    score_access = require(
-        "case_handler", action=f"{population}.score", person=True, body_id=id_param
-    )
-    override_access = require(
-        "case_handler", action=f"{population}.override", person=True, subject=id_param
-    )
-    review_model = review_request(
-        category_names(population), f"{population.capitalize()[:-1]}ReviewRequest"
-    )
-    review_access = require(
-        "case_handler", action=f"{population}.review", person=True, subject=id_param
-    )
 
     @router.post(
         "/score",
         response_model=ScoreResponse,
         responses=error_responses(400, 413),
-        openapi_extra=score_access.openapi,
+        openapi_extra=access_guard.openapi,
     )
     async def score_row(
-        access: Annotated[Access, Depends(score_access)],
+        access: Annotated[Access, Depends(access_guard)],
         body: Annotated[request_model, Body()],  # type: ignore[valid-type]
     ) -> Response:
         """Score one posted contract row."""
         context = access.context
         model = active_model(context, population)
-        await access.record(getattr(body, id_name))
+        await access.record(getattr(body, id_param.name))
         raw = scoring.raw_row(body.model_dump(), model)  # type: ignore[attr-defined]
         scored = scoring.score(raw, model)
         category = model.categories[scored.category_index]
+        channel, note = scoring.suggested_channel(model, scored)
         context.metrics.answer(population, category)
         return JSONBytes(
             {
                 "category": category,
-                "channel": model.channels[scored.category_index],
+                "channel": channel,
+                "channel_note": note,
                 "probabilities": scoring.probabilities_by_name(model, scored),
                 "explanation": scoring.explanation(model, scored, scored.category_index),
                 "life_situations": scoring.tags(raw, model),
@@ -113,13 +127,18 @@ def build_router(population: Population) -> APIRouter:
             }
         )
 
+
+def add_lookup(router: APIRouter, population: Population) -> None:
+    """``GET /{id}``: the stored category with explanation and history."""
+    access_guard = _case_handler(population, "lookup", subject=ID_PARAMS[population])
+
     @router.get(
-        f"/{{{id_name}}}",
+        f"/{{{ID_PARAMS[population].name}}}",
         response_model=LookupResponse,
         responses=error_responses(404),
-        openapi_extra=lookup_access.openapi,
+        openapi_extra=access_guard.openapi,
     )
-    async def lookup(access: Annotated[Access, Depends(lookup_access)]) -> Response:
+    async def lookup(access: Annotated[Access, Depends(access_guard)]) -> Response:
         """The stored category with explanation and history."""
         context, subject = access.context, access.subject
         champion = active_model(context, population)
@@ -136,14 +155,17 @@ def build_router(population: Population) -> APIRouter:
         scored = scoring.score(raw, model)
         category = override["category"] if override else row["category"]
         chosen = model.categories.index(category)
+        channel, note = stored_channel(population, row, override)
         context.metrics.answer(population, category)
         return JSONBytes(
             {
                 "category": category,
-                "channel": channel_for(population, category),
+                "channel": channel,
+                "channel_note": note,
                 "source": "override" if override else "model",
                 "model_category": row["category"],
                 "scored_at": row["scored_at"],
+                "period_end": row["period_end"],
                 "model_version": row["model_version"],
                 "explained_by_model_version": model.version,
                 "override": override,
@@ -154,25 +176,31 @@ def build_router(population: Population) -> APIRouter:
             }
         )
 
+
+def add_override(router: APIRouter, population: Population) -> None:
+    """``PUT`` and ``DELETE /{id}/override``: a case handler's category, and its removal."""
+    access_guard = _case_handler(population, "override", subject=ID_PARAMS[population])
+    body_model = override_request(
+        category_names(population), f"{_singular(population)}OverrideRequest"
+    )
+    path = f"/{{{ID_PARAMS[population].name}}}/override"
+
     @router.put(
-        f"/{{{id_name}}}/override",
+        path,
         response_model=OverrideResponse,
         responses=error_responses(400, 404, 413),
-        openapi_extra=override_access.openapi,
+        openapi_extra=access_guard.openapi,
     )
     async def put_override(
-        access: Annotated[Access, Depends(override_access)],
-        body: Annotated[override_model, Body()],  # type: ignore[valid-type]
+        access: Annotated[Access, Depends(access_guard)],
+        body: Annotated[body_model, Body()],  # type: ignore[valid-type]
     ) -> OverrideResponse:
         """Set a case handler's category; it wins over the model until it expires or is removed."""
-        context, subject = access.context, access.subject
-        await access.record(subject)
-        row = (await lookup_record(context, population, subject, with_history=False)).current
         values = body.model_dump()  # type: ignore[attr-defined]
-        stored = await context.db(
-            context.store.set_override,
+        row, stored = await _write_about(
+            access,
             population,
-            subject,
+            access.context.store.set_override,
             category=values["category"],
             reason=values["reason"],
             actor=access.principal.actor,
@@ -188,12 +216,12 @@ def build_router(population: Population) -> APIRouter:
         )
 
     @router.delete(
-        f"/{{{id_name}}}/override",
+        path,
         status_code=204,
         responses=error_responses(404),
-        openapi_extra=override_access.openapi,
+        openapi_extra=access_guard.openapi,
     )
-    async def delete_override(access: Annotated[Access, Depends(override_access)]) -> Response:
+    async def delete_override(access: Annotated[Access, Depends(access_guard)]) -> Response:
         """Remove an override; the model's category applies again (kept in the history)."""
         context, subject = access.context, access.subject
         await access.record(subject)
@@ -208,27 +236,30 @@ def build_router(population: Population) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no override to remove")
         return Response(status_code=204)
 
+
+def add_review(router: APIRouter, population: Population) -> None:
+    """``POST /{id}/reviews``: a case handler's judgement of the customer's category."""
+    access_guard = _case_handler(population, "review", subject=ID_PARAMS[population])
+    body_model = review_request(category_names(population), f"{_singular(population)}ReviewRequest")
+
     @router.post(
-        f"/{{{id_name}}}/reviews",
+        f"/{{{ID_PARAMS[population].name}}}/reviews",
         response_model=ReviewResponse,
         status_code=201,
         responses=error_responses(400, 404, 413),
-        openapi_extra=review_access.openapi,
+        openapi_extra=access_guard.openapi,
     )
     async def post_review(
-        access: Annotated[Access, Depends(review_access)],
-        body: Annotated[review_model, Body()],  # type: ignore[valid-type]
+        access: Annotated[Access, Depends(access_guard)],
+        body: Annotated[body_model, Body()],  # type: ignore[valid-type]
     ) -> ReviewResponse:
         """Record a case handler's judgement of the customer's category; training learns from
         it (`segmentation review export`, then `train --reviews`)."""
-        context, subject = access.context, access.subject
-        await access.record(subject)
-        row = (await lookup_record(context, population, subject, with_history=False)).current
         values = body.model_dump()  # type: ignore[attr-defined]
-        stored = await context.db(
-            context.store.add_review,
+        row, stored = await _write_about(
+            access,
             population,
-            subject,
+            access.context.store.add_review,
             category=values["category"],
             reviewer=access.principal.actor,
             note=values["note"],
@@ -242,4 +273,31 @@ def build_router(population: Population) -> APIRouter:
             model_version=row["model_version"],
         )
 
+
+def stored_channel(
+    population: Population, row: dict[str, Any], override: dict[str, Any] | None
+) -> tuple[str, str | None]:
+    """The channel of a stored customer: an override's category's; else the batch's
+    suggestion (more supportive than the category's for a borderline customer), and why."""
+    if override:
+        return channel_for(population, override["category"]), None
+    own = channel_for(population, row["category"])
+    if row["channel"] == own:
+        return own, None
+    return row["channel"], (
+        f"borderline: the model was unsure between {row['category']} and a more supportive "
+        f"category (within {BORDERLINE_MARGIN:.2f}), so the more supportive channel is suggested"
+    )
+
+
+def build_router(population: Population) -> APIRouter:
+    """The case handler's routes for one population (score first: ``/score`` must not be
+    taken for an id)."""
+    router = APIRouter(
+        prefix=f"/v1/{population}",
+        tags=[population],
+        responses=error_responses(401, 403, 422, 503),
+    )
+    for add in (add_score, add_lookup, add_override, add_review):
+        add(router, population)
     return router

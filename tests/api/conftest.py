@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import POSTGRES_URL, make_settings
+from tests.conftest import POSTGRES_URL, make_settings, reset_postgres
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Api:
     ) -> str:
         """A token for ``role``; a portal token names the signed-in ``citizen`` (by default
         the stored ``citizen_id``)."""
-        from api.security import mint_token
+        from segmentation.security import mint_token
 
         if role == "portal" and citizen is None:
             citizen = self.citizen_id
@@ -101,18 +101,13 @@ def api(
     small_population: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Api]:
-    import sqlalchemy as sa
-
     from api.app import create_app
-    from segmentation.store import metadata
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('api-store') / 'segments.db'}"
     else:
         url = POSTGRES_URL
-        engine = sa.create_engine(url)
-        metadata.drop_all(engine)
-        engine.dispose()
+        reset_postgres(url)
     _scored_store(url, trained_home, small_population)
     settings = make_settings(trained_home, store_url=url, model_poll_seconds=0.2)
     citizens = pd.read_parquet(small_population / "citizens.parquet")
@@ -127,6 +122,4 @@ def api(
             unknown_citizen_id="198112189876",
         )
     if request.param == "postgres":
-        engine = sa.create_engine(url)
-        metadata.drop_all(engine)
-        engine.dispose()
+        reset_postgres(url)

@@ -111,12 +111,14 @@ def test_expired_override_no_longer_wins(api: Api) -> None:
         actor="t",
         expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
     )
-    body = api.client.get(
-        f"/v1/citizens/{api.citizen_id}", headers=api.headers("case_handler")
-    ).json()
-    assert body["source"] == "model"
-    store.remove_override("citizens", api.citizen_id, actor="t", reason="clean up")
-    store.dispose()
+    try:
+        body = api.client.get(
+            f"/v1/citizens/{api.citizen_id}", headers=api.headers("case_handler")
+        ).json()
+        assert body["source"] == "model"
+    finally:  # the session's store is shared: leave no override behind
+        store.remove_override("citizens", api.citizen_id, actor="t", reason="clean up")
+        store.dispose()
 
 
 def test_every_read_is_audited_with_purpose_allowed_or_refused(api: Api) -> None:

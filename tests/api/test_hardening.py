@@ -66,7 +66,7 @@ def test_a_forged_path_never_reaches_the_audit_log(api: Api, raw: str) -> None:
 
 
 def test_token_subjects_with_control_characters_are_refused(api: Api) -> None:
-    from api.security import mint_token
+    from segmentation.security import mint_token
 
     with pytest.raises(ValueError, match="printable"):
         mint_token(
@@ -133,7 +133,7 @@ def test_the_portal_routes_only_its_signed_in_citizen(api: Api) -> None:
     (record,) = _records_of(api, answer)
     assert (record["subject"], record["outcome"]) == (api.citizen_id, "refused")
     # A portal token that names no citizen routes nobody.
-    from api.security import mint_token
+    from segmentation.security import mint_token
 
     bare = mint_token(
         secret=api.settings.resolved_jwt_secret(),  # type: ignore[attr-defined]

@@ -133,12 +133,9 @@ def test_absurd_traffic_is_refused_quickly_instead_of_searched() -> None:
         )
 
 
-def test_large_realistic_traffic_is_fast() -> None:
-    import time
-
-    started = time.perf_counter()
+def test_large_realistic_traffic_is_sized() -> None:
+    """2,000 Erlangs (its speed is the walk's O(agents); no clock in a unit test)."""
     agents = agents_needed(
         calls=20_000, interval_seconds=3600, handle_seconds=360, target=0.9, answer_within=20
     )
-    assert 2_000 < agents < 2_200  # 2,000 Erlangs
-    assert time.perf_counter() - started < 1.0
+    assert 2_000 < agents < 2_200

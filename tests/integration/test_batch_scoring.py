@@ -69,7 +69,7 @@ def _chunks_done(engine: sa.Engine) -> int:
     try:
         with engine.connect() as connection:
             value = connection.execute(
-                sa.text("SELECT max(chunks_done) FROM batch_progress WHERE population='citizens'")
+                sa.text("SELECT max(chunks_done) FROM batch_runs WHERE population='citizens'")
             ).scalar()
     except sa.exc.DBAPIError:
         return 0
@@ -133,21 +133,29 @@ def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_u
     assert "resumed at chunk" in resumed.stdout
 
     store = SegmentStore(store_url)
-    assert store.count_current("citizens") == 60_000  # exactly one current row per customer
-    assert store.count_history("citizens") == 0  # no category changed: no closed periods
+    assert store.count_current("citizens") == 60_000  # exactly one row per customer
+    assert _period_tables(engine) == [store.period("citizens").table_name]  # nothing left over
+    first_table = store.period("citizens").table_name
     segments = pq.read_table(out / "citizens_segments.parquet").to_pandas()
     assert len(segments) == 60_000 and segments["customer_id"].is_unique
     rejected = pq.read_table(out / "citizens_rejected.parquet").to_pandas()
     assert len(rejected) == N_BAD and rejected["reason"].str.len().gt(0).all()
 
-    again = _score(env, data, out)  # a second full run changes nothing but the time stamps
+    again = _score(env, data, out)  # a re-run of the period replaces it, whole
     assert again.returncode == 0, again.stderr
     assert store.count_current("citizens") == 60_000
-    assert store.count_history("citizens") == 0
+    replaced = store.period("citizens").table_name
+    assert replaced != first_table and _period_tables(engine) == [replaced]
     one = str(segments["customer_id"].iloc[0])
-    assert len(store.history("citizens", one)) == 1
+    assert [e["period_end"] for e in store.history("citizens", one)] == [
+        store.period("citizens").period_end
+    ]
     store.dispose()
     engine.dispose()
+
+
+def _period_tables(engine: sa.Engine) -> list[str]:
+    return [t for t in sa.inspect(engine).get_table_names() if t.startswith("citizens_p")]
 
 
 def test_kill_and_resume_on_sqlite(trained_home: Path, scoring_data: Path, tmp_path: Path) -> None:
@@ -186,11 +194,13 @@ def test_a_broken_table_is_one_line_with_its_own_exit_code(
     assert "Traceback" not in result.stdout + result.stderr
     engine = sa.create_engine(store_url)
     with engine.connect() as connection:  # no run was started, so none is left unfinished
-        assert connection.execute(sa.text("SELECT count(*) FROM batch_progress")).scalar() == 0
+        assert connection.execute(sa.text("SELECT count(*) FROM batch_runs")).scalar() == 0
     engine.dispose()
 
 
-def test_category_change_adds_history(trained_home: Path, tmp_path: Path) -> None:
+def test_periods_make_the_history_and_a_rerun_replaces_its_period(
+    trained_home: Path, tmp_path: Path
+) -> None:
     from models.registry import configure_mlflow, load_champion
     from tests.conftest import make_settings
     from tests.factories import needs_support_row
@@ -201,19 +211,29 @@ def test_category_change_adds_history(trained_home: Path, tmp_path: Path) -> Non
     champions = {"citizens": load_champion("citizens")}
     store = SegmentStore(f"sqlite:///{tmp_path / 's.db'}")
     same = "198112189876"
-    for index, row in enumerate(
-        [citizen_row(customer_id=same), needs_support_row(customer_id=same)]
-    ):
-        data = tmp_path / f"d{index}"
+
+    def score(period: str, row: dict[str, object], folder: str) -> None:
+        data = tmp_path / folder
         data.mkdir()
         frame = pd.DataFrame([row])
-        frame["period_end"] = pd.Timestamp("2025-12-31")
+        frame["period_end"] = pd.Timestamp(period)
         frame.to_parquet(data / "citizens.parquet", index=False)
         score_folder(data, store, champions, chunk_rows=100)
-    entries = store.history("citizens", "198112189876")
-    assert [e["category"] for e in entries] == ["regular", "needs_support"]
-    assert entries[0]["until"] == entries[1]["at"]  # the old period closes when the new opens
-    assert store.current("citizens", "198112189876")["category"] == "needs_support"
+
+    score("2024-12-31", citizen_row(customer_id=same), "a")
+    score("2025-12-31", needs_support_row(customer_id=same), "b")
+    entries = store.history("citizens", same)
+    assert [(e["category"], str(e["period_end"])) for e in entries] == [
+        ("regular", "2024-12-31"),
+        ("needs_support", "2025-12-31"),
+    ]
+    assert entries[0]["until"] == entries[1]["at"]  # a period lasts until the next is scored
+    assert store.current("citizens", same)["category"] == "needs_support"
+    # The same period scored again (corrected data) replaces that period only.
+    score("2025-12-31", citizen_row(customer_id=same), "c")
+    assert [e["category"] for e in store.history("citizens", same)] == ["regular", "regular"]
+    assert len(store.periods("citizens", fresh=True)) == 2
+    store.dispose()
 
 
 def test_every_copy_of_an_id_repeated_across_chunks_is_set_aside(

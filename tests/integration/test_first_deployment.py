@@ -62,8 +62,8 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert scored.returncode == 0, scored.stderr
     assert "Traceback" not in scored.stdout + scored.stderr
     assert "citizens: not scored: no champion" in scored.stdout
-    assert "employers: accepted 3,000" in scored.stdout
-    assert "citizens: accepted" not in scored.stdout
+    assert "employers: period 2025-12-31: accepted 3,000" in " ".join(scored.stdout.split())
+    assert "citizens: period" not in scored.stdout
 
     promoted = _cli(
         env, "promote", "--population", "citizens", "--version", "1",

@@ -6,7 +6,7 @@ import pytest
 
 from models.registry import champion, configure_mlflow
 from tests.conftest import make_settings
-from tests.factories import citizen_row, needs_support_row
+from tests.factories import citizen_row, employer_row, needs_support_row
 from training.train import train
 
 
@@ -17,7 +17,9 @@ def test_plain_pyfunc_load_scores_contract_rows(trained_home) -> None:
     rows = pd.DataFrame([citizen_row(), needs_support_row()])
     assert list(model.predict(rows)) == ["regular", "needs_support"]
     employers = mlflow.pyfunc.load_model("models:/employer-segmentation@champion")
-    assert employers.metadata is not None
+    small = employer_row(employees=4)
+    large = employer_row(employees=400, payroll_integration=True, applications_electronic=40)
+    assert list(employers.predict(pd.DataFrame([small, large]))) == ["small", "medium_large"]
 
 
 def test_training_logs_the_quality_and_the_data(trained_home) -> None:

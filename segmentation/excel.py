@@ -1,11 +1,15 @@
-"""The planners' Excel report: one indicator per sheet with a chart, scenarios, assumptions."""
+"""The planners' Excel workbooks, built in memory (the command line writes them to a file,
+the API and the planner's page send them): capacity (one indicator per sheet with a chart,
+scenarios, assumptions) and transitions between periods."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from typing import Any
 
 import xlsxwriter
+
+from segmentation.taxonomy import county_name
 
 INDICATORS: list[tuple[str, str, str, str]] = [
     # sheet, field, title, number format
@@ -17,10 +21,10 @@ INDICATORS: list[tuple[str, str, str, str]] = [
 ]
 
 
-def write_report(report: dict[str, Any], path: Path) -> None:
-    """Write the capacity report to ``path`` (.xlsx)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook = xlsxwriter.Workbook(str(path))
+def capacity_workbook(report: dict[str, Any]) -> bytes:
+    """The capacity report (``segmentation.capacity.report``) as an .xlsx file."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     bold = workbook.add_format({"bold": True})
     title = workbook.add_format({"bold": True, "font_size": 14})
     segments = report["segments"]
@@ -65,6 +69,7 @@ def write_report(report: dict[str, Any], path: Path) -> None:
     _write_scenarios(workbook, report, bold, title)
     _write_assumptions(workbook, report["assumptions"], bold, title)
     workbook.close()
+    return buffer.getvalue()
 
 
 def _write_scenarios(workbook: Any, report: dict[str, Any], bold: Any, title: Any) -> None:
@@ -144,3 +149,76 @@ def _write_assumptions(workbook: Any, assumptions: dict[str, Any], bold: Any, ti
             row += 1
     sheet.set_column(0, 0, 32)
     sheet.set_column(1, 1, 60)
+
+
+def transitions_workbook(report: dict[str, Any]) -> bytes:
+    """The transitions report (``segmentation.transitions.transition_report``) as .xlsx:
+    the matrix for the whole country, the watched flow per county, every county's matrix."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = workbook.add_format({"bold": True})
+    title = workbook.add_format({"bold": True, "font_size": 14})
+    count = workbook.add_format({"num_format": "#,##0"})
+    percent = workbook.add_format({"num_format": "0.0%"})
+    names = report["categories"]
+    rows, columns = [*names, "new"], [*names, "left"]
+
+    sheet = workbook.add_worksheet("matrix")
+    sheet.write(
+        0,
+        0,
+        f"{report['population']}: {report['from_period']} -> {report['to_period']}",
+        title,
+    )
+    for block, (label, field, fmt) in enumerate(
+        [("customers", "customers", count), ("share of the row", "rate", percent)]
+    ):
+        top = 2 + block * (len(rows) + 3)
+        sheet.write(top, 0, f"{label} (rows: before, columns: after)", bold)
+        for j, target in enumerate(columns, start=1):
+            sheet.write(top + 1, j, target, bold)
+        cells = {(c["from"], c["to"]): c for c in report["matrix"]}
+        for i, origin in enumerate(rows, start=top + 2):
+            sheet.write(i, 0, origin, bold)
+            for j, target in enumerate(columns, start=1):
+                cell = cells.get((origin, target))
+                if cell is not None:
+                    sheet.write_number(i, j, float(cell[field]), fmt)
+    sheet.set_column(0, len(columns), 16)
+
+    watched = report["watched"]
+    flow = workbook.add_worksheet("watched flow")
+    flow.write(0, 0, f"{watched['from']} -> {watched['to']} per county", title)
+    for j, heading in enumerate(["county", "code", "customers", f"of {watched['from']}", "rate"]):
+        flow.write(2, j, heading, bold)
+    for i, (region, values) in enumerate(sorted(watched["by_region"].items()), start=3):
+        flow.write(i, 0, county_name(region))
+        flow.write(i, 1, region)
+        flow.write_number(i, 2, values["customers"], count)
+        flow.write_number(i, 3, values["of"], count)
+        flow.write_number(i, 4, values["rate"], percent)
+    last = 3 + len(watched["by_region"])
+    flow.write(last, 0, "whole country", bold)
+    flow.write_number(last, 2, watched["customers"], count)
+    flow.write_number(last, 3, watched["of"], count)
+    flow.write_number(last, 4, watched["rate"], percent)
+    flow.set_column(0, 0, 24)
+    flow.set_column(1, 4, 14)
+
+    table = workbook.add_worksheet("per county")
+    for j, heading in enumerate(["county", "code", "from", "to", "customers", "rate"]):
+        table.write(0, j, heading, bold)
+    line = 1
+    for region, cells in sorted(report["by_region"].items()):
+        for cell in cells:
+            table.write(line, 0, county_name(region))
+            table.write(line, 1, region)
+            table.write(line, 2, cell["from"])
+            table.write(line, 3, cell["to"])
+            table.write_number(line, 4, cell["customers"], count)
+            table.write_number(line, 5, cell["rate"], percent)
+            line += 1
+    table.set_column(0, 0, 24)
+    table.set_column(1, 5, 14)
+    workbook.close()
+    return buffer.getvalue()

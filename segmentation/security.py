@@ -1,4 +1,5 @@
-"""Bearer JWTs and roles."""
+"""Bearer JWTs and roles: shared by the API (which verifies them) and the command line
+(which mints them), neither importing the other."""
 
 from __future__ import annotations
 

@@ -1,0 +1,72 @@
+"""The segment store (SQLAlchemy 2): customers' categories per reference period, overrides,
+reviews, batch progress and the audit log. SQLite by default, PostgreSQL when the URL says
+so. The package's one I/O; one module per job, behind the one facade ``SegmentStore``:
+
+- ``schema``: tables, engines, time helpers;
+- ``base``: connections, creation and the catalog of periods;
+- ``batch``: a scoring run writing one period (resumable, idempotent);
+- ``reads``: the hot path, one customer's latest row, override and history;
+- ``overrides``: case handlers' overrides and reviews;
+- ``audit``: the audit log;
+- ``aggregates``: whole-period reads for planners and operators.
+"""
+
+from __future__ import annotations
+
+from segmentation.store.aggregates import Aggregates
+from segmentation.store.audit import AUDIT_WAL_LIMIT_BYTES, AuditLog
+from segmentation.store.base import Period
+from segmentation.store.batch import (
+    BatchWrites,
+    ChunkColumns,
+    PreparedRows,
+    Progress,
+    ScoredChunk,
+    chunk_columns,
+    prepare_rows,
+)
+from segmentation.store.overrides import CaseWrites
+from segmentation.store.reads import PointReads, SubjectRecord
+from segmentation.store.schema import (
+    BEHAVIOUR_COLUMNS,
+    audit_metadata,
+    default_audit_url,
+    format_id,
+    make_engine,
+    metadata,
+    utcnow,
+)
+
+__all__ = [
+    "AUDIT_WAL_LIMIT_BYTES",
+    "BEHAVIOUR_COLUMNS",
+    "ChunkColumns",
+    "Period",
+    "PreparedRows",
+    "Progress",
+    "ScoredChunk",
+    "SegmentStore",
+    "SubjectRecord",
+    "audit_metadata",
+    "chunk_columns",
+    "default_audit_url",
+    "format_id",
+    "make_engine",
+    "metadata",
+    "prepare_rows",
+    "utcnow",
+]
+
+
+class SegmentStore(BatchWrites, PointReads, CaseWrites, AuditLog, Aggregates):
+    """Reads and writes of the segment store (see the package's modules)."""
+
+    def drop_periods(self) -> None:
+        """Drop every period table and its catalog entry (tests start from nothing)."""
+        from segmentation.store.schema import period_table, segment_periods
+
+        with self.begin() as connection:
+            for row in connection.execute(segment_periods.select()).all():
+                period_table(row.population, row.table_name).drop(connection, checkfirst=True)
+            connection.execute(segment_periods.delete())
+        self.forget_periods()

@@ -1,0 +1,224 @@
+"""Reads over whole periods, for planners and operators: capacity loads, transitions
+between periods, the early-warning work list, samples for drift and the oversight
+figures. Counts and scores, never more about a person than the work list needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select, text
+
+from segmentation.capacity import SegmentLoad, loads_from_rows
+from segmentation.store.base import Period, StoreBase
+from segmentation.store.schema import (
+    BEHAVIOUR_COLUMNS,
+    format_id,
+    history,
+    period_drift,
+    stored_time,
+    utcnow,
+)
+from segmentation.taxonomy import POPULATIONS, Population, channel_for
+
+
+class Aggregates(StoreBase):
+    """Whole-period reads."""
+
+    def _now_param(self) -> Any:
+        return utcnow() if not self.is_sqlite else utcnow().replace(tzinfo=None)
+
+    def segment_loads(self, population: Population) -> list[dict[str, Any]]:
+        """Customers and behaviour of the latest period summed per effective category
+        (overrides in force win) and region: what the capacity report is built from."""
+        latest = self.period(population)
+        if latest is None:
+            return []
+        sums = ", ".join(f"sum(s.{name}) AS {name}" for name in BEHAVIOUR_COLUMNS[population])
+        sql = (
+            f"SELECT coalesce(o.category, s.category) AS category, s.region, count(*) AS customers,"
+            f" {sums} FROM {latest.table_name} s LEFT JOIN segment_overrides o"
+            " ON o.population = :population AND o.subject_id = s.subject_id"
+            " AND (o.expires_at IS NULL OR o.expires_at > :now)"
+            " GROUP BY coalesce(o.category, s.category), s.region"
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text(sql), {"population": population, "now": self._now_param()}
+            )
+            return [dict(row._mapping) for row in rows]
+
+    def capacity_loads(self) -> list[SegmentLoad]:
+        """Every population's per-segment-and-region loads, for the capacity report."""
+        return [
+            load
+            for population in POPULATIONS
+            for load in loads_from_rows(population, self.segment_loads(population))
+        ]
+
+    # -- transitions ---------------------------------------------------------------------------
+    def transition_counts(
+        self, population: Population, before: Period, after: Period
+    ) -> list[dict[str, Any]]:
+        """Customers per (category before, category after, region): ``None`` before is a
+        newcomer, ``None`` after a leaver; the region is the later period's (the earlier
+        one's for leavers). Model categories: overrides are a case handler's, not movement."""
+        a, b = before.table_name, after.table_name
+        sql = (
+            "SELECT a.category AS before, b.category AS after,"
+            " coalesce(b.region, a.region) AS region, count(*) AS customers"
+            f" FROM {a} a LEFT JOIN {b} b ON b.subject_id = a.subject_id"
+            " GROUP BY a.category, b.category, coalesce(b.region, a.region)"
+            " UNION ALL"
+            " SELECT NULL AS before, b.category AS after, b.region AS region,"
+            " count(*) AS customers"
+            f" FROM {b} b WHERE NOT EXISTS (SELECT 1 FROM {a} a WHERE a.subject_id = b.subject_id)"
+            " GROUP BY b.category, b.region"
+        )
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(text(sql))]
+
+    # -- early warning -------------------------------------------------------------------------
+    def warning_threshold(self, period: Period, *, share: float, min_risk: float) -> float:
+        """The risk from which a customer of ``period`` is on the work list: at least
+        ``min_risk``, and high enough that the list is at most ``share`` of the period's
+        customers."""
+        rank = max(int(period.rows * share) - 1, 0)
+        sql = (
+            f"SELECT risk FROM {period.table_name} WHERE category <> 'needs_support'"
+            " ORDER BY risk DESC LIMIT 1 OFFSET :rank"
+        )
+        with self.engine.connect() as connection:
+            value = connection.execute(text(sql), {"rank": rank}).scalar()
+        # Ties at the cut would lengthen the list past its share: start just above them.
+        cut = float(value) if value is not None else 0.0
+        return max(min_risk, float(np.nextafter(cut, 1.0)) if value is not None else min_risk)
+
+    def warning_list(
+        self,
+        population: Population,
+        period: Period,
+        previous: Period | None,
+        *,
+        threshold: float,
+        region: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The customers of ``period`` at or above ``threshold`` risk who do not already
+        need support, highest risk first (one page), with the previous period's category;
+        and how many there are in all."""
+        where = "t.category <> 'needs_support' AND t.risk >= :threshold"
+        params: dict[str, Any] = {"threshold": threshold, "limit": limit, "offset": offset}
+        if region is not None:
+            where += " AND t.region = :region"
+            params["region"] = region
+        join = (
+            f" LEFT JOIN {previous.table_name} p ON p.subject_id = t.subject_id" if previous else ""
+        )
+        before = "p.category" if previous else "NULL"
+        page = (
+            f"SELECT t.subject_id, t.category, t.region, t.risk, t.signals, t.confidence,"
+            f" {before} AS previous FROM {period.table_name} t{join} WHERE {where}"
+            " ORDER BY t.risk DESC, t.subject_id LIMIT :limit OFFSET :offset"
+        )
+        total = f"SELECT count(*) FROM {period.table_name} t WHERE {where}"
+        with self.engine.connect() as connection:
+            count = int(connection.execute(text(total), params).scalar_one())
+            rows = [dict(row._mapping) for row in connection.execute(text(page), params)]
+        for row in rows:
+            row["subject_id"] = format_id(population, row["subject_id"])
+        return count, rows
+
+    def risky_ids(self, period: Period, threshold: float) -> np.ndarray:
+        """Every id on the work list of ``period`` (for measuring it against the truth)."""
+        sql = (
+            f"SELECT subject_id FROM {period.table_name}"
+            " WHERE category <> 'needs_support' AND risk >= :threshold"
+        )
+        with self.engine.connect() as connection:
+            return np.array(
+                [row[0] for row in connection.execute(text(sql), {"threshold": threshold})],
+                dtype=np.int64,
+            )
+
+    # -- samples for drift -----------------------------------------------------------------------
+    def period_sample(self, period: Period, rows: int) -> tuple[np.ndarray, list[str]]:
+        """About ``rows`` customers of a period spread over the whole table: their inputs
+        (float32 matrix) and categories."""
+        step = max(period.rows // max(rows, 1), 1)
+        sql = f"SELECT category, inputs FROM {period.table_name} WHERE row_id % :step = 0"
+        with self.engine.connect() as connection:
+            fetched = connection.execute(text(sql), {"step": step}).all()
+        if not fetched:
+            return np.empty((0, 0), dtype=np.float32), []
+        blob = b"".join(bytes(row[1]) for row in fetched)
+        matrix = np.frombuffer(blob, dtype="<f4").reshape(len(fetched), -1)
+        return matrix, [row[0] for row in fetched]
+
+    def category_shares(self, period: Period) -> dict[str, float]:
+        sql = f"SELECT category, count(*) FROM {period.table_name} GROUP BY category"
+        with self.engine.connect() as connection:
+            counts = {row[0]: int(row[1]) for row in connection.execute(text(sql))}
+        total = sum(counts.values()) or 1
+        return {name: count / total for name, count in counts.items()}
+
+    def save_drift(self, period: Period, report: str) -> None:
+        with self.begin() as connection:
+            connection.execute(
+                period_drift.delete().where(period_drift.c.table_name == period.table_name)
+            )
+            connection.execute(
+                period_drift.insert().values(
+                    table_name=period.table_name,
+                    population=period.population,
+                    period_end=period.period_end,
+                    model_version=period.model_version,
+                    report=report,
+                )
+            )
+
+    def drift_reports(self, population: Population) -> list[tuple[dt.date, str, str]]:
+        """(period end, model version, JSON report) of the population's current periods,
+        newest first."""
+        names = {p.table_name: p for p in self.periods(population, fresh=True)}
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(period_drift).where(period_drift.c.population == population)
+            ).all()
+        out = [
+            (names[row.table_name].period_end, row.model_version, row.report)
+            for row in rows
+            if row.table_name in names
+        ]
+        return sorted(out, reverse=True)
+
+    # -- oversight -------------------------------------------------------------------------------
+    def override_events(self) -> list[dict[str, Any]]:
+        """Every override set, with its population, category, reason and time (no ids)."""
+        query = select(
+            history.c.population, history.c.category, history.c.reason, history.c.at
+        ).where(history.c.source == "override")
+        with self.engine.connect() as connection:
+            return [
+                {
+                    "population": row.population,
+                    "category": row.category,
+                    "reason": row.reason or "",
+                    "at": stored_time(row.at),
+                }
+                for row in connection.execute(query)
+            ]
+
+    def supportive_count(self, period: Period) -> int:
+        """Customers of ``period`` suggested a more supportive channel than their
+        category's (borderline customers)."""
+        sql = f"SELECT category, channel, count(*) FROM {period.table_name} GROUP BY 1, 2"
+        with self.engine.connect() as connection:
+            rows = connection.execute(text(sql)).all()
+        return sum(
+            int(count)
+            for category, channel, count in rows
+            if channel != channel_for(period.population, category)
+        )

@@ -1,0 +1,169 @@
+"""Case handlers' writes: overrides (set, replaced, removed; each an event in the history)
+and reviews (what training learns from)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from segmentation.store.base import StoreBase
+from segmentation.store.schema import as_utc, format_id, history, overrides, reviews, utcnow
+from segmentation.taxonomy import Population
+
+
+class CaseWrites(StoreBase):
+    """Overrides and reviews."""
+
+    # -- overrides ---------------------------------------------------------------------------
+    def set_override(
+        self,
+        population: Population,
+        subject_id: str,
+        *,
+        category: str,
+        reason: str,
+        actor: str,
+        expires_at: dt.datetime | None,
+    ) -> dict[str, Any]:
+        """Store (or replace) an override and add it to the history."""
+        now = utcnow()
+        key = int(subject_id)
+        match = (overrides.c.population == population) & (overrides.c.subject_id == key)
+        values = {
+            "population": population,
+            "subject_id": key,
+            "category": category,
+            "reason": reason,
+            "actor": actor,
+            "created_at": now,
+            "expires_at": expires_at,
+        }
+        with self.begin() as connection:
+            self._close_override_period(connection, population, key, now)
+            connection.execute(delete(overrides).where(match))
+            connection.execute(insert(overrides).values(**values))
+            connection.execute(
+                insert(history).values(
+                    population=population,
+                    subject_id=key,
+                    category=category,
+                    source="override",
+                    model_version=None,
+                    at=now,
+                    until=expires_at,
+                    actor=actor,
+                    reason=reason,
+                )
+            )
+        return {**values, "subject_id": format_id(population, key)}
+
+    @staticmethod
+    def _close_override_period(
+        connection: Connection, population: Population, key: int, now: dt.datetime
+    ) -> None:
+        """The override in force, if any, ends now in the history (it is being replaced or
+        removed): its requested expiry no longer says how long it was in force."""
+        current = connection.execute(
+            select(overrides.c.created_at, overrides.c.expires_at).where(
+                (overrides.c.population == population) & (overrides.c.subject_id == key)
+            )
+        ).first()
+        if current is None:
+            return
+        expires = as_utc(current.expires_at)
+        if expires is not None and expires <= now:
+            return  # it had already ended by itself
+        connection.execute(
+            update(history)
+            .where(
+                (history.c.population == population)
+                & (history.c.subject_id == key)
+                & (history.c.source == "override")
+                & (history.c.at == current.created_at)
+            )
+            .values(until=now)
+        )
+
+    def remove_override(
+        self, population: Population, subject_id: str, *, actor: str, reason: str
+    ) -> bool:
+        """Remove an override (kept in the history); ``False`` if there was none."""
+        now = utcnow()
+        key = int(subject_id)
+        match = (overrides.c.population == population) & (overrides.c.subject_id == key)
+        with self.begin() as connection:
+            row = connection.execute(select(overrides.c.category).where(match)).first()
+            if row is None:
+                return False
+            self._close_override_period(connection, population, key, now)
+            connection.execute(delete(overrides).where(match))
+            connection.execute(
+                insert(history).values(
+                    population=population,
+                    subject_id=key,
+                    category=row.category,
+                    source="override_removed",
+                    model_version=None,
+                    at=now,
+                    actor=actor,
+                    reason=reason,
+                )
+            )
+        return True
+
+    # -- reviews -------------------------------------------------------------------------------
+    def add_review(
+        self,
+        population: Population,
+        subject_id: str,
+        *,
+        category: str,
+        reviewer: str,
+        note: str | None,
+    ) -> dict[str, Any]:
+        """Record a case handler's judgement of a customer's category."""
+        values = {
+            "population": population,
+            "subject_id": int(subject_id),
+            "category": category,
+            "reviewer": reviewer,
+            "reviewed_at": utcnow(),
+            "note": note,
+        }
+        with self.begin() as connection:
+            connection.execute(insert(reviews).values(**values))
+        return {**values, "subject_id": format_id(population, int(subject_id))}
+
+    def review_records(self, *, include_overrides: bool = True) -> list[dict[str, Any]]:
+        """Every review as a row of `reviews.parquet` (the latest per customer), and, with
+        ``include_overrides``, every override with a reason as a review by its author: a
+        case handler who overrode a category with a reason has judged the customer."""
+        latest: dict[tuple[str, int], dict[str, Any]] = {}
+        with self.engine.connect() as connection:
+            for row in connection.execute(select(reviews).order_by(reviews.c.reviewed_at)):
+                latest[(row.population, row.subject_id)] = {
+                    "population": row.population,
+                    "id": format_id(row.population, row.subject_id),
+                    "category": row.category,
+                    "reviewer": row.reviewer,
+                    "reviewed_at": as_utc(row.reviewed_at),
+                    "note": row.note,
+                }
+            if include_overrides:
+                for row in connection.execute(select(overrides)):
+                    key = (row.population, row.subject_id)
+                    when = as_utc(row.created_at)
+                    known = latest.get(key)
+                    if row.reason.strip() and (known is None or known["reviewed_at"] < when):
+                        latest[key] = {
+                            "population": row.population,
+                            "id": format_id(row.population, row.subject_id),
+                            "category": row.category,
+                            "reviewer": row.actor,
+                            "reviewed_at": when,
+                            "note": f"override: {row.reason}",
+                        }
+        return list(latest.values())

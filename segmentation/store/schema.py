@@ -1,0 +1,306 @@
+"""The store's tables, engines and time helpers.
+
+Segments are kept per reference period: each scoring run of a period writes a table of its
+own (``{population}_p{YYYYMMDD}_{run}``), listed in ``segment_periods``; when the run is
+complete the table becomes the period's (replacing an earlier run of the same period in
+one transaction). A customer's current category is the latest period's; the history is the
+sequence of periods, with override events beside it (``segment_history``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import make_url
+
+from data_contracts.identifiers import ORGANISATION_NUMBER_DIGITS, PERSONAL_NUMBER_DIGITS
+from segmentation.taxonomy import Population
+
+metadata = MetaData()
+#: The audit log has its own metadata: with SQLite it lives in a file of its own (see
+#: ``default_audit_url``), so audit writes never wait for a batch run's write lock and never
+#: invalidate the page cache of the connections that read segments.
+audit_metadata = MetaData()
+
+#: Behaviour kept per customer for planners (capacity) beside the category.
+BEHAVIOUR_COLUMNS: dict[Population, tuple[str, ...]] = {
+    "citizens": (
+        "contacts_phone",
+        "contacts_office",
+        "contacts_digital",
+        "contacts_letter",
+        "handling_minutes",
+    ),
+    "employers": (
+        "employees",
+        "cases",
+        "contacts_phone",
+        "contacts_email",
+        "contacts_letter",
+        "handling_minutes",
+    ),
+}
+ID_LENGTH: dict[Population, int] = {
+    "citizens": PERSONAL_NUMBER_DIGITS,
+    "employers": ORGANISATION_NUMBER_DIGITS,
+}
+
+#: Identity numbers are stored as integers (zero-padded back on the way out, ``format_id``).
+SubjectId = Integer().with_variant(BigInteger(), "postgresql")
+#: A period's rows are kept in the order they were written; the unique index on the id is
+#: built once the period is complete (one sort, instead of every chunk rewriting an index
+#: spread over the whole key range).
+RowId = Integer().with_variant(BigInteger(), "postgresql")
+
+
+def format_id(population: Population, value: int) -> str:
+    return str(int(value)).zfill(ID_LENGTH[population])
+
+
+#: The columns of a period table after its id, in the order the batch writes them.
+def period_columns(population: Population) -> list[str]:
+    return [
+        "subject_id",
+        "category",
+        "channel",
+        "region",
+        *BEHAVIOUR_COLUMNS[population],
+        "confidence",
+        "risk",
+        "signals",
+        "inputs",
+    ]
+
+
+def period_table(population: Population, name: str) -> Table:
+    """The table of one scoring run of one period (not part of ``metadata``: created and
+    dropped by the batch)."""
+    return Table(
+        name,
+        MetaData(),
+        Column("row_id", RowId, primary_key=True, autoincrement=True),
+        Column("subject_id", SubjectId, nullable=False),
+        Column("category", String(32), nullable=False),
+        # The suggested channel: the category's, or a more supportive one for a customer
+        # the model is unsure about (``segmentation.taxonomy.supportive_channel``).
+        Column("channel", String(32), nullable=False),
+        Column("region", String(2), nullable=False),
+        *(Column(name, Float, nullable=False) for name in BEHAVIOUR_COLUMNS[population]),
+        # The model's probability of its category; the early-warning risk and its signals.
+        Column("confidence", Float, nullable=False),
+        Column("risk", Float, nullable=False),
+        Column("signals", SmallInteger, nullable=False),
+        # The numeric contract columns as little-endian float32, for explanations on lookup.
+        Column("inputs", LargeBinary, nullable=False),
+    )
+
+
+#: Every period table: ``loading`` while its run writes it, then ``current`` (one per
+#: population and period).
+segment_periods = Table(
+    "segment_periods",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("population", String(16), nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("rows", Integer, nullable=False, default=0),
+    Index("ix_periods_population", "population", "period_end"),
+)
+
+#: Override events (set, removed); model periods are the period tables themselves.
+history = Table(
+    "segment_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("population", String(16), nullable=False),
+    Column("subject_id", SubjectId, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("source", String(16), nullable=False),  # override | override_removed
+    Column("model_version", String(32)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("until", DateTime(timezone=True)),
+    Column("actor", String(120)),
+    Column("reason", Text),
+    Index("ix_history_subject", "population", "subject_id"),
+)
+
+overrides = Table(
+    "segment_overrides",
+    metadata,
+    Column("population", String(16), primary_key=True),
+    Column("subject_id", SubjectId, primary_key=True, autoincrement=False),
+    Column("category", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+)
+
+#: Case handlers' reviews of a customer's category (issue 8): what training learns from.
+reviews = Table(
+    "segment_reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("population", String(16), nullable=False),
+    Column("subject_id", SubjectId, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("reviewer", String(120), nullable=False),
+    Column("reviewed_at", DateTime(timezone=True), nullable=False),
+    Column("note", Text),
+    Index("ix_reviews_subject", "population", "subject_id"),
+)
+
+batch_progress = Table(
+    "batch_runs",
+    metadata,
+    Column("run_key", String(200), primary_key=True),
+    Column("population", String(16), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("table_name", String(64), nullable=False),
+    Column("chunk_rows", Integer, nullable=False),
+    Column("chunks_done", Integer, nullable=False),
+    Column("rows_accepted", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Column("finished", Boolean, nullable=False),
+)
+
+#: Drift of each scoring run: shares and inputs against the previous period (JSON).
+period_drift = Table(
+    "period_drift",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("population", String(16), nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("report", Text, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    audit_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(32)),
+    Column("purpose", String(200), nullable=False),
+    Column("outcome", String(16), nullable=False),  # allowed | refused
+    #: The request's id (also in its ``X-Request-ID`` answer header) and the client's address.
+    Column("request_id", String(64)),
+    Column("client", String(64)),
+    Index("ix_audit_subject", "subject"),
+)
+
+#: Columns added to the audit log after its first release: ``create`` adds them to an
+#: older file (the log is append-only, so nothing else about it ever changes).
+AUDIT_ADDED_COLUMNS = ("request_id", "client")
+
+
+def sqlite_time(moment: dt.datetime) -> str:
+    """SQLAlchemy's SQLite DateTime text form (naive UTC), formatted once per chunk."""
+    return (
+        moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    )
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def stored_time(value: Any) -> dt.datetime | None:
+    """A stored time as an aware UTC datetime (SQLite keeps naive UTC text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return as_utc(value)
+
+
+def stored_date(value: Any) -> dt.date:
+    """A stored date (SQLite keeps ISO text)."""
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value  # type: ignore[no-any-return]
+
+
+#: How much of the SQLite file the read connections map into memory (address space only;
+#: the operating system's page cache holds the data either way).
+MMAP_BYTES = 64 * 1024**3
+
+
+def default_audit_url(store_url: str) -> str:
+    """Where the audit log lives by default: beside a SQLite store file (``X-audit.db``
+    next to ``X.db``), otherwise in the store's own database."""
+    parsed = make_url(store_url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return store_url
+    path = Path(database)
+    audit = parsed.set(database=str(path.with_name(f"{path.stem}-audit{path.suffix}")))
+    return audit.render_as_string(hide_password=False)
+
+
+def private_sqlite_file(engine: Engine) -> None:
+    """Mode 700 for a SQLite database's folder and 600 for the file (once it exists)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if candidate.exists():
+            candidate.chmod(0o600)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the store; SQLite gets WAL and a large page cache for bulk writes."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA cache_size=-512000")  # 500 MB
+            cursor.execute("PRAGMA temp_store=MEMORY")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)

@@ -1,0 +1,68 @@
+"""The `segmentation` command line (typer), one module per group of commands:
+``pipeline`` (generate, train, score, demo), ``review`` (review sample/export, promote),
+``service`` (serve, token, audit) and ``planning`` (capacity). Nothing here imports the API:
+``serve`` hands uvicorn the app's import string."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+
+from training.cli import pipeline, planning, review, service
+from training.cli.common import REGISTRY_UNREADABLE, console
+
+app = typer.Typer(add_completion=False, help="Customer segmentation for a social-insurance agency.")
+review_app = typer.Typer(help="The expert-review loop: samples to review, reviews to train on.")
+app.add_typer(review_app, name="review")
+
+COMMANDS: tuple[Callable[..., None], ...] = (
+    pipeline.generate,
+    pipeline.train,
+    pipeline.score,
+    review.promote,
+    service.serve,
+    service.token,
+    service.audit,
+    planning.capacity,
+    planning.transitions,
+    planning.drift,
+    pipeline.demo,
+)
+for command in COMMANDS:
+    app.command()(command)
+review_app.command("sample")(review.review_sample)
+review_app.command("export")(review.review_export)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if not verbose:
+        warnings.filterwarnings("ignore", module="mlflow")
+        warnings.filterwarnings("ignore", category=UserWarning)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+def entry() -> None:
+    """The console script: the commands, with a registry that cannot be read said in one
+    line (exit 3) rather than as a traceback or as 'no champion'."""
+    from models.registry import RegistryError
+
+    try:
+        app()
+    except RegistryError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(REGISTRY_UNREADABLE)

@@ -1,0 +1,241 @@
+"""Commands of the main job: generate data, train, score, and the demo that runs them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from segmentation.settings import get_settings
+from training.cli.common import BAD_INPUT, console
+
+log = logging.getLogger(__name__)
+
+
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder for the Parquet files.")],
+    citizens: Annotated[int, typer.Option(min=0, help="Number of citizens.")] = 100_000,
+    employers: Annotated[int, typer.Option(min=0, help="Number of employers.")] = 10_000,
+    seed: Annotated[int | None, typer.Option(help="Seed (default: settings).")] = None,
+    world: Annotated[
+        str,
+        typer.Option(help="Which synthetic world (README, 'Model quality on unseen worlds')."),
+    ] = "archetype",
+    periods: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=10,
+            help="Consecutive yearly periods of the same people (archetype world), one "
+            "folder each under OUT, named by period end.",
+        ),
+    ] = 1,
+) -> None:
+    """Write a synthetic population calibrated to the reference table."""
+    from training.generate import write_periods, write_population
+    from training.worlds import WORLDS
+
+    if world not in WORLDS:
+        raise typer.BadParameter(f"one of {', '.join(WORLDS)}", param_hint="--world")
+    used_seed = get_settings().seed if seed is None else seed
+    if periods > 1:
+        if world != "archetype":
+            raise typer.BadParameter("periods come from the archetype world", param_hint="--world")
+        with console.status(f"generating {periods} periods of {citizens:,} citizens"):
+            written = write_periods(
+                out, citizens=citizens, employers=employers, seed=used_seed, periods=periods
+            )
+        for name, n in written.items():
+            console.print(f"{name}: {n:,} rows")
+        return
+    with console.status(f"generating {citizens:,} citizens and {employers:,} employers"):
+        counts = write_population(
+            out, citizens=citizens, employers=employers, seed=used_seed, world=world
+        )
+    for population, n in counts.items():
+        console.print(f"{population}: {n:,} rows -> {out / (population + '.parquet')}")
+
+
+def train(
+    data: Annotated[Path, typer.Option(help="Folder with citizens.parquet / employers.parquet.")],
+    reviews: Annotated[
+        Path | None,
+        typer.Option(help="reviews.parquet: case handlers' judgements to name and refine."),
+    ] = None,
+) -> None:
+    """Validate, train both models, log to MLflow, register, and gate the `champion` alias."""
+    from data_contracts.validation import ContractError
+    from training.train import train as run_training
+
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if reviews is not None and not reviews.exists():
+        raise typer.BadParameter(f"{reviews} does not exist", param_hint="--reviews")
+    try:
+        with console.status("training"):
+            reports = run_training(data, settings, reviews)
+    except (ContractError, FileNotFoundError, ValueError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    for report in reports:
+        table = Table(title=f"{report.population}: version {report.version}")
+        table.add_column("category")
+        for column in report.profiles.columns:
+            table.add_column(str(column), justify="right")
+        for name, row in report.profiles.iterrows():
+            table.add_row(str(name), *(f"{v:.3f}" for v in row.to_numpy()))
+        console.print(table)
+        console.print(
+            f"rows accepted {report.rows_accepted:,}, rejected {report.rows_rejected:,}; "
+            f"reviews used {report.reviews_used:,}; "
+            + ", ".join(
+                f"{k} {report.metrics[k]:.3f}"
+                for k in (
+                    "stability",
+                    "changed_vs_champion",
+                    "review_macro_recall",
+                    "truth_ari",
+                    "truth_macro_recall",
+                )
+                if k in report.metrics
+            )
+        )
+        if "review_macro_recall" in report.metrics:
+            console.print(
+                "agreement with reviews (cross-validated, 95 %): "
+                f"{report.metrics['review_macro_recall_low']:.3f}-"
+                f"{report.metrics['review_macro_recall_high']:.3f}"
+            )
+        if report.drift:
+            console.print(
+                "drift from the reference (reported, not refused): " + "; ".join(report.drift)
+            )
+        if report.fairness_flags:
+            console.print(
+                "[yellow]fairness (an audit, never a feature): groups routed to more personal "
+                "service at under 0.8 of the most favoured group's rate: "
+                + "; ".join(report.fairness_flags)
+                + "[/yellow]"
+            )
+        if report.promoted:
+            console.print(f"[green]gate passed: champion -> version {report.version}[/green]")
+        else:
+            console.print(
+                f"[red]gate failed, champion stays at {report.champion_version}:[/red] "
+                + "; ".join(report.gate_reasons)
+            )
+        if report.next_step:
+            console.print(f"[yellow]{report.population}: {report.next_step}[/yellow]")
+
+
+def score(
+    data: Annotated[Path, typer.Option(help="Folder with the tables to score.")],
+    out: Annotated[Path | None, typer.Option(help="Folder for Parquet outputs.")] = None,
+) -> None:
+    """Batch-score the tables with the `champion` models into the segment store."""
+    from training.worker import start_pool
+
+    pool = start_pool()  # the worker imports its libraries while this process does its own
+
+    from pyarrow import ArrowInvalid
+
+    from data_contracts.validation import ContractError
+    from models.registry import champion, configure_mlflow, load_champion
+    from segmentation.store import SegmentStore
+    from segmentation.taxonomy import POPULATIONS
+    from training.score import score_folder
+
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    champions = {}
+    for population in POPULATIONS:
+        if not (data / f"{population}.parquet").exists():
+            continue
+        if champion(population) is None:
+            console.print(
+                f"[yellow]{population}: not scored: no champion model yet "
+                "(train, or put a version into service with `segmentation promote`)[/yellow]"
+            )
+            continue
+        champions[population] = load_champion(population)
+    if not champions:
+        console.print("[red]nothing to score: no table in DATA has a champion model[/red]")
+        raise typer.Exit(1)
+    log.info("champions loaded: %s", {p: version for p, (_, version) in champions.items()})
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def on_progress(population: str, done: int, total: int) -> None:
+            if population not in tasks:
+                tasks[population] = progress.add_task(f"scoring {population}", total=total)
+            progress.update(tasks[population], completed=done)
+
+        try:
+            reports = score_folder(
+                data,
+                store,
+                champions,
+                chunk_rows=settings.chunk_rows,
+                out=out,
+                on_progress=on_progress,
+                pool=pool,
+            )
+        except (ContractError, ArrowInvalid, OSError) as error:
+            # One line naming the file and what is wrong with it; nothing was scored.
+            progress.stop()
+            console.print(f"[red]{error}[/red]")
+            store.dispose()
+            raise typer.Exit(BAD_INPUT) from error
+    from training.drift import record_drift
+
+    for report in reports:
+        resumed = (
+            f" (resumed at chunk {report.resumed_from_chunk})" if report.resumed_from_chunk else ""
+        )
+        console.print(
+            f"{report.population}: period {report.period_end}: accepted {report.accepted:,}, "
+            f"rejected {report.rejected:,}, model version {report.model_version}{resumed}; "
+            f"{report.supportive:,} borderline customers given the more supportive channel"
+        )
+        drift = record_drift(store, report.population)
+        if drift and drift["flags"]:
+            console.print(
+                f"[yellow]{report.population}: drifted since {drift['previous_period_end']} "
+                f"(retraining advised): {'; '.join(drift['flags'])}[/yellow]"
+            )
+    store.dispose()
+
+
+def demo(
+    data: Annotated[Path, typer.Option(help="Folder for the synthetic data.")] = Path("data/demo"),
+    citizens: Annotated[int, typer.Option(min=1_000)] = 200_000,
+    employers: Annotated[int, typer.Option(min=1_000)] = 20_000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """The whole loop on embedded defaults: generate, train, score, then serve."""
+    generate(out=data, citizens=citizens, employers=employers, seed=None)
+    train(data=data)
+    score(data=data, out=data.parent / "demo-out")
+    if serve_after:
+        from training.cli.service import serve
+
+        serve(host="127.0.0.1", port=8000)

@@ -1,0 +1,196 @@
+"""Capacity planning: staffing per segment and region, scenarios, the Excel report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from segmentation.capacity import ASSUMPTION_BOUNDS, MOVE_HELP, SHIFT_HELP, Assumptions
+from segmentation.settings import get_settings
+from training.cli.common import console
+
+DEFAULT = Assumptions()
+
+
+def _bounded(name: str, help_text: str | None = None) -> Any:
+    """The option for assumption ``name``, within its bounds."""
+    low, high = ASSUMPTION_BOUNDS[name]
+    return typer.Option(min=low, max=high, help=help_text)
+
+
+log = logging.getLogger(__name__)
+
+
+def capacity(
+    out: Annotated[Path | None, typer.Option(help="Write the Excel report here (.xlsx).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    service_level: Annotated[float, _bounded("service_level")] = DEFAULT.service_level,
+    answer_within: Annotated[
+        float, _bounded("answer_within_seconds", "Seconds.")
+    ] = DEFAULT.answer_within_seconds,
+    opening_hours: Annotated[
+        float, _bounded("opening_hours_per_day", "Per day.")
+    ] = DEFAULT.opening_hours_per_day,
+    opening_days: Annotated[
+        float, _bounded("opening_days_per_year", "Per year.")
+    ] = DEFAULT.opening_days_per_year,
+    handle_seconds: Annotated[
+        float, _bounded("phone_handle_seconds", "Per call.")
+    ] = DEFAULT.phone_handle_seconds,
+    shrinkage: Annotated[float, _bounded("shrinkage")] = DEFAULT.shrinkage,
+    shift: Annotated[list[str] | None, typer.Option(help=SHIFT_HELP)] = None,
+    move: Annotated[list[str] | None, typer.Option(help=MOVE_HELP)] = None,
+) -> None:
+    """Per-segment capacity: customers, contacts, hours, FTE and phone agents, with scenarios."""
+    from segmentation.capacity import parse_changes
+    from segmentation.capacity import report as build_report
+    from segmentation.excel import capacity_workbook
+    from segmentation.store import SegmentStore
+    from training.files import atomic_write_bytes
+
+    assumptions = Assumptions(
+        service_level=service_level,
+        answer_within_seconds=answer_within,
+        opening_hours_per_day=opening_hours,
+        opening_days_per_year=opening_days,
+        phone_handle_seconds=handle_seconds,
+        shrinkage=shrinkage,
+    )
+    try:
+        changes = parse_changes(shift, move)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    loads = store.capacity_loads()
+    store.dispose()
+    if not loads:
+        console.print("[red]the segment store is empty: run `segmentation score` first[/red]")
+        raise typer.Exit(1)
+    try:
+        result = build_report(loads, assumptions, changes)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    if out is not None:
+        atomic_write_bytes(capacity_workbook(result), out)
+        console.print(f"wrote {out}")
+    if as_json:
+        typer.echo(json.dumps(result, default=str, ensure_ascii=False, indent=2))
+    if out is None and not as_json:
+        table = Table(title="Capacity, all regions")
+        for column in (
+            "population",
+            "category",
+            "customers",
+            "contacts",
+            "handling hours",
+            "FTE",
+            "phone agents",
+        ):
+            table.add_column(
+                column, justify="left" if column in ("population", "category") else "right"
+            )
+        for row in result["segments"]:
+            if row["region"] == "all":
+                table.add_row(
+                    row["population"],
+                    row["category"],
+                    f"{row['customers']:,}",
+                    f"{row['contacts']:,.0f}",
+                    f"{row['handling_hours']:,.0f}",
+                    f"{row['fte']:,.1f}",
+                    f"{row['phone_agents']:,}",
+                )
+        console.print(table)
+
+
+def _date(value: str, hint: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise typer.BadParameter("a date, YYYY-MM-DD (a period's end)", param_hint=hint) from error
+
+
+def transitions(
+    from_period: Annotated[
+        str, typer.Option("--from", help="The earlier period's end, YYYY-MM-DD.")
+    ],
+    to_period: Annotated[str, typer.Option("--to", help="The later period's end, YYYY-MM-DD.")],
+    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+    out: Annotated[Path | None, typer.Option(help="Write the Excel workbook here (.xlsx).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Movement between the categories of two periods: counts and rates, per county, with
+    the irregular -> needs-support flow called out."""
+    from segmentation.excel import transitions_workbook
+    from segmentation.store import SegmentStore
+    from segmentation.taxonomy import POPULATIONS
+    from segmentation.transitions import transition_report
+    from training.files import atomic_write_bytes
+
+    if population not in POPULATIONS:
+        raise typer.BadParameter(f"one of {', '.join(POPULATIONS)}", param_hint="--population")
+    before, after = _date(from_period, "--from"), _date(to_period, "--to")
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    periods = {p.period_end: p for p in store.periods(population, fresh=True)}  # type: ignore[arg-type]
+    missing = [str(d) for d in (before, after) if d not in periods]
+    if missing:
+        listed = ", ".join(str(d) for d in sorted(periods)) or "none"
+        console.print(f"[red]no scored period {', '.join(missing)}; scored periods: {listed}[/red]")
+        store.dispose()
+        raise typer.Exit(1)
+    counts = store.transition_counts(population, periods[before], periods[after])  # type: ignore[arg-type]
+    store.dispose()
+    report = transition_report(population, before, after, counts)  # type: ignore[arg-type]
+    if out is not None:
+        atomic_write_bytes(transitions_workbook(report), out)
+        console.print(f"wrote {out}")
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    names = [*report["categories"], "left"]
+    table = Table(title=f"{population}: {before} -> {after} (share of the row)")
+    table.add_column("from \\ to")
+    for name in names:
+        table.add_column(name, justify="right")
+    cells = {(c["from"], c["to"]): c for c in report["matrix"]}
+    for origin in [*report["categories"], "new"]:
+        table.add_row(
+            origin,
+            *(
+                f"{cells[(origin, t)]['rate']:.1%} ({cells[(origin, t)]['customers']:,})"
+                if (origin, t) in cells
+                else ""
+                for t in names
+            ),
+        )
+    console.print(table)
+    watched = report["watched"]
+    console.print(
+        f"{watched['from']} -> {watched['to']}: {watched['customers']:,} of {watched['of']:,} "
+        f"({watched['rate']:.1%})"
+    )
+
+
+def drift(
+    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+) -> None:
+    """The drift of each scored period against the one before (category shares and the
+    population stability index of every input), newest first, as JSON."""
+    from segmentation.store import SegmentStore
+
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    reports = [json.loads(report) for _, _, report in store.drift_reports(population)]  # type: ignore[arg-type]
+    store.dispose()
+    typer.echo(json.dumps(reports, indent=2))

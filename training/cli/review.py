@@ -1,0 +1,146 @@
+"""The expert-review loop: samples to review, reviews to train on, and promotion."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from segmentation.settings import get_settings
+from training.cli.common import console
+
+log = logging.getLogger(__name__)
+
+
+def review_sample(
+    n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="How many customers.")],
+    out: Annotated[Path, typer.Option(help="The Parquet file case handlers fill in.")],
+    data: Annotated[Path, typer.Option(help="Folder with the population to sample from.")],
+    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+) -> None:
+    """Draw the customers whose review teaches the model most (every cluster, the borderline
+    ones first) into a file of the review contract's columns."""
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    from data_contracts.validation import ID_COLUMN, validate
+    from models.registry import configure_mlflow, load_champion
+    from models.segmenter import ClusterSegmenter
+    from segmentation.features import numeric_matrix
+    from training.files import atomic_write_parquet
+    from training.review import draw_sample, keep_design, sample_file
+
+    if population not in ("citizens", "employers"):
+        raise typer.BadParameter("citizens or employers", param_hint="--population")
+    path = data / f"{population}.parquet"
+    if not path.exists():
+        raise typer.BadParameter(f"no {path.name} in {data}", param_hint="--data")
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    accepted = validate(pq.read_table(path).to_pandas(), population).accepted  # type: ignore[arg-type]
+    raw = numeric_matrix(accepted, population)  # type: ignore[arg-type]
+    ids = accepted[ID_COLUMN[population]].to_numpy()
+    try:
+        bundle, version = load_champion(population)  # type: ignore[arg-type]
+        model = bundle.segmenter
+        source = f"champion version {version}"
+    except LookupError:
+        with console.status("no champion yet: fitting the unsupervised model to sample from"):
+            model = ClusterSegmenter(
+                population,  # type: ignore[arg-type]
+                max_fit_rows=settings.train_sample_rows,
+                random_state=settings.seed,
+            ).fit(raw)
+        source = "an unsupervised fit (no champion yet)"
+    sample = draw_sample(model, raw, ids, n=n, seed=settings.seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(sample_file(population, sample), out)  # type: ignore[arg-type]
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    keep_design(settings.home, population, sample, stamp)  # type: ignore[arg-type]
+    parts = sample["part"].value_counts().to_dict()
+    console.print(
+        f"{len(sample):,} {population} to review -> {out} (from {source}; "
+        f"{parts.get('borderline', 0):,} borderline first, {parts.get('spread', 0):,} spread "
+        "over every cluster). Fill in category, reviewer and reviewed_at; then "
+        f"`segmentation train --data {data} --reviews {out}`"
+    )
+
+
+def review_export(
+    out: Annotated[Path, typer.Option(help="reviews.parquet to write.")],
+    overrides: Annotated[
+        bool, typer.Option("--overrides/--no-overrides", help="Count overrides with a reason.")
+    ] = True,
+) -> None:
+    """Write the reviews recorded through the API (and overrides with a reason) as
+    reviews.parquet, for `segmentation train --reviews`."""
+    import pandas as pd
+
+    from segmentation.store import SegmentStore
+    from training.files import atomic_write_parquet
+
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    records = store.review_records(include_overrides=overrides)
+    store.dispose()
+    frame = pd.DataFrame(
+        {
+            "customer_id": [r["id"] if r["population"] == "citizens" else None for r in records],
+            "org_number": [r["id"] if r["population"] == "employers" else None for r in records],
+            "category": [r["category"] for r in records],
+            "reviewer": [r["reviewer"] for r in records],
+            "reviewed_at": pd.to_datetime([r["reviewed_at"] for r in records], utc=True),
+            "note": [r["note"] for r in records],
+        }
+    )
+    atomic_write_parquet(frame, out)
+    console.print(f"{len(frame):,} reviews -> {out}")
+
+
+def promote(
+    population: Annotated[str, typer.Option(help="citizens or employers.")],
+    version: Annotated[str, typer.Option(help="The registered version to put into service.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in MLflow and the audit log).")],
+    operator: Annotated[str, typer.Option(help="Who does it.")] = os.environ.get(
+        "USER", "operator"
+    ),
+) -> None:
+    """Put a registered version into service (also one the gate refused), with a reason."""
+    from models.registry import configure_mlflow, record_promotion
+    from segmentation.store import SegmentStore, utcnow
+
+    if population not in ("citizens", "employers"):
+        raise typer.BadParameter("citizens or employers", param_hint="--population")
+    if not reason.strip():
+        raise typer.BadParameter("a reason is required", param_hint="--reason")
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    try:
+        previous = record_promotion(population, version, reason=reason, operator=operator)  # type: ignore[arg-type]
+    except LookupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    store.audit_many(
+        [
+            {
+                "at": utcnow(),
+                "actor": operator,
+                "role": "operator",
+                "action": f"promote_{population}_model",
+                "subject": f"v{version}",
+                "purpose": reason.strip()[:200],
+                "outcome": "allowed",
+            }
+        ]
+    )
+    store.dispose()
+    console.print(f"{population}: champion {previous or 'none'} -> version {version}")
