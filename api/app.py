@@ -24,6 +24,7 @@ from api.ratelimit import WindowLimiter
 from api.responses import BodyLimit, PrivateResponses
 from api.routers import capacity, health, periods, routing, subjects
 from api.state import ModelHolder
+from api.web import pages
 from models.registry import champion, configure_mlflow, load_version
 from segmentation.security import TokenVerifier
 from segmentation.settings import Settings, get_settings
@@ -155,6 +156,9 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
             for e in error.errors()
         ]
         return JSONResponse({"detail": details}, status_code=422)
+
+    app.state.web_settings = settings
+    pages.install(app)
 
     app.add_middleware(PrivateResponses)
     app.add_middleware(BodyLimit)

@@ -33,8 +33,13 @@ PRIVATE_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", 
 REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 
 
+#: Paths whose answers are public assets: cacheable, no request id needed.
+PUBLIC_PREFIXES = ("/static/", "/static-offline-docs/", "/health", "/metrics", "/openapi.json")
+
+
 class PrivateResponses:
-    """Pure ASGI middleware for responses under ``/v1/``: adds ``PRIVATE_HEADERS`` and gives
+    """Pure ASGI middleware for answers that may be about a person (the API under ``/v1/``
+    and the web pages, everything but public assets): adds ``PRIVATE_HEADERS`` and gives
     the request an id (the client's ``X-Request-ID`` if it is plain, else a new one), kept
     in the request's state for its audit records and sent back in ``X-Request-ID``."""
 
@@ -42,7 +47,7 @@ class PrivateResponses:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] != "http" or scope["path"].startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)

@@ -12,6 +12,8 @@ import jwt
 
 Role = Literal["case_handler", "portal", "planner", "operator"]
 ROLES: tuple[Role, ...] = ("case_handler", "portal", "planner", "operator")
+#: Roles of people (the portal is a system: it has a token, never an account).
+WEB_ROLES: tuple[Role, ...] = ("case_handler", "planner", "operator")
 ISSUER = "segmentation"
 
 #: The purpose recorded in the audit log when a request sends no `X-Purpose`.
@@ -127,3 +129,25 @@ class TokenVerifier:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = principal
         return principal
+
+
+#: People's passwords for the web pages: Argon2id (argon2-cffi's defaults).
+PASSWORD_MIN_LENGTH = 12
+
+
+def hash_password(password: str) -> str:
+    from argon2 import PasswordHasher
+
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValueError(f"a password has at least {PASSWORD_MIN_LENGTH} characters")
+    return PasswordHasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return PasswordHasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

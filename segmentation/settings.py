@@ -62,8 +62,13 @@ class Settings(BaseSettings):
     routing_per_citizen_per_minute: int = Field(default=30, ge=1)
     # Early warning (issue 9): the work list holds customers who do not yet need support,
     # at or above this risk, and at most this share of the period's customers.
-    warning_min_risk: float = Field(default=0.3, ge=0, le=1)
+    warning_min_risk: float = Field(default=0.3, ge=0.2, le=1)  # the index holds risk >= 0.2
     warning_list_share: float = Field(default=0.05, gt=0, le=1)
+    # Web pages: the session ends after this long without a page; an account is locked for
+    # web_lock_minutes after web_max_failures failed sign-ins in a row.
+    web_idle_minutes: int = Field(default=15, ge=1, le=480)
+    web_max_failures: int = Field(default=5, ge=1, le=100)
+    web_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # /metrics: open (the default, for a scraper inside the agency's network) or behind
     # a bearer token of the operator role.
     metrics_require_token: bool = False

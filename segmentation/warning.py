@@ -2,12 +2,19 @@
 att glida över i kategorin som behöver stöd"; "Om vi ingriper i tid ... kan vi förebygga
 att problemen hopar sig").
 
-The risk is half the model's probability that the customer already looks like one who
-needs support, half the documented signals of seed 004 (weighted): benefit periods that
-start or stop, reconsiderations, recovery claims, many contacts, several benefits at once,
-a long dependency benefit. Pure functions over the contract's numeric matrix; the batch
-stores each customer's risk and signals, and the work list (``segmentation.store``) reads
-them with the customer's movement between periods.
+The risk is a quarter the model's probability that the customer already looks like one
+who needs support, three quarters the documented signals of seed 004 (weighted): sickness,
+unemployment (activity support), economic strain (housing allowance), benefit periods that
+start or stop, reconsiderations, recovery claims, many contacts. The work list holds
+customers the model places in the irregular category: the slide seed 004 warns of.
+
+The weights are a starting point read from the source documents, and the synthetic
+periods follow the same account: an agency should refit them on its own history (who,
+among last year's irregular customers, came to need support) once it has two periods.
+
+Pure functions over the contract's numeric matrix; the batch stores each customer's risk
+and signals, and the work list (``segmentation.store``) reads them with the customer's
+movement between periods.
 """
 
 from __future__ import annotations
@@ -18,7 +25,6 @@ import numpy as np
 
 from data_contracts.schemas import BENEFIT_CODES, CITIZEN_COLUMN_INDEX
 from segmentation.features import (
-    DEPENDENCY_BENEFITS,
     LONG_SPELL_MONTHS,
     SPORADIC_BENEFITS,
 )
@@ -41,34 +47,39 @@ SIGNALS: tuple[Signal, ...] = (
     Signal(
         0,
         "benefit_started",
-        0.25,
+        0.15,
         "a benefit started or stopped in the period",
         "en förmån började eller upphörde under perioden",
     ),
     Signal(1, "reconsideration", 0.15, "asked for a reconsideration", "har begärt omprövning"),
     Signal(2, "recovery_claim", 0.10, "has a recovery claim", "har ett återkrav"),
     Signal(
-        3, "many_contacts", 0.20, "many contacts with the agency", "många kontakter med myndigheten"
+        3, "many_contacts", 0.10, "many contacts with the agency", "många kontakter med myndigheten"
     ),
-    Signal(4, "several_benefits", 0.15, "several benefits at once", "flera förmåner samtidigt"),
+    Signal(4, "sickness", 0.25, "sickness benefit in the period", "sjukpenning under perioden"),
     Signal(
         5,
-        "long_dependency",
+        "unemployment",
         0.15,
-        "a long spell of a dependency benefit",
-        "lång period med förmån för försörjning",
+        "activity support for six months or more",
+        "aktivitetsstöd i sex månader eller mer",
+    ),
+    Signal(
+        6,
+        "housing_allowance",
+        0.10,
+        "housing allowance (economic strain)",
+        "bostadsbidrag (ansträngd ekonomi)",
     ),
 )
 SIGNAL_BY_CODE = {signal.code: signal for signal in SIGNALS}
 #: How much the model's probability counts against the signals.
-PROBABILITY_WEIGHT = 0.5
+PROBABILITY_WEIGHT = 0.25
 
 _STEADY = tuple(
     _C[f"benefit_months_{code}"] for code in BENEFIT_CODES if code not in SPORADIC_BENEFITS
 )
-_ALL_MONTHS = tuple(_C[f"benefit_months_{code}"] for code in BENEFIT_CODES)
 _CONTACTS = [_C[f"contacts_{way}"] for way in ("phone", "office", "digital", "letter")]
-_DEPENDENCY = tuple(_C[f"benefit_months_{code}"] for code in DEPENDENCY_BENEFITS)
 
 
 def signal_flags(raw: np.ndarray) -> np.ndarray:
@@ -88,8 +99,9 @@ def signal_flags(raw: np.ndarray) -> np.ndarray:
             x[:, _C["reconsiderations"]] > 0,
             x[:, _C["recovery_claims"]] > 0,
             contacts >= MANY_CONTACTS,
-            (x[:, _ALL_MONTHS] >= LONG_SPELL_MONTHS).sum(axis=1) >= 2,
-            (x[:, _DEPENDENCY] >= LONG_SPELL_MONTHS).any(axis=1),
+            x[:, _C["benefit_months_sjukpenning"]] > 0,
+            x[:, _C["benefit_months_aktivitetsstod"]] >= LONG_SPELL_MONTHS,
+            x[:, _C["benefit_months_bostadsbidrag"]] > 0,
         ]
     )
     bits = np.array([1 << signal.bit for signal in SIGNALS], dtype=np.int16)

@@ -1,5 +1,5 @@
 """Consecutive reference periods of the same people, with realistic movement (issue 9):
-leavers, newcomers, and people moving between categories through events.
+leavers, newcomers (turning 18), and people moving between categories through events.
 
 Movement follows seed 004's account: life changes push regular customers into an irregular
 year; an irregular year settles back, or, when strain builds up (sickness benefit, activity
@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 
 from segmentation.taxonomy import CITIZEN_CATEGORIES
-from training.synthetic import citizens_in, draw_regions, generate_employers
+from training.synthetic import (
+    citizens_in,
+    draw_regions,
+    generate_employers,
+    personal_numbers,
+)
 
 REGULAR, IRREGULAR, SUPPORT = 0, 1, 2
 #: Per year: who leaves (moves abroad, dies), who is new (turns 18, moves in).
@@ -103,9 +108,15 @@ def consecutive_periods(
         )
         newcomers = rng.choice(3, size=int(len(frame) * JOIN_RATE), p=shares)
         joined, _ = citizens_in(rng, newcomers, period_end)
-        new_ids = ~joined["customer_id"].isin(fresh["customer_id"]).to_numpy()
-        frame = pd.concat([fresh, joined[new_ids]], ignore_index=True)
-        truth = np.concatenate([moved_to, newcomers[new_ids]])
+        # Newcomers turn 18 this year: a birth year nobody of earlier periods has, so
+        # their identity numbers are new.
+        years = np.full(len(joined), period_end.year - 18)
+        joined["birth_year"] = years
+        joined["customer_id"] = pd.array(
+            [str(n) for n in personal_numbers(rng, years)], dtype="string"
+        )
+        frame = pd.concat([fresh, joined], ignore_index=True)
+        truth = np.concatenate([moved_to, newcomers])
         out.append(_period(period_end, frame, truth))
     return out
 

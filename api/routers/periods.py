@@ -15,6 +15,7 @@ from api.deps import Access, AppContext, require
 from api.responses import JSONBytes
 from api.schemas import error_responses
 from segmentation import excel
+from segmentation.oversight import oversight_figures
 from segmentation.store import Period
 from segmentation.taxonomy import Population, county_name
 from segmentation.transitions import transition_report
@@ -200,3 +201,23 @@ async def warnings(
     if not answer["customers"]:
         await access.record(None)
     return JSONBytes(answer)
+
+
+oversight_access = require("planner", "operator", action="oversight.read", person=False)
+
+
+@router.get("/oversight", openapi_extra=oversight_access.openapi)
+async def oversight(
+    access: Annotated[Access, Depends(oversight_access)],
+    population: Annotated[Population, Query()] = "citizens",
+) -> dict[str, Any]:
+    """How often case handlers override the model: per category (per 1,000 customers the
+    model put there), county, reason and month. Counts only."""
+    store = access.context.store
+    events = await anyio.to_thread.run_sync(store.override_events, population)
+    latest = store.period(population)
+    return {
+        "population": population,
+        "period_end": latest.period_end.isoformat() if latest else None,
+        **oversight_figures(events, latest.counts if latest else {}),
+    }

@@ -141,40 +141,48 @@ def add_lookup(router: APIRouter, population: Population) -> None:
     async def lookup(access: Annotated[Access, Depends(access_guard)]) -> Response:
         """The stored category with explanation and history."""
         context, subject = access.context, access.subject
-        champion = active_model(context, population)
+        active_model(context, population)
         await access.record(subject)
-        record = await lookup_record(context, population, subject, with_history=True)
-        row, override = record.current, record.override
-        # Explained by the version that produced the stored category (the champion unless
-        # the alias moved since the batch run); the champion only if that one is gone, and
-        # then the answer names both.
-        model = champion
-        if row["model_version"] != champion.version:
-            model = await context.models.for_version(population, row["model_version"]) or champion
-        raw = scoring.stored_row(row["inputs"])
-        scored = scoring.score(raw, model)
-        category = override["category"] if override else row["category"]
-        chosen = model.categories.index(category)
-        channel, note = stored_channel(population, row, override)
-        context.metrics.answer(population, category)
-        return JSONBytes(
-            {
-                "category": category,
-                "channel": channel,
-                "channel_note": note,
-                "source": "override" if override else "model",
-                "model_category": row["category"],
-                "scored_at": row["scored_at"],
-                "period_end": row["period_end"],
-                "model_version": row["model_version"],
-                "explained_by_model_version": model.version,
-                "override": override,
-                "probabilities": scoring.probabilities_by_name(model, scored),
-                "explanation": scoring.explanation(model, scored, chosen),
-                "life_situations": scoring.tags(raw, model),
-                "history": record.history,
-            }
-        )
+        return JSONBytes(await lookup_payload(context, population, subject))
+
+
+async def lookup_payload(
+    context: AppContext, population: Population, subject: str
+) -> dict[str, Any]:
+    """What a case handler sees of one customer (the API's lookup and the customer card):
+    the stored category or override, the channel, why, life situations and history. The
+    caller has audited the access; 404 if the customer is in no period."""
+    champion = active_model(context, population)
+    record = await lookup_record(context, population, subject, with_history=True)
+    row, override = record.current, record.override
+    # Explained by the version that produced the stored category (the champion unless the
+    # alias moved since the batch run); the champion only if that one is gone, and then
+    # the answer names both.
+    model = champion
+    if row["model_version"] != champion.version:
+        model = await context.models.for_version(population, row["model_version"]) or champion
+    raw = scoring.stored_row(row["inputs"])
+    scored = scoring.score(raw, model)
+    category = override["category"] if override else row["category"]
+    chosen = model.categories.index(category)
+    channel, note = stored_channel(population, row, override)
+    context.metrics.answer(population, category)
+    return {
+        "category": category,
+        "channel": channel,
+        "channel_note": note,
+        "source": "override" if override else "model",
+        "model_category": row["category"],
+        "scored_at": row["scored_at"],
+        "period_end": row["period_end"],
+        "model_version": row["model_version"],
+        "explained_by_model_version": model.version,
+        "override": override,
+        "probabilities": scoring.probabilities_by_name(model, scored),
+        "explanation": scoring.explanation(model, scored, chosen),
+        "life_situations": scoring.tags(raw, model),
+        "history": record.history,
+    }
 
 
 def add_override(router: APIRouter, population: Population) -> None:

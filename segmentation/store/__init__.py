@@ -8,7 +8,8 @@ so. The package's one I/O; one module per job, behind the one facade ``SegmentSt
 - ``reads``: the hot path, one customer's latest row, override and history;
 - ``overrides``: case handlers' overrides and reviews;
 - ``audit``: the audit log;
-- ``aggregates``: whole-period reads for planners and operators.
+- ``aggregates``: whole-period reads for planners and operators;
+- ``users``: accounts of the people who sign in to the web pages.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from segmentation.store.schema import (
     metadata,
     utcnow,
 )
+from segmentation.store.users import WebUsers
 
 __all__ = [
     "AUDIT_WAL_LIMIT_BYTES",
@@ -58,7 +60,7 @@ __all__ = [
 ]
 
 
-class SegmentStore(BatchWrites, PointReads, CaseWrites, AuditLog, Aggregates):
+class SegmentStore(BatchWrites, PointReads, CaseWrites, AuditLog, Aggregates, WebUsers):
     """Reads and writes of the segment store (see the package's modules)."""
 
     def drop_periods(self) -> None:

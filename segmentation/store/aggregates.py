@@ -15,12 +15,11 @@ from segmentation.store.base import Period, StoreBase
 from segmentation.store.schema import (
     BEHAVIOUR_COLUMNS,
     format_id,
-    history,
     period_drift,
     stored_time,
     utcnow,
 )
-from segmentation.taxonomy import POPULATIONS, Population, channel_for
+from segmentation.taxonomy import POPULATIONS, Population
 
 
 class Aggregates(StoreBase):
@@ -81,12 +80,12 @@ class Aggregates(StoreBase):
 
     # -- early warning -------------------------------------------------------------------------
     def warning_threshold(self, period: Period, *, share: float, min_risk: float) -> float:
-        """The risk from which a customer of ``period`` is on the work list: at least
-        ``min_risk``, and high enough that the list is at most ``share`` of the period's
-        customers."""
+        """The risk from which an irregular customer of ``period`` is on the work list: at
+        least ``min_risk``, and high enough that the list is at most ``share`` of the
+        period's customers."""
         rank = max(int(period.rows * share) - 1, 0)
         sql = (
-            f"SELECT risk FROM {period.table_name} WHERE category <> 'needs_support'"
+            f"SELECT risk FROM {period.table_name} WHERE category = 'irregular'"
             " ORDER BY risk DESC LIMIT 1 OFFSET :rank"
         )
         with self.engine.connect() as connection:
@@ -106,10 +105,9 @@ class Aggregates(StoreBase):
         limit: int,
         offset: int,
     ) -> tuple[int, list[dict[str, Any]]]:
-        """The customers of ``period`` at or above ``threshold`` risk who do not already
-        need support, highest risk first (one page), with the previous period's category;
-        and how many there are in all."""
-        where = "t.category <> 'needs_support' AND t.risk >= :threshold"
+        """The irregular customers of ``period`` at or above ``threshold`` risk, highest risk
+        first (one page), with the previous period's category; and how many in all."""
+        where = "t.category = 'irregular' AND t.risk >= :threshold"
         params: dict[str, Any] = {"threshold": threshold, "limit": limit, "offset": offset}
         if region is not None:
             where += " AND t.region = :region"
@@ -135,7 +133,7 @@ class Aggregates(StoreBase):
         """Every id on the work list of ``period`` (for measuring it against the truth)."""
         sql = (
             f"SELECT subject_id FROM {period.table_name}"
-            " WHERE category <> 'needs_support' AND risk >= :threshold"
+            " WHERE category = 'irregular' AND risk >= :threshold"
         )
         with self.engine.connect() as connection:
             return np.array(
@@ -144,25 +142,40 @@ class Aggregates(StoreBase):
             )
 
     # -- samples for drift -----------------------------------------------------------------------
-    def period_sample(self, period: Period, rows: int) -> tuple[np.ndarray, list[str]]:
-        """About ``rows`` customers of a period spread over the whole table: their inputs
-        (float32 matrix) and categories."""
-        step = max(period.rows // max(rows, 1), 1)
-        sql = f"SELECT category, inputs FROM {period.table_name} WHERE row_id % :step = 0"
+    def period_sample(
+        self, period: Period, rows: int, blocks: int = 40
+    ) -> tuple[np.ndarray, list[str]]:
+        """About ``rows`` customers of a period in ``blocks`` runs of consecutive rows spread
+        over the table (rows are in the order of the scored file): their inputs (float32
+        matrix) and categories. Range reads on the row id, no scan of the whole table."""
         with self.engine.connect() as connection:
-            fetched = connection.execute(text(sql), {"step": step}).all()
+            low, high = connection.execute(
+                text(f"SELECT min(row_id), max(row_id) FROM {period.table_name}")
+            ).one()
+            if low is None:
+                return np.empty((0, 0), dtype=np.float32), []
+            size = max(rows // blocks, 1)
+            starts = np.linspace(low, max(high - size + 1, low), blocks).astype(np.int64)
+            fetched: list[Any] = []
+            sql = (
+                f"SELECT category, inputs FROM {period.table_name}"
+                " WHERE row_id >= :start AND row_id < :stop"
+            )
+            for start in sorted(set(starts.tolist())):
+                fetched += connection.execute(
+                    text(sql), {"start": start, "stop": start + size}
+                ).all()
         if not fetched:
             return np.empty((0, 0), dtype=np.float32), []
         blob = b"".join(bytes(row[1]) for row in fetched)
         matrix = np.frombuffer(blob, dtype="<f4").reshape(len(fetched), -1)
         return matrix, [row[0] for row in fetched]
 
-    def category_shares(self, period: Period) -> dict[str, float]:
-        sql = f"SELECT category, count(*) FROM {period.table_name} GROUP BY category"
-        with self.engine.connect() as connection:
-            counts = {row[0]: int(row[1]) for row in connection.execute(text(sql))}
-        total = sum(counts.values()) or 1
-        return {name: count / total for name, count in counts.items()}
+    @staticmethod
+    def category_shares(period: Period) -> dict[str, float]:
+        """The period's share of customers per category (counted as the run wrote them)."""
+        total = sum(period.counts.values()) or 1
+        return {name: count / total for name, count in period.counts.items()}
 
     def save_drift(self, period: Period, report: str) -> None:
         with self.begin() as connection:
@@ -195,30 +208,23 @@ class Aggregates(StoreBase):
         return sorted(out, reverse=True)
 
     # -- oversight -------------------------------------------------------------------------------
-    def override_events(self) -> list[dict[str, Any]]:
-        """Every override set, with its population, category, reason and time (no ids)."""
-        query = select(
-            history.c.population, history.c.category, history.c.reason, history.c.at
-        ).where(history.c.source == "override")
+    def override_events(self, population: Population) -> list[dict[str, Any]]:
+        """Every override set for the population: category, reason, time and the customer's
+        county in the latest period (no ids)."""
+        latest = self.period(population)
+        join = f" LEFT JOIN {latest.table_name} t ON t.subject_id = h.subject_id" if latest else ""
+        region = "t.region" if latest else "NULL"
+        sql = (
+            f"SELECT h.category, h.reason, h.at, {region} AS region FROM segment_history h{join}"
+            " WHERE h.population = :population AND h.source = 'override'"
+        )
         with self.engine.connect() as connection:
             return [
                 {
-                    "population": row.population,
                     "category": row.category,
                     "reason": row.reason or "",
                     "at": stored_time(row.at),
+                    "region": row.region,
                 }
-                for row in connection.execute(query)
+                for row in connection.execute(text(sql), {"population": population})
             ]
-
-    def supportive_count(self, period: Period) -> int:
-        """Customers of ``period`` suggested a more supportive channel than their
-        category's (borderline customers)."""
-        sql = f"SELECT category, channel, count(*) FROM {period.table_name} GROUP BY 1, 2"
-        with self.engine.connect() as connection:
-            rows = connection.execute(text(sql)).all()
-        return sum(
-            int(count)
-            for category, channel, count in rows
-            if channel != channel_for(period.population, category)
-        )

@@ -4,6 +4,7 @@ shares."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import threading
 import time
@@ -45,6 +46,9 @@ class Period:
     model_version: str
     scored_at: dt.datetime
     rows: int
+    #: Customers per category, and borderline customers given a more supportive channel.
+    counts: dict[str, int]
+    supportive: int
 
 
 class StoreBase:
@@ -177,6 +181,8 @@ class StoreBase:
                         row.model_version,
                         stored_time(row.scored_at) or dt.datetime.now(dt.UTC),
                         int(row.rows or 0),
+                        json.loads(row.counts or "{}"),
+                        int(row.supportive or 0),
                     )
                 )
         return out

@@ -128,6 +128,10 @@ segment_periods = Table(
     Column("scored_at", DateTime(timezone=True), nullable=False),
     Column("state", String(16), nullable=False),
     Column("rows", Integer, nullable=False, default=0),
+    #: Customers per category (JSON) and borderline customers given a more supportive
+    #: channel, counted chunk by chunk as the run writes them.
+    Column("counts", Text, nullable=False, default="{}"),
+    Column("supportive", Integer, nullable=False, default=0),
     Index("ix_periods_population", "population", "period_end"),
 )
 
@@ -186,9 +190,15 @@ batch_progress = Table(
     Column("chunks_done", Integer, nullable=False),
     Column("rows_accepted", Integer, nullable=False),
     Column("rows_rejected", Integer, nullable=False),
+    Column("counts", Text, nullable=False, default="{}"),
+    Column("supportive", Integer, nullable=False, default=0),
     Column("scored_at", DateTime(timezone=True), nullable=False),
     Column("finished", Boolean, nullable=False),
 )
+
+#: The work list reads only customers at or above this risk: its index holds no others
+#: (a partial index: 1.5 s to build at 7.2 M instead of 11 s for every row).
+WARNING_INDEX_FLOOR = 0.2
 
 #: Drift of each scoring run: shares and inputs against the previous period (JSON).
 period_drift = Table(
@@ -199,6 +209,18 @@ period_drift = Table(
     Column("period_end", Date, nullable=False),
     Column("model_version", String(32), nullable=False),
     Column("report", Text, nullable=False),
+)
+
+#: People who sign in to the web pages (the API's bearer tokens stay for systems).
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("name", String(120), primary_key=True),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 audit_log = Table(

@@ -45,6 +45,28 @@ def test_training_logs_the_quality_and_the_data(trained_home) -> None:
     assert run.data.tags["gate"] == "passed"
 
 
+@pytest.mark.parametrize("population", ["citizens", "employers"])
+def test_every_registered_version_has_a_fairness_report(trained_home, population) -> None:
+    from mlflow import MlflowClient
+
+    from models.registry import MODEL_NAMES
+
+    settings = make_settings(trained_home)
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    client = MlflowClient()
+    versions = client.search_model_versions(f"name='{MODEL_NAMES[population]}'")
+    assert versions
+    for version in versions:
+        assert "fairness" in version.tags  # "none" or the flagged groups
+        report = mlflow.artifacts.load_dict(f"runs:/{version.run_id}/fairness.json")
+        attributes = {"age_band", "legal_sex", "county"} if population == "citizens" else {"county"}
+        assert set(report["by"]) == attributes
+        for groups in report["by"].values():
+            ratios = [g["ratio_to_most_favoured"] for g in groups.values()]
+            assert max(ratios) == pytest.approx(1.0) and min(ratios) >= 0
+            assert sum(g["customers"] for g in groups.values()) > 1_000
+
+
 def _reviews(ids: pd.Series, categories: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -194,3 +194,23 @@ def drift(
     reports = [json.loads(report) for _, _, report in store.drift_reports(population)]  # type: ignore[arg-type]
     store.dispose()
     typer.echo(json.dumps(reports, indent=2))
+
+
+def oversight(
+    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+) -> None:
+    """How often case handlers override the model, per category, county, reason and month
+    (JSON)."""
+    from segmentation.oversight import oversight_figures
+    from segmentation.store import SegmentStore
+
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    latest = store.period(population)  # type: ignore[arg-type]
+    figures = oversight_figures(
+        store.override_events(population),  # type: ignore[arg-type]
+        latest.counts if latest else {},
+    )
+    store.dispose()
+    typer.echo(json.dumps(figures, indent=2))

@@ -85,3 +85,42 @@ def audit(
         record.pop("id", None)
         typer.echo(json.dumps(record, default=str, ensure_ascii=False))
     store.dispose()
+
+
+def user_add(
+    name: Annotated[str, typer.Argument(help="The person's user name.")],
+    role: Annotated[str, typer.Option(help="case_handler, planner or operator.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create (or reset) a local account for the web pages; the password is asked for, or
+    read from standard input, and stored as an Argon2 hash."""
+    import sys
+
+    from segmentation.security import (
+        PASSWORD_MIN_LENGTH,
+        WEB_ROLES,
+        hash_password,
+        subject_problem,
+    )
+    from segmentation.store import SegmentStore
+
+    if role not in WEB_ROLES:
+        raise typer.BadParameter(f"one of {', '.join(WEB_ROLES)}", param_hint="--role")
+    if problem := subject_problem(name):
+        raise typer.BadParameter(problem, param_hint="NAME")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise typer.BadParameter(
+            f"at least {PASSWORD_MIN_LENGTH} characters", param_hint="password"
+        )
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    store.add_user(name, role, hash_password(password))
+    store.dispose()
+    console.print(f"{name}: {role}")

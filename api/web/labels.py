@@ -1,0 +1,88 @@
+"""Swedish words for what the pages show: categories, channels, features, life situations,
+history entries. One place, so the pages and their tests say the same."""
+
+from __future__ import annotations
+
+CATEGORY_SV: dict[str, str] = {
+    "regular": "Regelbunden vardag",
+    "irregular": "Oregelbunden vardag",
+    "needs_support": "Vardag som kräver stöd",
+    "small": "Liten arbetsgivare (färre än 20 anställda)",
+    "medium_large": "Medelstor eller stor arbetsgivare",
+}
+CHANNEL_SV: dict[str, str] = {
+    "digital_self_service": "Digital självservice",
+    "guided_digital": "Digital service med vägledning",
+    "personal_handler": "Personlig handläggare",
+    "guided_multichannel": "Vägledning i flera kanaler",
+    "e_service_integration": "E-tjänster och lönesystem",
+}
+FEATURE_SV: dict[str, str] = {
+    "contacts_per_year": "kontakter per år",
+    "personal_contact_share": "andel kontakter per telefon eller på kontor",
+    "handling_minutes": "minuter aktiv handläggning",
+    "applications": "ansökningar under året",
+    "assisted_application_share": "andel ansökningar på papper, muntligt eller via ombud",
+    "portal_logins": "inloggningar på Mina sidor",
+    "life_events": "registrerade livshändelser (flytt, barn, sjukdom …)",
+    "reconsiderations_and_recovery": "omprövningar och återkrav",
+    "benefits": "förmåner under året",
+    "changing_benefits": "förmåner som började eller upphörde under året",
+    "family_benefit_years": "år med familjeförmåner",
+    "sickness_benefit_years": "år med sjukpenning",
+    "long_term_disability_benefit_years": "år med sjuk- eller aktivitetsersättning",
+    "disability_support_benefit_years": "år med stöd vid funktionsnedsättning",
+    "labour_market_benefit_years": "år med aktivitetsstöd",
+    "housing_benefit_years": "år med bostadsbidrag",
+    "dental_benefit_years": "år med tandvårdsstöd",
+    "employees": "anställda",
+    "cases": "ärenden under året",
+    "contacts_per_case": "kontakter per ärende",
+    "electronic_application_share": "andel elektroniska ansökningar",
+    "payroll_integration": "rapporterar via lönesystem",
+    "handling_minutes_per_case": "minuter handläggning per ärende",
+}
+TAG_SV: dict[str, str] = {
+    "parental_leave": "Föräldraledighet",
+    "sick_child_care": "Vård av sjukt barn (VAB)",
+    "sick_soon_well": "Sjuk men snart frisk",
+    "long_term_illness": "Långvarig sjukdom",
+    "between_jobs": "Mellan jobb",
+    "single_parent": "Ensamstående förälder",
+    "caring_for_someone": "Vårdar någon",
+    "housing_support": "Bostadsbidrag",
+    "life_change": "Förändring i livet",
+    "multi_benefit": "Flera förmåner samtidigt",
+    "payroll_integrated": "Rapporterar via lönesystem",
+    "paper_applications": "Ansöker på papper",
+    "many_contacts_per_case": "Många kontakter per ärende",
+}
+SOURCE_SV: dict[str, str] = {
+    "model": "Modellen",
+    "override": "Handläggarens beslut",
+    "override_removed": "Handläggarens beslut borttaget",
+}
+ROLE_SV: dict[str, str] = {
+    "case_handler": "Handläggare",
+    "planner": "Planerare",
+    "operator": "Driftansvarig",
+    "portal": "Mina sidor (system)",
+}
+
+
+def category(name: str | None) -> str:
+    return CATEGORY_SV.get(name or "", name or "–")
+
+
+def channel(name: str | None) -> str:
+    return CHANNEL_SV.get(name or "", name or "–")
+
+
+def number(value: float, unit: str = "") -> str:
+    """A number the Swedish way: decimal comma, space between thousands."""
+    if unit == "share":
+        return f"{value:.0%}".replace("%", " %")
+    if abs(value) >= 10:
+        return f"{value:,.0f}".replace(",", "\u00a0")
+    text = f"{value:.1f}".replace(".", ",")
+    return text[:-2] if text.endswith(",0") else text

@@ -1,0 +1,761 @@
+"""The pages: sign-in, the case handler's search, customer card and work list, the planner's
+capacity and transitions, the operator's model versions. Server-rendered with Jinja2 and
+plain forms (no page needs script; nothing is loaded from outside the app).
+
+Every page that shows a person is audited like the API (same actions, the purpose asked
+once per session, the request's id and the client's address); a form that changes
+something carries the session's form token (CSRF) and is refused without it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import anyio
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from api.deps import PURPOSE_PATTERN, AppContext, Origin
+from api.routers.capacity import _loads
+from api.routers.periods import _transitions, work_list
+from api.routers.subjects import ID_PARAMS, lookup_payload
+from api.web import labels
+from api.web.session import Sessions, WebSession, new_session
+from segmentation import excel
+from segmentation.capacity import ASSUMPTION_BOUNDS, Assumptions, parse_changes, report
+from segmentation.security import WEB_ROLES, verify_password
+from segmentation.taxonomy import COUNTY_NAMES, Population, category_names, county_name
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(
+    category=labels.category,
+    channel=labels.channel,
+    number=labels.number,
+    county=county_name,
+    feature=lambda name: labels.FEATURE_SV.get(name, name),
+    tag=lambda name: labels.TAG_SV.get(name, name),
+    source=lambda name: labels.SOURCE_SV.get(name, name),
+    role_name=lambda name: labels.ROLE_SV.get(name, name),
+)
+router = APIRouter(include_in_schema=False)
+HOME = {"case_handler": "/kund", "planner": "/planering", "operator": "/modeller"}
+LOGIN_COOKIE = "segmentering_inloggning"
+#: ÅÅÅÅMMDD-NNNN or ÅÅÅÅMMDDNNNN (a citizen); NNNNNN-NNNN or NNNNNNNNNN (an employer).
+ID_INPUT = re.compile(r"^\s*(\d{8}|\d{6})[-+ ]?(\d{4})\s*$")
+
+
+class PageError(Exception):
+    """A page answered with a Swedish error page (never a stack trace)."""
+
+    def __init__(self, status: int, title: str, text: str) -> None:
+        self.status, self.title, self.text = status, title, text
+
+
+def _context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+def _sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.web_sessions
+    return sessions
+
+
+def render(
+    request: Request,
+    name: str,
+    values: dict[str, Any],
+    *,
+    session: WebSession | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, name, {"session": session, "home": HOME, **values}, status_code=status
+    )
+    if session is not None:
+        _sessions(request).write(response, session)  # sliding idle timeout
+    return response
+
+
+def signed_in(request: Request, *roles: str) -> WebSession:
+    """The session of a signed-in person in one of ``roles``; otherwise the sign-in page
+    (no session, or it expired) or a 403 page (another role)."""
+    session, expired = _sessions(request).read(request)
+    if session is None:
+        target = quote(
+            str(request.url.path) + ("?" + request.url.query if request.url.query else "")
+        )
+        note = "&utgangen=1" if expired else ""
+        raise _Redirect(f"/logga-in?nasta={target}{note}")
+    if roles and session.role not in roles:
+        raise PageError(
+            403,
+            "Du har inte behörighet till sidan",
+            f"Sidan är för {', '.join(labels.ROLE_SV[r] for r in roles).lower()}. "
+            f"Du är inloggad som {labels.ROLE_SV.get(session.role, session.role).lower()}.",
+        )
+    return session
+
+
+class _Redirect(Exception):
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+
+def _checked_form(session: WebSession, form: Any) -> None:
+    if not session.form_token_ok(form.get("csrf")):
+        raise PageError(
+            403,
+            "Formuläret kunde inte tas emot",
+            "Formuläret saknade en giltig säkerhetskod. Ladda om sidan och försök igen.",
+        )
+
+
+async def _audit(
+    request: Request, session: WebSession, action: str, subject: str | None, outcome: str
+) -> None:
+    """The same record the API writes for the same access."""
+    try:
+        await _context(request).auditor.record(
+            actor=session.user,
+            role=session.role,
+            action=action,
+            subject=subject,
+            purpose=session.purpose or "unknown",
+            outcome=outcome,
+            request_id=Origin.of(request).request_id,
+            client=Origin.of(request).client,
+        )
+    except Exception as error:  # nothing about a person is shown unaudited
+        raise PageError(
+            503,
+            "Tjänsten är inte tillgänglig",
+            "Loggen över vem som läser personuppgifter kan inte skrivas just nu, så sidan visas "
+            "inte. Försök igen om en stund.",
+        ) from error
+
+
+def _needs_purpose(request: Request, session: WebSession) -> None:
+    if not session.purpose:
+        target = quote(
+            str(request.url.path) + ("?" + request.url.query if request.url.query else "")
+        )
+        raise _Redirect(f"/syfte?nasta={target}")
+
+
+def _here(request: Request) -> str:
+    """This page's path and query, quoted for a ``nasta`` parameter."""
+    query = "?" + request.url.query if request.url.query else ""
+    return quote(str(request.url.path) + query)
+
+
+def _safe_next(target: str | None, session: WebSession | None = None) -> str:
+    """Only a path of this site (never another host)."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return HOME.get(session.role, "/kund") if session else "/kund"
+
+
+# -- sign-in ----------------------------------------------------------------------------------
+@router.get("/")
+async def start(request: Request) -> Response:
+    session, _ = _sessions(request).read(request)
+    return RedirectResponse(HOME.get(session.role, "/logga-in") if session else "/logga-in", 303)
+
+
+def _login_page(
+    request: Request, *, error: str | None = None, status: int = 200, name: str = ""
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    note = None
+    if request.query_params.get("utgangen"):
+        note = "Du har varit inaktiv för länge och har loggats ut. Logga in igen."
+    if request.query_params.get("utloggad"):
+        note = "Du är utloggad."
+    response = render(
+        request,
+        "login.html",
+        {
+            "error": error,
+            "note": note,
+            "csrf": token,
+            "name": name,
+            "next": request.query_params.get("nasta", ""),
+        },
+        status=status,
+    )
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", path="/logga-in")
+    return response
+
+
+@router.get("/logga-in")
+async def login_form(request: Request) -> Response:
+    return _login_page(request)
+
+
+@router.post("/logga-in")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    token = request.cookies.get(LOGIN_COOKIE)
+    if not token or not secrets.compare_digest(token, str(form.get("csrf", ""))):
+        return _login_page(
+            request,
+            error="Formuläret hade gått ut. Försök igen.",
+            status=403,
+        )
+    name, password = str(form.get("anvandare", "")).strip(), str(form.get("losenord", ""))
+    context = _context(request)
+    settings = context.settings
+    user = await anyio.to_thread.run_sync(context.store.web_user, name) if name else None
+    wrong = "Fel användarnamn eller lösenord."
+    if user is None or user["role"] not in WEB_ROLES:
+        return _login_page(request, error=wrong, status=401, name=name)
+    locked = user["locked_until"]
+    if locked is not None and locked > dt.datetime.now(dt.UTC):
+        minutes = max(1, int((locked - dt.datetime.now(dt.UTC)).total_seconds() // 60) + 1)
+        return _login_page(
+            request,
+            error="Kontot är låst efter för många felaktiga försök. "
+            f"Försök igen om {minutes} minuter.",
+            status=423,
+            name=name,
+        )
+    if not await anyio.to_thread.run_sync(verify_password, user["password_hash"], password):
+        await anyio.to_thread.run_sync(
+            lambda: context.store.failed_login(
+                name,
+                limit=settings.web_max_failures,
+                lock=dt.timedelta(minutes=settings.web_lock_minutes),
+            )
+        )
+        return _login_page(request, error=wrong, status=401, name=name)
+    await anyio.to_thread.run_sync(context.store.signed_in, name)
+    session = new_session(name, user["role"])
+    response = RedirectResponse(_safe_next(str(form.get("nasta", "")), session), 303)
+    _sessions(request).write(response, session)
+    response.delete_cookie(LOGIN_COOKIE, path="/logga-in")
+    return response
+
+
+@router.post("/logga-ut")
+async def logout(request: Request) -> Response:
+    session = signed_in(request)
+    _checked_form(session, await request.form())
+    response = RedirectResponse("/logga-in?utloggad=1", 303)
+    Sessions.clear(response)
+    return response
+
+
+@router.get("/syfte")
+async def purpose_form(request: Request) -> Response:
+    session = signed_in(request, "case_handler")
+    return render(
+        request,
+        "purpose.html",
+        {"next": request.query_params.get("nasta", "/kund"), "error": None, "value": ""},
+        session=session,
+    )
+
+
+@router.post("/syfte")
+async def purpose(request: Request) -> Response:
+    session = signed_in(request, "case_handler")
+    form = await request.form()
+    _checked_form(session, form)
+    value = " ".join(str(form.get("syfte", "")).split())
+    if not PURPOSE_PATTERN.match(value):
+        return render(
+            request,
+            "purpose.html",
+            {
+                "next": form.get("nasta", "/kund"),
+                "value": value,
+                "error": "Ange syftet med 1–200 tecken: bokstäver, siffror, mellanslag "
+                "och . : / - _",
+            },
+            session=session,
+            status=422,
+        )
+    session = session.with_purpose(value)
+    response = RedirectResponse(_safe_next(str(form.get("nasta", "")), session), 303)
+    _sessions(request).write(response, session)
+    return response
+
+
+# -- case handler -------------------------------------------------------------------------------
+def normalise_id(text: str) -> tuple[Population, str] | None:
+    """A typed identity number as (population, the id the store knows), or None."""
+    match = ID_INPUT.match(text or "")
+    if not match:
+        return None
+    digits = match.group(1) + match.group(2)
+    population: Population = "citizens" if len(digits) == 12 else "employers"
+    if ID_PARAMS[population].check(digits):
+        return None
+    return population, digits
+
+
+@router.get("/kund")
+async def search(request: Request) -> Response:
+    session = signed_in(request, "case_handler")
+    typed = request.query_params.get("nummer")
+    error = None
+    if typed is not None:
+        found = normalise_id(typed)
+        if found is not None:
+            return RedirectResponse(f"/kund/{found[1]}", 303)
+        error = (
+            "Ange ett giltigt personnummer (ÅÅÅÅMMDD-NNNN) eller organisationsnummer "
+            "(NNNNNN-NNNN); kontrollsiffran stämmer inte eller formatet är fel."
+        )
+    return render(
+        request,
+        "search.html",
+        {"error": error, "value": typed or ""},
+        session=session,
+        status=422 if error else 200,
+    )
+
+
+@router.get("/kund/{number}")
+async def card(request: Request, number: str) -> Response:
+    session = signed_in(request, "case_handler")
+    found = normalise_id(number)
+    if found is None:
+        raise PageError(
+            404, "Ogiltigt nummer", "Numret är inte ett giltigt person- eller organisationsnummer."
+        )
+    population, subject = found
+    _needs_purpose(request, session)
+    await _audit(request, session, f"{population}.lookup", subject, "allowed")
+    try:
+        answer = await lookup_payload(_context(request), population, subject)
+    except HTTPException as error:
+        if error.status_code == 404:
+            raise PageError(
+                404,
+                "Kunden finns inte i registret",
+                "Ingen kund med det numret finns i någon bedömd period.",
+            ) from error
+        raise
+    return render(
+        request,
+        "card.html",
+        {
+            "customer": subject,
+            "population": population,
+            "answer": answer,
+            "categories": category_names(population),
+            "message": request.query_params.get("meddelande"),
+            "errors": {},
+            "form": {},
+            "today": dt.date.today().isoformat(),
+        },
+        session=session,
+    )
+
+
+MESSAGES = {
+    "andrad": "Handläggarens kategori är sparad och gäller före modellens.",
+    "borttagen": "Handläggarens kategori är borttagen: modellens kategori gäller igen.",
+    "granskad": "Din bedömning är sparad. Den används när modellen tränas nästa gång.",
+}
+
+
+async def _card_with_errors(
+    request: Request,
+    session: WebSession,
+    population: Population,
+    subject: str,
+    errors: dict[str, str],
+    form: Any,
+) -> Response:
+    answer = await lookup_payload(_context(request), population, subject)
+    return render(
+        request,
+        "card.html",
+        {
+            "customer": subject,
+            "population": population,
+            "answer": answer,
+            "categories": category_names(population),
+            "message": None,
+            "errors": errors,
+            "form": dict(form),
+            "today": dt.date.today().isoformat(),
+        },
+        session=session,
+        status=422,
+    )
+
+
+def _found(number: str) -> tuple[Population, str]:
+    found = normalise_id(number)
+    if found is None:
+        raise PageError(
+            404, "Ogiltigt nummer", "Numret är inte ett giltigt person- eller organisationsnummer."
+        )
+    return found
+
+
+@router.post("/kund/{number}/andra")
+async def override(request: Request, number: str) -> Response:
+    session = signed_in(request, "case_handler")
+    form = await request.form()
+    _checked_form(session, form)
+    population, subject = _found(number)
+    _needs_purpose(request, session)
+    await _audit(request, session, f"{population}.override", subject, "allowed")
+    errors: dict[str, str] = {}
+    category = str(form.get("kategori", ""))
+    reason = " ".join(str(form.get("motivering", "")).split())
+    if category not in category_names(population):
+        errors["kategori"] = "Välj en kategori."
+    if not 3 <= len(reason) <= 500:
+        errors["motivering"] = "Skriv en motivering på 3–500 tecken."
+    expires: dt.datetime | None = None
+    if until := str(form.get("giltig_till", "")).strip():
+        try:
+            day = dt.date.fromisoformat(until)
+        except ValueError:
+            errors["giltig_till"] = "Ange datumet som ÅÅÅÅ-MM-DD."
+        else:
+            if day <= dt.date.today():
+                errors["giltig_till"] = "Datumet måste ligga efter i dag."
+            expires = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+    if errors:
+        return await _card_with_errors(request, session, population, subject, errors, form)
+    store = _context(request).store
+    if await anyio.to_thread.run_sync(store.current, population, subject) is None:
+        raise PageError(404, "Kunden finns inte i registret", "Ingen kund med det numret.")
+    await anyio.to_thread.run_sync(
+        lambda: store.set_override(
+            population,
+            subject,
+            category=category,
+            reason=reason,
+            actor=session.user,
+            expires_at=expires,
+        )
+    )
+    return RedirectResponse(f"/kund/{subject}?meddelande=andrad", 303)
+
+
+@router.post("/kund/{number}/ta-bort")
+async def remove_override(request: Request, number: str) -> Response:
+    session = signed_in(request, "case_handler")
+    _checked_form(session, await request.form())
+    population, subject = _found(number)
+    _needs_purpose(request, session)
+    await _audit(request, session, f"{population}.override", subject, "allowed")
+    store = _context(request).store
+    await anyio.to_thread.run_sync(
+        lambda: store.remove_override(
+            population, subject, actor=session.user, reason="borttagen av handläggare"
+        )
+    )
+    return RedirectResponse(f"/kund/{subject}?meddelande=borttagen", 303)
+
+
+@router.post("/kund/{number}/granska")
+async def review(request: Request, number: str) -> Response:
+    session = signed_in(request, "case_handler")
+    form = await request.form()
+    _checked_form(session, form)
+    population, subject = _found(number)
+    _needs_purpose(request, session)
+    await _audit(request, session, f"{population}.review", subject, "allowed")
+    category = str(form.get("bedomning", ""))
+    note = " ".join(str(form.get("anteckning", "")).split())[:500] or None
+    if category not in category_names(population):
+        return await _card_with_errors(
+            request, session, population, subject, {"bedomning": "Välj en kategori."}, form
+        )
+    store = _context(request).store
+    await anyio.to_thread.run_sync(
+        lambda: store.add_review(
+            population, subject, category=category, reviewer=session.user, note=note
+        )
+    )
+    return RedirectResponse(f"/kund/{subject}?meddelande=granskad", 303)
+
+
+@router.get("/arbetslista")
+async def worklist(request: Request) -> Response:
+    session = signed_in(request, "case_handler")
+    _needs_purpose(request, session)
+    region = request.query_params.get("lan") or None
+    if region is not None and region not in COUNTY_NAMES:
+        region = None
+    try:
+        page = max(1, int(request.query_params.get("sida", "1")))
+    except ValueError:
+        page = 1
+    try:
+        answer = await work_list(_context(request), region=region, page=page, page_size=25)
+    except HTTPException as error:
+        raise PageError(404, "Ingen arbetslista än", "Ingen period är bedömd ännu.") from error
+    for customer in answer["customers"]:
+        await _audit(request, session, "warnings.list", customer["customer_id"], "allowed")
+    return render(
+        request,
+        "worklist.html",
+        {"answer": answer, "region": region, "counties": COUNTY_NAMES, "page": page},
+        session=session,
+    )
+
+
+# -- planner -------------------------------------------------------------------------------------
+def _percent(
+    form: Any, name: str, default: float, low: float, high: float
+) -> tuple[float, str | None]:
+    text = str(form.get(name, "")).strip().replace(",", ".")
+    if not text:
+        return default, None
+    try:
+        value = float(text) / 100
+    except ValueError:
+        return default, "Ange ett tal."
+    if not low <= value <= high:
+        return default, f"Ange ett värde mellan {low * 100:.0f} och {high * 100:.0f}."
+    return value, None
+
+
+def _scenario(
+    query: Any,
+) -> tuple[Assumptions, list[str], list[str], dict[str, str], dict[str, Any]]:
+    """The planner's choices from the page's query, checked; errors named per field."""
+    errors: dict[str, str] = {}
+    low, high = ASSUMPTION_BOUNDS["service_level"]
+    level, problem = _percent(query, "serviceniva", Assumptions.service_level, low, high)
+    if problem:
+        errors["serviceniva"] = problem
+    within = Assumptions.answer_within_seconds
+    if text := str(query.get("svarstid", "")).strip():
+        low, high = ASSUMPTION_BOUNDS["answer_within_seconds"]
+        try:
+            within = float(text)
+            if not low <= within <= high:
+                raise ValueError
+        except ValueError:
+            errors["svarstid"] = f"Ange sekunder mellan {low:.0f} och {high:.0f}."
+            within = Assumptions.answer_within_seconds
+    shifts: list[str] = []
+    share, problem = _percent(query, "sjalvservice_andel", 0.0, 0.0, 1.0)
+    if problem:
+        errors["sjalvservice_andel"] = problem
+    if share > 0:
+        shifts.append(
+            f"{query.get('sjalvservice_kategori', 'irregular')}:"
+            f"{query.get('sjalvservice_kanal', 'phone')}:{share}"
+        )
+    moves: list[str] = []
+    moved, problem = _percent(query, "flytt_andel", 0.0, 0.0, 1.0)
+    if problem:
+        errors["flytt_andel"] = problem
+    if moved > 0:
+        origin = query.get("flytt_fran", "needs_support")
+        moves.append(f"{origin}:{query.get('flytt_till', 'irregular')}:{moved}")
+    assumptions = Assumptions(service_level=level, answer_within_seconds=within)
+    return assumptions, shifts, moves, errors, dict(query)
+
+
+async def _capacity(request: Request) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
+    assumptions, shifts, moves, errors, values = _scenario(request.query_params)
+    try:
+        changes = parse_changes(shifts, moves)
+    except ValueError:
+        errors["scenario"] = "Scenariot kunde inte läsas: välj kategori och kanal."
+        changes = []
+    loads = await _loads(_context(request))
+    if not loads:
+        raise PageError(404, "Inga bedömda kunder", "Kör en bedömning (segmentation score) först.")
+    return report(loads, assumptions, changes), errors, values
+
+
+@router.get("/planering")
+async def planning(request: Request) -> Response:
+    session = signed_in(request, "planner")
+    result, errors, values = await _capacity(request)
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items()])
+    return render(
+        request,
+        "planning.html",
+        {
+            "report": result,
+            "errors": errors,
+            "values": values,
+            "query": query,
+            "by_county": _by_county(result),
+            "scenario_sv": _scenario_sv(values),
+        },
+        session=session,
+        status=422 if errors else 200,
+    )
+
+
+def _by_county(result: dict[str, Any]) -> dict[str, Any]:
+    """FTE per county (rows) and segment (columns), with the county's phone agents."""
+    rows = result["scenario"]["segments"] if result.get("scenario") else result["segments"]
+    segments = [r["category"] for r in rows if r["region"] == "all"]
+    cells = {(r["region"], r["category"]): r for r in rows if r["region"] != "all"}
+    regions = sorted({r["region"] for r in rows if r["region"] != "all"})
+    return {
+        "segments": segments,
+        "rows": [
+            {
+                "region": region,
+                "fte": [cells.get((region, name), {}).get("fte", 0.0) for name in segments],
+                "agents": sum(cells.get((region, n), {}).get("phone_agents", 0) for n in segments),
+            }
+            for region in regions
+        ],
+    }
+
+
+CHANNEL_WORDS = {"phone": "telefon", "office": "kontor", "letter": "brev"}
+
+
+def _scenario_sv(values: dict[str, Any]) -> list[str]:
+    """The planner's scenario in words."""
+    out = []
+    if values.get("sjalvservice_andel"):
+        out.append(
+            f"{values['sjalvservice_andel']} % av kontakterna via "
+            f"{CHANNEL_WORDS.get(str(values.get('sjalvservice_kanal')), 'telefon')} för "
+            f"{labels.category(str(values.get('sjalvservice_kategori'))).lower()} flyttas "
+            "till självservice"
+        )
+    if values.get("flytt_andel"):
+        out.append(
+            f"{values['flytt_andel']} % av kunderna i "
+            f"{labels.category(str(values.get('flytt_fran'))).lower()} flyttas till "
+            f"{labels.category(str(values.get('flytt_till'))).lower()}"
+        )
+    return out
+
+
+@router.get("/planering.xlsx")
+async def planning_workbook(request: Request) -> Response:
+    signed_in(request, "planner")
+    result, _, _ = await _capacity(request)
+    body = await anyio.to_thread.run_sync(excel.capacity_workbook, result)
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="kapacitet.xlsx"'},
+    )
+
+
+@router.get("/forandringar")
+async def transitions_page(request: Request) -> Response:
+    session = signed_in(request, "planner", "operator")
+    context = _context(request)
+    periods = context.store.periods("citizens", fresh=True)
+    report_: dict[str, Any] | None = None
+    if len(periods) >= 2:
+        later = _date(request.query_params.get("till")) or periods[0].period_end
+        earlier = _date(request.query_params.get("fran")) or periods[1].period_end
+        try:
+            report_ = await _transitions(context, "citizens", earlier, later)
+        except HTTPException as error:
+            raise PageError(404, "Perioden finns inte", str(error.detail)) from error
+    drift = [d for _, _, d in context.store.drift_reports("citizens")]
+    import json
+
+    return render(
+        request,
+        "transitions.html",
+        {
+            "report": report_,
+            "periods": [p.period_end.isoformat() for p in periods],
+            "drift": [json.loads(d) for d in drift],
+        },
+        session=session,
+    )
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+# -- operator ------------------------------------------------------------------------------------
+@router.get("/modeller")
+async def models_page(request: Request) -> Response:
+    session = signed_in(request, "operator")
+    versions = await anyio.to_thread.run_sync(_versions)
+    return render(
+        request,
+        "models.html",
+        {"versions": versions, "serving": _context(request).models.versions},
+        session=session,
+    )
+
+
+def _versions() -> list[dict[str, Any]]:
+    from mlflow import MlflowClient
+
+    from models.registry import MODEL_NAMES
+
+    client = MlflowClient()
+    out = []
+    for population, name in MODEL_NAMES.items():
+        for version in client.search_model_versions(f"name='{name}'"):
+            run = client.get_run(version.run_id) if version.run_id else None
+            metrics = run.data.metrics if run else {}
+            out.append(
+                {
+                    "population": population,
+                    "version": version.version,
+                    "created": dt.datetime.fromtimestamp(version.creation_timestamp / 1000, dt.UTC),
+                    "aliases": list(version.aliases),
+                    "gate": run.data.tags.get("gate", "–") if run else "–",
+                    "fairness": version.tags.get("fairness", "–"),
+                    "drift": version.tags.get("drift", "–"),
+                    "metrics": {
+                        k: metrics[k]
+                        for k in ("review_macro_recall", "stability", "truth_macro_recall")
+                        if k in metrics
+                    },
+                }
+            )
+    return sorted(out, key=lambda v: (v["population"], -int(v["version"])))
+
+
+def install(app: Any) -> None:
+    """Mount the pages and their assets on the app, with their error pages."""
+    from fastapi.staticfiles import StaticFiles
+
+    settings = app.state.web_settings
+    app.state.web_sessions = Sessions(
+        settings.resolved_jwt_secret(),
+        idle_seconds=settings.web_idle_minutes * 60,
+        secure=settings.environment != "development",
+    )
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.router.routes.extend(router.routes)
+
+    @app.exception_handler(PageError)
+    async def page_error(request: Request, error: PageError) -> HTMLResponse:
+        session, _ = _sessions(request).read(request)
+        return render(
+            request,
+            "error.html",
+            {"title": error.title, "text": error.text},
+            session=session,
+            status=error.status,
+        )
+
+    @app.exception_handler(_Redirect)
+    async def redirect(_: Request, error: _Redirect) -> Response:
+        return RedirectResponse(error.location, 303)

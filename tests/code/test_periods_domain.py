@@ -1,0 +1,130 @@
+"""Pure parts of periods (issue 9): warning signals and risk, the borderline channel rule,
+drift (PSI), transitions and fairness."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_contracts.schemas import CITIZEN_COLUMN_INDEX, CITIZEN_NUMERIC_COLUMNS
+from segmentation.drift import PSI_LARGE, band, drift_flags, psi
+from segmentation.fairness import fairness_report, legal_sex
+from segmentation.taxonomy import BORDERLINE_MARGIN, supportive_choice, supportive_index
+from segmentation.transitions import rate, transition_report
+from segmentation.warning import SIGNAL_BY_CODE, SIGNALS, risk, signal_codes, signal_flags
+
+
+def _row(**values: float) -> np.ndarray:
+    row = np.zeros(len(CITIZEN_NUMERIC_COLUMNS))
+    for name, value in values.items():
+        row[CITIZEN_COLUMN_INDEX[name]] = value
+    return row
+
+
+def test_each_documented_signal_is_read_from_its_own_columns() -> None:
+    rows = np.vstack(
+        [
+            _row(),
+            _row(benefit_months_foraldrapenning=4),  # started during the period
+            _row(benefit_months_foraldrapenning=12),  # paid all year: no change
+            _row(reconsiderations=1),
+            _row(recovery_claims=2),
+            _row(contacts_phone=2, contacts_office=1),  # 3 >= 2.42
+            _row(benefit_months_sjukpenning=12),
+            _row(benefit_months_aktivitetsstod=6),
+            _row(benefit_months_bostadsbidrag=12),
+            _row(benefit_months_tillfallig_foraldrapenning=3),  # VAB is sporadic, no signal
+        ]
+    )
+    codes = [signal_codes(int(flags)) for flags in signal_flags(rows)]
+    assert codes[0] == [] and codes[2] == [] and codes[9] == []
+    assert codes[1] == ["benefit_started"]
+    assert codes[3] == ["reconsideration"] and codes[4] == ["recovery_claim"]
+    assert codes[5] == ["many_contacts"]
+    assert codes[6] == ["sickness"]
+    assert codes[7] == ["benefit_started", "unemployment"]  # 6 months: started or stopped
+    assert codes[8] == ["housing_allowance"]
+
+
+def test_risk_weighs_the_probability_and_the_weighted_signals() -> None:
+    bits = 1 << SIGNAL_BY_CODE["reconsideration"].bit | 1 << SIGNAL_BY_CODE["sickness"].bit
+    got = risk(np.array([0.0, 0.4, 0.4]), np.array([0, 0, bits], dtype=np.int16))
+    expected = 0.25 * 0.4 + 0.75 * (0.15 + 0.25)
+    assert got.tolist() == pytest.approx([0.0, 0.1, expected])
+    assert sum(signal.weight for signal in SIGNALS) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "chosen", "moved"),
+    [
+        ([0.50, 0.40, 0.10], 1, True),  # regular, irregular close: the more supportive
+        ([0.70, 0.20, 0.10], 0, False),  # clear
+        ([0.10, 0.45, 0.45 - BORDERLINE_MARGIN / 2], 2, True),
+        ([0.05, 0.40, 0.55], 2, False),  # runner-up less supportive: stays
+    ],
+)
+def test_borderline_customers_get_the_more_supportive_channel(
+    probabilities: list[float], chosen: int, moved: bool
+) -> None:
+    categories = ["regular", "irregular", "needs_support"]
+    assert supportive_index("citizens", probabilities, categories) == (chosen, moved)
+    vector, flags = supportive_choice("citizens", np.array([probabilities]), categories)
+    assert (int(vector[0]), bool(flags[0])) == (chosen, moved)
+
+
+def test_psi_is_zero_for_the_same_population_and_large_for_a_shift() -> None:
+    rng = np.random.default_rng(1)
+    earlier = rng.poisson(2.0, 50_000).astype(float)
+    assert psi(earlier, rng.poisson(2.0, 50_000).astype(float)) < 0.01
+    shifted = psi(earlier, rng.poisson(4.0, 50_000).astype(float))
+    assert shifted > PSI_LARGE and band(shifted) == "large"
+    flags = drift_flags({"contacts_phone": shifted, "x": 0.01}, {"regular": -0.08})
+    assert flags[0].startswith("contacts_phone: PSI") and "regular: share -8.0%" in flags[1]
+
+
+def test_transition_rates_are_shares_of_the_row_and_the_watched_flow_is_called_out() -> None:
+    counts = [
+        {"before": "irregular", "after": "needs_support", "region": "01", "customers": 20},
+        {"before": "irregular", "after": "irregular", "region": "01", "customers": 60},
+        {"before": "irregular", "after": None, "region": "01", "customers": 20},
+        {"before": "regular", "after": "regular", "region": "14", "customers": 100},
+        {"before": None, "after": "regular", "region": "14", "customers": 5},
+    ]
+    report = transition_report("citizens", dt.date(2024, 12, 31), dt.date(2025, 12, 31), counts)
+    assert rate(report, "irregular", "needs_support") == pytest.approx(0.2)
+    assert rate(report, "irregular", "left") == pytest.approx(0.2)
+    assert rate(report, "new", "regular") == pytest.approx(1.0)
+    for origin in ("regular", "irregular", "needs_support", "new"):
+        shares = [c["rate"] for c in report["matrix"] if c["from"] == origin]
+        assert sum(shares) == pytest.approx(1.0) or sum(shares) == 0
+    watched = report["watched"]
+    assert (watched["customers"], watched["of"]) == (20, 100)
+    assert watched["by_region"]["01"]["rate"] == pytest.approx(0.2)
+
+
+def test_legal_sex_is_read_from_the_second_to_last_digit() -> None:
+    # 1968-07-18, serial 566 (even: woman) and 567 (odd: man).
+    assert legal_sex(["196807185662", "196807185670"]).tolist() == ["woman", "man"]
+
+
+def test_a_group_routed_to_less_personal_service_is_flagged() -> None:
+    n = 1_000
+    groups = pd.DataFrame({"legal_sex": ["man"] * n + ["woman"] * n})
+    # Men get personal service 30 % of the time, women 15 %: a ratio of 0.5.
+    channels = np.array(
+        ["personal_handler"] * 300
+        + ["digital_self_service"] * 700
+        + ["personal_handler"] * 150
+        + ["digital_self_service"] * 850
+    )
+    categories = np.where(channels == "personal_handler", "needs_support", "regular")
+    report = fairness_report("citizens", categories, channels, groups)
+    women = report["by"]["legal_sex"]["woman"]
+    assert women["ratio_to_most_favoured"] == pytest.approx(0.5)
+    assert report["flags"] == ["legal_sex=woman: ratio 0.50"]
+    same = np.concatenate([channels[:n], channels[:n]])  # both groups 30 %
+    fair = fairness_report("citizens", categories[:n].tolist() * 2, same, groups)
+    assert fair["flags"] == [] and fair["min_ratio_legal_sex"] == pytest.approx(1.0)

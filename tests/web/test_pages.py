@@ -1,0 +1,218 @@
+"""The pages as people use them (issue 10): in Chromium, in Swedish, with the keyboard,
+checked by axe-core; screenshots for the README."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from tests.web.conftest import PASSWORD, Site, sign_in
+
+pytestmark = pytest.mark.integration  # a real browser and a real server
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _dashed(number: str) -> str:
+    return f"{number[:8]}-{number[8:]}"
+
+
+def _open_card(page: Any, site: Site) -> None:
+    page.get_by_label("Personnummer eller organisationsnummer").fill(_dashed(site.citizen_id))
+    page.get_by_role("button", name="Sök").click()
+    expect(page).to_have_url(re.compile(r"/syfte"))
+    page.get_by_label("Syfte").fill("ärende 2026-117")
+    page.get_by_role("button", name="Fortsätt").click()
+    expect(page).to_have_url(re.compile(f"/kund/{site.citizen_id}$"))
+
+
+def _serious(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']}: {v['help']}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+
+
+def test_case_handler_signs_in_looks_up_overrides_and_signs_out(page: Any, site: Site) -> None:
+    page.goto(site.url)
+    expect(page).to_have_url(re.compile(r"/logga-in"))
+    sign_in(page, site, "anna", "fel-lösenord-123")
+    expect(page.get_by_role("alert")).to_have_text("Fel användarnamn eller lösenord.")
+    sign_in(page, site, "anna")
+    expect(page).to_have_url(re.compile(r"/kund$"))
+    # A wrong check digit is caught as it is typed, in Swedish.
+    field = page.get_by_label("Personnummer eller organisationsnummer")
+    field.fill(_dashed(site.citizen_id[:-1] + str((int(site.citizen_id[-1]) + 1) % 10)))
+    expect(page.locator("#nummer-fel")).to_contain_text("Kontrollsiffran stämmer inte")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    _open_card(page, site)
+    summary = page.locator(".summary")
+    expect(summary).to_contain_text(
+        re.compile("Regelbunden vardag|Oregelbunden vardag|Vardag som kräver stöd")
+    )
+    expect(page.get_by_role("heading", name="Varför")).to_be_visible()
+    expect(page.locator("table").first).to_contain_text("Typiskt för")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "kundkort.png"), full_page=False)
+    # Override: it wins over the model, then is removed.
+    page.get_by_label("Ny kategori").select_option("needs_support")
+    page.get_by_label("Motivering").fill("Träffade kunden: behöver personligt stöd")
+    page.get_by_role("button", name="Spara kategori").click()
+    expect(page.get_by_role("status")).to_contain_text("Handläggarens kategori är sparad")
+    expect(summary).to_contain_text("Vardag som kräver stöd")
+    expect(summary).to_contain_text("handläggarens beslut")
+    expect(page.locator("#historik-rubrik + table")).to_contain_text("Träffade kunden")
+    page.get_by_role("button", name="Ta bort handläggarens kategori").click()
+    expect(page.get_by_role("status")).to_contain_text("borttagen")
+    expect(summary).to_contain_text("enligt modellen")
+    # Every view of the card was audited with the purpose given once.
+    records = [e for e in site.store.audit_entries(limit=200) if e["actor"] == "anna"]
+    assert {e["purpose"] for e in records} == {"ärende 2026-117"}
+    assert {e["action"] for e in records} >= {"citizens.lookup", "citizens.override"}
+    assert all(e["subject"] == site.citizen_id for e in records)
+    page.get_by_role("button", name="Logga ut").click()
+    expect(page).to_have_url(re.compile(r"/logga-in\?utloggad=1"))
+    page.goto(f"{site.url}/kund/{site.citizen_id}")
+    expect(page).to_have_url(re.compile(r"/logga-in"))
+
+
+def test_a_bad_form_comes_back_with_the_field_marked(page: Any, site: Site) -> None:
+    sign_in(page, site, "anna")
+    _open_card(page, site)
+    page.get_by_label("Motivering").fill("x")
+    page.get_by_role("button", name="Spara kategori").click()
+    expect(page.get_by_role("alert")).to_contain_text("Skriv en motivering på 3–500 tecken.")
+    expect(page.get_by_label("Motivering")).to_have_attribute("aria-invalid", "true")
+    assert "Traceback" not in page.content()
+
+
+def test_planner_changes_a_scenario_and_downloads_excel(page: Any, site: Site) -> None:
+    sign_in(page, site, "per")
+    expect(page).to_have_url(re.compile(r"/planering$"))
+    expect(page.get_by_role("heading", name="Hela landet")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("Stockholms län")  # county names, not codes
+    page.get_by_label("Kategori", exact=True).select_option("irregular")
+    page.get_by_label("Kanal").select_option("phone")
+    page.get_by_label("Andel som flyttas (%)").fill("20")
+    page.get_by_role("button", name="Räkna om").click()
+    expect(page.get_by_text("Jämförelse med i dag")).to_be_visible()
+    expect(page.locator("body")).to_contain_text("flyttas till självservice")
+    page.screenshot(path=str(SHOTS / "planering.png"), full_page=False)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Ladda ner Excel").click()
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert "scenarios" in book.sheetnames
+    assert book["scenarios"]["A1"].value.startswith("Scenario: ")
+    # A planner never sees an individual.
+    page.goto(f"{site.url}/kund/{site.citizen_id}")
+    expect(page.get_by_role("heading", name="Du har inte behörighet till sidan")).to_be_visible()
+    assert site.citizen_id not in page.content()
+
+
+def test_a_system_account_cannot_sign_in(page: Any, site: Site) -> None:
+    sign_in(page, site, "mina-sidor")
+    expect(page.get_by_role("alert")).to_have_text("Fel användarnamn eller lösenord.")
+
+
+def test_forms_without_the_form_token_and_expired_sessions_are_refused(
+    page: Any, site: Site
+) -> None:
+    sign_in(page, site, "anna")
+    _open_card(page, site)
+    answer = page.request.post(
+        f"{site.url}/kund/{site.citizen_id}/andra",
+        form={"kategori": "regular", "motivering": "utan säkerhetskod"},
+    )
+    assert answer.status == 403 and "säkerhetskod" in answer.text()
+    sessions = site.app.state.web_sessions
+    idle = sessions.idle_seconds
+    sessions.idle_seconds = 1
+    try:
+        time.sleep(2.1)
+        page.goto(f"{site.url}/kund/{site.citizen_id}")
+        expect(page).to_have_url(re.compile(r"/logga-in\?nasta=.*utgangen=1"))
+        expect(page.get_by_role("status")).to_contain_text("inaktiv för länge")
+    finally:
+        sessions.idle_seconds = idle
+
+
+def test_repeated_failures_lock_the_account(page: Any, site: Site) -> None:
+    from segmentation.security import hash_password
+
+    site.store.add_user("lisa", "case_handler", hash_password(PASSWORD))
+    for _ in range(5):
+        sign_in(page, site, "lisa", "fel-lösenord-123")
+    sign_in(page, site, "lisa")  # the right password, too late
+    expect(page.get_by_role("alert")).to_contain_text("Kontot är låst")
+
+
+def test_every_page_passes_axe(page: Any, site: Site) -> None:
+    problems: dict[str, list[str]] = {}
+    page.goto(f"{site.url}/logga-in")
+    problems["logga-in"] = _serious(page)
+    sign_in(page, site, "anna")
+    problems["kund"] = _serious(page)
+    _open_card(page, site)
+    problems["kundkort"] = _serious(page)
+    page.goto(f"{site.url}/arbetslista")
+    problems["arbetslista"] = _serious(page)
+    page.goto(f"{site.url}/planering")
+    problems["403"] = _serious(page)
+    page.get_by_role("button", name="Logga ut").click()
+    sign_in(page, site, "per")
+    problems["planering"] = _serious(page)
+    page.goto(f"{site.url}/forandringar")
+    problems["forandringar"] = _serious(page)
+    page.get_by_role("button", name="Logga ut").click()
+    sign_in(page, site, "olle")
+    problems["modeller"] = _serious(page)
+    assert not any(problems.values()), problems
+
+
+def test_the_case_handlers_flow_works_with_the_keyboard_alone(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/logga-in")
+    page.keyboard.press("Tab")  # the skip link first
+    expect(page.get_by_role("link", name="Till innehållet")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Användarnamn")).to_be_focused()
+    page.keyboard.type("anna")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/kund$"))
+    page.get_by_label("Personnummer eller organisationsnummer").focus()
+    page.keyboard.type(_dashed(site.citizen_id))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/syfte"))
+    page.get_by_label("Syfte").focus()
+    page.keyboard.type("ärende 2026-118")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"/kund/{site.citizen_id}$"))
+    page.get_by_label("Ny kategori").focus()
+    page.keyboard.press("End")  # the last category
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Motivering")).to_be_focused()
+    page.keyboard.type("Med tangentbordet: behöver stöd")
+    save = page.get_by_role("button", name="Spara kategori")
+    # Past the date field (Chromium gives its day, month and year a stop each).
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if save.evaluate("button => button === document.activeElement"):
+            break
+    expect(save).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Handläggarens kategori är sparad")
+    page.get_by_role("button", name="Ta bort handläggarens kategori").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("borttagen")
