@@ -13,6 +13,9 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	@# The browser tests drive Debian's Chromium (Playwright's own download cannot work here).
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) \
+		|| echo "chromium is not installed (apt-get install -y chromium, as root): the browser tests will fail"
 	touch $@
 
 install: $(BIN)/.installed  ## create .venv and install the project with its dev tools

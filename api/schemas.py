@@ -254,7 +254,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         400: "the body could not be read as JSON (send a JSON object)",
         401: "missing, malformed, forged or expired token",
         403: "the token's role may not use this route (routing: or it names another citizen)",
-        404: "no stored segment for this id",
+        404: "no stored segment for this id (or no scored period of that date)",
         413: "request body larger than 64 kB",
         422: "a field breaks the contract: the detail names it and the rule",
         429: "too many requests for this citizen: wait the seconds in Retry-After",

@@ -31,13 +31,14 @@ sys.path.insert(0, str(ROOT))
 
 from tests.factories import needs_support_row  # noqa: E402
 
-LUA_LOOKUP = """
-wrk.headers["Authorization"] = "Bearer %(token)s"
+#: GET one path per id in turn, with one header (a bearer token or a session cookie).
+LUA_GET = """
+wrk.headers["%(header)s"] = "%(value)s"
 ids = {%(ids)s}
 counter = 0
 request = function()
   counter = counter + 1
-  return wrk.format("GET", "/v1/citizens/" .. ids[(counter %% #ids) + 1])
+  return wrk.format("GET", "%(prefix)s" .. ids[(counter %% #ids) + 1])
 end
 """
 LUA_POST = """
@@ -141,7 +142,13 @@ def main() -> None:
     body.pop("customer_id")
     mlflow_body = {"dataframe_records": [body]}
     (work / "lookup.lua").write_text(
-        LUA_LOOKUP % {"token": token, "ids": ",".join(f'"{i}"' for i in ids)}
+        LUA_GET
+        % {
+            "header": "Authorization",
+            "value": f"Bearer {token}",
+            "ids": ",".join(f'"{i}"' for i in ids),
+            "prefix": "/v1/citizens/",
+        }
     )
     (work / "score.lua").write_text(
         LUA_POST

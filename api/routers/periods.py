@@ -55,7 +55,9 @@ async def _transitions(
     return cached
 
 
-@router.get("/transitions", openapi_extra=transitions_access.openapi)
+@router.get(
+    "/transitions", openapi_extra=transitions_access.openapi, responses=error_responses(404)
+)
 async def transitions(
     access: Annotated[Access, Depends(transitions_access)],
     from_period: Annotated[dt.date, Query(alias="from", description="The earlier period's end")],
@@ -70,9 +72,7 @@ async def transitions(
 @router.get(
     "/transitions.xlsx",
     openapi_extra=transitions_access.openapi,
-    responses={
-        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}
-    },
+    responses={200: {"content": {XLSX: {}}}, **error_responses(404)},
 )
 async def transitions_workbook(
     access: Annotated[Access, Depends(transitions_access)],
@@ -185,7 +185,7 @@ async def work_list(
     }
 
 
-@router.get("/warnings", openapi_extra=warnings_access.openapi)
+@router.get("/warnings", openapi_extra=warnings_access.openapi, responses=error_responses(404))
 async def warnings(
     access: Annotated[Access, Depends(warnings_access)],
     region: Annotated[

@@ -10,6 +10,7 @@ something carries the session's form token (CSRF) and is refused without it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 from pathlib import Path
@@ -18,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import PURPOSE_PATTERN, AppContext, Origin
@@ -33,6 +34,7 @@ from segmentation.security import WEB_ROLES, verify_password
 from segmentation.taxonomy import COUNTY_NAMES, Population, category_names, county_name
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
     category=labels.category,
@@ -754,6 +756,19 @@ def install(app: Any) -> None:
             {"title": error.title, "text": error.text},
             session=session,
             status=error.status,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        """Never a stack trace: a page in Swedish (JSON under /v1); the error is logged."""
+        log.error("unexpected error on %s: %s", request.url.path, type(error).__name__)
+        if request.url.path.startswith("/v1/"):
+            return JSONResponse({"detail": "internal error"}, status_code=500)
+        return render(
+            request,
+            "error.html",
+            {"title": "Något gick fel", "text": "Sidan kunde inte visas. Försök igen om en stund."},
+            status=500,
         )
 
     @app.exception_handler(_Redirect)

@@ -216,3 +216,20 @@ def test_the_case_handlers_flow_works_with_the_keyboard_alone(page: Any, site: S
     page.get_by_role("button", name="Ta bort handläggarens kategori").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("borttagen")
+
+
+def test_an_unexpected_error_is_a_page_in_swedish_not_a_stack_trace(
+    page: Any, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(page, site, "per")
+    context = site.app.state.context
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(context.store, "capacity_loads", broken)
+    context.capacity_cache = None
+    answer = page.goto(f"{site.url}/planering")
+    assert answer is not None and answer.status == 500
+    expect(page.get_by_role("heading", name="Något gick fel")).to_be_visible()
+    assert "Traceback" not in page.content() and "RuntimeError" not in page.content()
