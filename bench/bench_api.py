@@ -95,6 +95,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--clients", default="1,16")
     parser.add_argument(
+        "--store", type=Path, default=None, help="the SQLite store (default: HOME/segments.db)"
+    )
+    parser.add_argument(
         "--audit-load",
         type=int,
         default=60,
@@ -102,9 +105,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
+    store = args.store or args.home / "segments.db"
+    args.audit_file = store.with_name(f"{store.stem}-audit{store.suffix}")
     env = dict(
         os.environ,
         SEGMENTATION_HOME=str(args.home),
+        SEGMENTATION_STORE_URL=f"sqlite:///{store.resolve()}",
         MLFLOW_DISABLE_TELEMETRY="true",
         MLFLOW_TRACKING_URI=f"sqlite:///{(args.home / 'mlflow.db').resolve()}",
         # `mlflow models serve` starts `uvicorn` by name: the venv's bin must be on PATH.
@@ -130,12 +136,16 @@ def main() -> None:
         check=True,
         cwd=ROOT,
     ).stdout.strip()
-    with sqlite3.connect(args.home / "segments.db") as connection:
-        stored = connection.execute("SELECT count(*) FROM citizens_segments").fetchone()[0]
+    with sqlite3.connect(store) as connection:
+        table = connection.execute(  # the latest citizens' period
+            "SELECT table_name FROM segment_periods WHERE population = 'citizens'"
+            " AND state = 'current' ORDER BY period_end DESC"
+        ).fetchone()[0]
+        stored = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         ids = [
             str(r[0]).zfill(12)
             for r in connection.execute(
-                "SELECT subject_id FROM citizens_segments ORDER BY random() LIMIT 20000"
+                f"SELECT subject_id FROM {table} ORDER BY random() LIMIT 20000"
             )
         ]
     body = needs_support_row()
@@ -258,7 +268,7 @@ def measure_audit_files(args: argparse.Namespace, url: str, script: Path) -> dic
     """A long lookup load at 16 clients, sampling the audit log's files every 0.25 s."""
     if args.audit_load <= 0:
         return {}
-    database = args.home / "segments-audit.db"
+    database = args.audit_file
     wal = database.with_name(database.name + "-wal")
 
     def records() -> int:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from segmentation.store.schema import (
     AUDIT_ADDED_COLUMNS,
+    AUDIT_SUBJECT_INDEX,
     MMAP_BYTES,
     audit_log,
     audit_metadata,
@@ -79,6 +80,11 @@ class StoreBase:
         metadata.create_all(self.engine)
         audit_metadata.create_all(self.audit_engine)
         self._add_audit_columns()
+        if self.audit_is_sqlite:  # see AUDIT_SUBJECT_INDEX
+            with self.audit_engine.begin() as connection:
+                connection.exec_driver_sql("DROP INDEX IF EXISTS ix_audit_subject")
+        else:
+            AUDIT_SUBJECT_INDEX.create(self.audit_engine, checkfirst=True)
         for engine in (self.engine, self.audit_engine):
             private_sqlite_file(engine)
 
