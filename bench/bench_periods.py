@@ -29,7 +29,34 @@ sys.path.insert(0, str(ROOT))
 
 from segmentation.settings import Settings  # noqa: E402
 from segmentation.store import SegmentStore  # noqa: E402
-from segmentation.transitions import rate, transition_report  # noqa: E402
+from segmentation.transitions import (  # noqa: E402
+    confusion_from_metrics,
+    rate,
+    transition_report,
+    with_estimate,
+)
+
+
+def _answered_reviews(period, folder: Path, settings: Settings, n: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """``n`` customers drawn as `segmentation review sample` draws them, answered from the
+    truth file as careful case handlers would."""
+    from data_contracts.validation import validate
+    from models.registry import load_champion
+    from segmentation.features import numeric_matrix
+    from training.review import draw_sample, sample_file
+
+    accepted = validate(pd.read_parquet(folder / "citizens.parquet"), "citizens").accepted
+    raw = numeric_matrix(accepted, "citizens")
+    bundle, _ = load_champion("citizens")
+    sample = draw_sample(
+        bundle.segmenter, raw, accepted["customer_id"].to_numpy(), n=n, seed=settings.seed
+    )
+    reviews = sample_file("citizens", sample)
+    truth = period.truth.set_index("customer_id")["category"]
+    reviews["category"] = truth.reindex(reviews["customer_id"]).to_numpy()
+    reviews["reviewer"] = "bench"
+    reviews["reviewed_at"] = pd.Timestamp.now(tz="UTC").floor("s")
+    return reviews
 
 
 def main() -> None:
@@ -37,6 +64,12 @@ def main() -> None:
     parser.add_argument("--citizens", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument(
+        "--reviews",
+        type=int,
+        default=1000,
+        help="case handlers' reviews of the first period (answered from the truth); 0: none",
+    )
     args = parser.parse_args()
     from models.registry import configure_mlflow, load_champion
     from training.drift import record_drift
@@ -57,6 +90,10 @@ def main() -> None:
     settings = Settings(home=work / "home")
     train(folders[0], settings)
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    if args.reviews:
+        reviews = _answered_reviews(periods[0], folders[0], settings, args.reviews)
+        reviews.to_parquet(work / "reviews.parquet", index=False)
+        train(folders[0], settings, work / "reviews.parquet")
     champions = {"citizens": load_champion("citizens")}
     store = SegmentStore(f"sqlite:///{work / 'segments.db'}")
     timings = {}
@@ -70,18 +107,29 @@ def main() -> None:
     counts = store.transition_counts("citizens", first, second)
     timings["transitions query"] = time.perf_counter() - begun
     report = transition_report("citizens", first.period_end, second.period_end, counts)
+    bundle = champions["citizens"][0]
+    confusion = confusion_from_metrics(bundle.metrics, list(bundle.categories))
+    report = with_estimate(report, confusion, confusion)
 
     truth1, truth2 = periods[0].truth, periods[1].truth
     joined = truth1.merge(truth2, on="customer_id", how="left", suffixes=("_1", "_2"))
     joined["category_2"] = joined["category_2"].fillna("left")
     true_rates = pd.crosstab(joined["category_1"], joined["category_2"], normalize="index")
     names = ["regular", "irregular", "needs_support"]
+    estimated = report["estimated"]
     cells = {
-        f"{a} -> {b}": {"model": rate(report, a, b), "true": float(true_rates.loc[a, b])}
+        f"{a} -> {b}": {
+            "model": rate(report, a, b),
+            "estimated": rate({"matrix": estimated}, a, b) if estimated else None,
+            "true": float(true_rates.loc[a, b]),
+        }
         for a in names
         for b in [*names, "left"]
     }
     worst = max(abs(v["model"] - v["true"]) for v in cells.values())
+    worst_estimated = (
+        max(abs(v["estimated"] - v["true"]) for v in cells.values()) if estimated else None
+    )
 
     accuracy = {}
     for period, folder in zip(periods, folders, strict=True):
@@ -110,6 +158,8 @@ def main() -> None:
         "accuracy": accuracy,
         "transitions": cells,
         "worst_cell_points": 100 * worst,
+        "worst_estimated_cell_points": 100 * worst_estimated if worst_estimated else None,
+        "reviews": args.reviews,
         "early_warning": warning,
         "timings_s": timings,
     }
@@ -117,7 +167,10 @@ def main() -> None:
     print(
         f"\n{args.citizens:,} citizens, two periods: model accuracy "
         + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
-        + f"; worst transition cell {100 * worst:.1f} points from the truth; early warning: "
+        + f"; worst transition cell {100 * worst:.1f} points from the truth (corrected by the "
+        f"reviews' confusion matrix: "
+        + (f"{100 * worst_estimated:.1f}" if worst_estimated is not None else "n/a")
+        + " points); early warning: "
         f"list {warning['list_share']:.1%} of the population, recall {warning['recall']:.2f} "
         f"(random list of the same length: {warning['peer_random_recall']:.2f}), precision "
         f"{warning['precision']:.2f}"

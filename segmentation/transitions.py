@@ -9,6 +9,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from segmentation.taxonomy import Population, category_names
 
 #: The row of newcomers and the column of leavers.
@@ -86,3 +88,73 @@ def rate(report: Mapping[str, Any], origin: str, target: str) -> float:
         if cell["from"] == origin and cell["to"] == target:
             return float(cell["rate"])
     raise KeyError((origin, target))
+
+
+def review_confusion(
+    truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray, size: int
+) -> np.ndarray:
+    """P(model category | reviewed category), rows summing to 1, weighted by 1 / inclusion
+    probability: how the model's errors look, estimated from the reviews. A category
+    without reviews keeps the identity row (no correction for it)."""
+    matrix = np.zeros((size, size))
+    np.add.at(matrix, (truth, predicted), weights)
+    totals = matrix.sum(axis=1, keepdims=True)
+    identity = np.eye(size)
+    return np.where(totals > 0, matrix / np.where(totals > 0, totals, 1), identity)
+
+
+def confusion_metrics(confusion: np.ndarray, names: list[str]) -> dict[str, float]:
+    """The confusion matrix as metrics ``review_confusion_<reviewed>__<model>``."""
+    return {
+        f"review_confusion_{names[t]}__{names[p]}": float(confusion[t, p])
+        for t in range(len(names))
+        for p in range(len(names))
+    }
+
+
+def confusion_from_metrics(metrics: dict[str, float], names: list[str]) -> np.ndarray | None:
+    """The review-estimated confusion matrix a model was registered with, if any."""
+    keys = [[f"review_confusion_{t}__{p}" for p in names] for t in names]
+    if not all(key in metrics for row in keys for key in row):
+        return None
+    return np.array([[metrics[key] for key in row] for row in keys])
+
+
+def corrected_matrix(
+    report: Mapping[str, Any], before: np.ndarray, after: np.ndarray
+) -> list[dict[str, Any]]:
+    """The movement estimated from the observed one and the models' confusion matrices
+    (``P(model category | true category)`` from reviews, one per period's model): observed
+    counts = C1^T · true counts · C2, solved for the true counts (leavers and newcomers are
+    observed exactly; negative estimates are set to zero). Errors of one person in two
+    periods are taken as independent."""
+    names = list(report["categories"])
+    k = len(names)
+    cells = {(c["from"], c["to"]): c["customers"] for c in report["matrix"]}
+    observed = np.array(
+        [[cells.get((a, b), 0) for b in [*names, LEFT]] for a in names], dtype=np.float64
+    )
+    newcomers = np.array([cells.get((NEW, b), 0) for b in names], dtype=np.float64)
+    after_full = np.eye(k + 1)
+    after_full[:k, :k] = after
+    true = np.linalg.solve(before.T, observed) @ np.linalg.inv(after_full)
+    true = np.clip(true, 0, None)
+    new_true = np.clip(newcomers @ np.linalg.inv(after), 0, None)
+    counts: dict[tuple[str, str], int] = {}
+    for i, a in enumerate(names):
+        for j, b in enumerate([*names, LEFT]):
+            counts[(a, b)] = int(np.rint(true[i, j]))
+    for j, b in enumerate(names):
+        counts[(NEW, b)] = int(np.rint(new_true[j]))
+    return _matrix(counts, names)
+
+
+def with_estimate(
+    report: dict[str, Any], before: np.ndarray | None, after: np.ndarray | None
+) -> dict[str, Any]:
+    """The report with ``estimated``: the movement corrected for the models' errors as
+    case handlers' reviews measured them, when both periods' models carry a confusion
+    matrix (``review_confusion_*`` metrics); otherwise ``estimated`` is None."""
+    if before is None or after is None:
+        return {**report, "estimated": None}
+    return {**report, "estimated": corrected_matrix(report, before, after)}

@@ -16,6 +16,7 @@ from models.segmenter import ClusterSegmenter
 from segmentation.features import build_features
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, Population
+from segmentation.transitions import confusion_metrics, review_confusion
 from training.review import macro_interval, weighted_recall
 
 #: Threads for independent fits (the stability refits, the cross-validation folds).
@@ -147,6 +148,11 @@ def review_agreement(
     if not per_category:
         return out
     names = [str(name) for name in model.categories_]
+    out.update(
+        confusion_metrics(
+            review_confusion(truth[usable], predicted[usable], design[usable], len(names)), names
+        )
+    )
     for index, interval in per_category.items():
         out[f"review_recall_{names[index]}"] = interval.estimate
         out[f"review_recall_{names[index]}_low"] = interval.low

@@ -18,7 +18,7 @@ from segmentation import excel
 from segmentation.oversight import oversight_figures
 from segmentation.store import Period
 from segmentation.taxonomy import Population, county_name
-from segmentation.transitions import transition_report
+from segmentation.transitions import confusion_from_metrics, transition_report, with_estimate
 from segmentation.warning import PROBABILITY_WEIGHT, SIGNAL_BY_CODE, SIGNALS, signal_codes
 
 router = APIRouter(prefix="/v1", tags=["periods"], responses=error_responses(401, 403, 422, 503))
@@ -50,7 +50,15 @@ async def _transitions(
         counts = await anyio.to_thread.run_sync(
             context.store.transition_counts, population, first, second
         )
-        cached = transition_report(population, before, after, counts)
+        confusions = []
+        for period in (first, second):
+            model = await context.models.for_version(population, period.model_version)
+            confusions.append(
+                confusion_from_metrics(model.bundle.metrics, model.categories) if model else None
+            )
+        cached = with_estimate(
+            transition_report(population, before, after, counts), confusions[0], confusions[1]
+        )
         context.transitions_cache[key] = cached
     return cached
 

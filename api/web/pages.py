@@ -699,9 +699,67 @@ async def models_page(request: Request) -> Response:
     return render(
         request,
         "models.html",
-        {"versions": versions, "serving": _context(request).models.versions},
+        {
+            "versions": versions,
+            "serving": _context(request).models.versions,
+            "message": request.query_params.get("meddelande"),
+            "error": None,
+        },
         session=session,
     )
+
+
+@router.post("/modeller/drift")
+async def put_into_service(request: Request) -> Response:
+    """An operator puts a version into service (a rollback is the previous version), with a
+    reason: recorded on the version in MLflow and in the audit log; the app follows at once."""
+    from models.registry import record_promotion
+
+    session = signed_in(request, "operator")
+    form = await request.form()
+    _checked_form(session, form)
+    population, version = str(form.get("population", "")), str(form.get("version", ""))
+    reason = " ".join(str(form.get("motivering", "")).split())
+    context = _context(request)
+    if population not in ("citizens", "employers") or not version.isdigit():
+        raise PageError(422, "Okänd version", "Versionen finns inte.")
+    if not 3 <= len(reason) <= 200:
+        versions = await anyio.to_thread.run_sync(_versions)
+        return render(
+            request,
+            "models.html",
+            {
+                "versions": versions,
+                "serving": context.models.versions,
+                "message": None,
+                "error": (population, version, "Skriv en motivering på 3–200 tecken."),
+            },
+            session=session,
+            status=422,
+        )
+    try:
+        await anyio.to_thread.run_sync(
+            lambda: record_promotion(
+                population,  # type: ignore[arg-type]
+                version,
+                reason=reason,
+                operator=session.user,
+            )
+        )
+    except LookupError as error:
+        raise PageError(404, "Okänd version", "Versionen finns inte i registret.") from error
+    await context.auditor.record(
+        actor=session.user,
+        role=session.role,
+        action=f"promote_{population}_model",
+        subject=f"v{version}",
+        purpose=reason,
+        outcome="allowed",
+        request_id=Origin.of(request).request_id,
+        client=Origin.of(request).client,
+    )
+    await anyio.to_thread.run_sync(context.models.refresh_checked)
+    return RedirectResponse(f"/modeller?meddelande={population}-{version}", 303)
 
 
 def _versions() -> list[dict[str, Any]]:

@@ -233,3 +233,38 @@ def test_an_unexpected_error_is_a_page_in_swedish_not_a_stack_trace(
     assert answer is not None and answer.status == 500
     expect(page.get_by_role("heading", name="Något gick fel")).to_be_visible()
     assert "Traceback" not in page.content() and "RuntimeError" not in page.content()
+
+
+def test_an_operator_puts_a_version_into_service_and_rolls_back(page: Any, site: Site) -> None:
+    import mlflow
+
+    from models.registry import champion, load_champion, log_bundle, record_promotion
+
+    before = champion("citizens")
+    assert before is not None
+    bundle, _ = load_champion("citizens")
+    with mlflow.start_run(run_name="web-test-copy"):  # a second version to put into service
+        other = str(log_bundle(bundle))
+    sign_in(page, site, "olle")
+    expect(page.get_by_role("heading", name="Modellversioner")).to_be_visible()
+    try:
+        page.get_by_role("button", name=f"Sätt medborgare version {other} i drift").click()
+        expect(page.get_by_role("alert")).to_contain_text("Skriv en motivering")
+        page.get_by_label(f"Motivering för medborgare version {other}").fill("Återgång efter fel")
+        page.get_by_role("button", name=f"Sätt medborgare version {other} i drift").click()
+        expect(page.get_by_role("status")).to_contain_text(f"Version {other} för medborgare")
+        assert champion("citizens").version == other  # type: ignore[union-attr]
+        assert site.app.state.context.models.versions["citizens"] == other
+        (record,) = [
+            e
+            for e in site.store.audit_entries(limit=200)
+            if e["action"] == "promote_citizens_model"
+        ]
+        assert (record["actor"], record["subject"], record["purpose"]) == (
+            "olle",
+            f"v{other}",
+            "Återgång efter fel",
+        )
+    finally:  # the session's registry is shared: the champion goes back
+        record_promotion("citizens", before.version, reason="test cleanup", operator="test")
+        site.app.state.context.models.refresh_checked()

@@ -129,10 +129,11 @@ def transitions(
 ) -> None:
     """Movement between the categories of two periods: counts and rates, per county, with
     the irregular -> needs-support flow called out."""
+    from models.registry import configure_mlflow, load_version
     from segmentation.excel import transitions_workbook
     from segmentation.store import SegmentStore
     from segmentation.taxonomy import POPULATIONS
-    from segmentation.transitions import transition_report
+    from segmentation.transitions import confusion_from_metrics, transition_report, with_estimate
     from training.files import atomic_write_bytes
 
     if population not in POPULATIONS:
@@ -150,7 +151,19 @@ def transitions(
         raise typer.Exit(1)
     counts = store.transition_counts(population, periods[before], periods[after])  # type: ignore[arg-type]
     store.dispose()
-    report = transition_report(population, before, after, counts)  # type: ignore[arg-type]
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    confusions = []
+    for period in (periods[before], periods[after]):
+        try:
+            bundle = load_version(population, period.model_version)  # type: ignore[arg-type]
+            confusions.append(confusion_from_metrics(bundle.metrics, list(bundle.categories)))
+        except Exception:  # the version cannot be loaded: no estimate
+            confusions.append(None)
+    report = with_estimate(
+        transition_report(population, before, after, counts),  # type: ignore[arg-type]
+        confusions[0],
+        confusions[1],
+    )
     if out is not None:
         atomic_write_bytes(transitions_workbook(report), out)
         console.print(f"wrote {out}")
@@ -179,6 +192,17 @@ def transitions(
         f"{watched['from']} -> {watched['to']}: {watched['customers']:,} of {watched['of']:,} "
         f"({watched['rate']:.1%})"
     )
+    if report["estimated"]:
+        estimated = {(c["from"], c["to"]): c["rate"] for c in report["estimated"]}
+        console.print(
+            "corrected for the models' errors as reviews measured them: "
+            + ", ".join(
+                f"{a} -> {b} {estimated[(a, b)]:.1%}"
+                for a in report["categories"]
+                for b in report["categories"]
+                if (a, b) in estimated
+            )
+        )
 
 
 def drift(
