@@ -62,13 +62,3 @@ __all__ = [
 
 class SegmentStore(BatchWrites, PointReads, CaseWrites, AuditLog, Aggregates, WebUsers):
     """Reads and writes of the segment store (see the package's modules)."""
-
-    def drop_periods(self) -> None:
-        """Drop every period table and its catalog entry (tests start from nothing)."""
-        from segmentation.store.schema import period_table, segment_periods
-
-        with self.begin() as connection:
-            for row in connection.execute(segment_periods.select()).all():
-                period_table(row.population, row.table_name).drop(connection, checkfirst=True)
-            connection.execute(segment_periods.delete())
-        self.forget_periods()

@@ -173,13 +173,3 @@ class PointReads(StoreBase):
         """The latest stored row of one customer, or ``None``."""
         record = self.lookup(population, subject_id, with_history=False)
         return record.current if record else None
-
-    def history(self, population: Population, subject_id: str) -> list[dict[str, Any]]:
-        """The periods and override events, by time."""
-        record = self.lookup(population, subject_id)
-        return record.history if record else []
-
-    def count_current(self, population: Population) -> int:
-        """Customers in the latest period."""
-        latest = self.period(population)
-        return latest.rows if latest else 0

@@ -128,3 +128,31 @@ def test_a_group_routed_to_less_personal_service_is_flagged() -> None:
     same = np.concatenate([channels[:n], channels[:n]])  # both groups 30 %
     fair = fairness_report("citizens", categories[:n].tolist() * 2, same, groups)
     assert fair["flags"] == [] and fair["min_ratio_legal_sex"] == pytest.approx(1.0)
+
+
+def test_the_movement_is_recovered_from_observed_counts_and_the_confusion() -> None:
+    from segmentation.transitions import corrected_matrix, review_confusion, with_estimate
+
+    names = ["regular", "irregular", "needs_support"]
+    true = np.array([[9000, 700, 40, 300], [340, 500, 140, 30], [30, 100, 840, 30]], float)
+    confusion = np.array([[0.90, 0.07, 0.03], [0.05, 0.90, 0.05], [0.05, 0.07, 0.88]])
+    after = np.eye(4)
+    after[:3, :3] = confusion
+    observed = confusion.T @ true @ after  # what the models' categories show
+    counts = [
+        {"before": a, "after": [*names, None][j], "region": "01", "customers": observed[i, j]}
+        for i, a in enumerate(names)
+        for j in range(4)
+    ]
+    report = transition_report("citizens", dt.date(2024, 12, 31), dt.date(2025, 12, 31), counts)
+    estimated = corrected_matrix(report, confusion, confusion)
+    for i, a in enumerate(names):
+        for j, b in enumerate([*names, "left"]):
+            assert rate({"matrix": estimated}, a, b) == pytest.approx(
+                true[i, j] / true[i].sum(), abs=0.002
+            )
+    assert with_estimate(report, None, confusion)["estimated"] is None
+    # The confusion from reviews: weighted, rows summing to one, identity where unreviewed.
+    weights = np.array([1.0, 1.0, 2.0, 1.0])
+    got = review_confusion(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 0]), weights, 3)
+    assert got.tolist() == [[0.5, 0.5, 0.0], [1 / 3, 2 / 3, 0.0], [0.0, 0.0, 1.0]]

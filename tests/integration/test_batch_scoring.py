@@ -133,7 +133,7 @@ def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_u
     assert "resumed at chunk" in resumed.stdout
 
     store = SegmentStore(store_url)
-    assert store.count_current("citizens") == 60_000  # exactly one row per customer
+    assert store.period("citizens").rows == 60_000  # exactly one row per customer
     assert _period_tables(engine) == [store.period("citizens").table_name]  # nothing left over
     first_table = store.period("citizens").table_name
     segments = pq.read_table(out / "citizens_segments.parquet").to_pandas()
@@ -143,11 +143,11 @@ def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_u
 
     again = _score(env, data, out)  # a re-run of the period replaces it, whole
     assert again.returncode == 0, again.stderr
-    assert store.count_current("citizens") == 60_000
+    assert store.period("citizens").rows == 60_000
     replaced = store.period("citizens").table_name
     assert replaced != first_table and _period_tables(engine) == [replaced]
     one = str(segments["customer_id"].iloc[0])
-    assert [e["period_end"] for e in store.history("citizens", one)] == [
+    assert [e["period_end"] for e in store.lookup("citizens", one).history] == [
         store.period("citizens").period_end
     ]
     store.dispose()
@@ -222,7 +222,7 @@ def test_periods_make_the_history_and_a_rerun_replaces_its_period(
 
     score("2024-12-31", citizen_row(customer_id=same), "a")
     score("2025-12-31", needs_support_row(customer_id=same), "b")
-    entries = store.history("citizens", same)
+    entries = store.lookup("citizens", same).history
     assert [(e["category"], str(e["period_end"])) for e in entries] == [
         ("regular", "2024-12-31"),
         ("needs_support", "2025-12-31"),
@@ -231,7 +231,7 @@ def test_periods_make_the_history_and_a_rerun_replaces_its_period(
     assert store.current("citizens", same)["category"] == "needs_support"
     # The same period scored again (corrected data) replaces that period only.
     score("2025-12-31", citizen_row(customer_id=same), "c")
-    assert [e["category"] for e in store.history("citizens", same)] == ["regular", "regular"]
+    assert [e["category"] for e in store.lookup("citizens", same).history] == ["regular", "regular"]
     assert len(store.periods("citizens", fresh=True)) == 2
     store.dispose()
 

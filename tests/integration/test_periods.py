@@ -99,7 +99,7 @@ def test_two_periods_give_history_transitions_and_drift(scored: Scored) -> None:
     assert newcomers == true_new
     # A customer in both periods has both in the history; the current one is the later.
     both = scored.periods[1].truth.customer_id.iloc[0]
-    history = store.history("citizens", both)
+    history = store.lookup("citizens", both).history
     assert [entry["period_end"] for entry in history] == [P1, P2]
     assert store.current("citizens", both)["period_end"] == P2
     # Drift: the later period against the earlier, per input, kept for planners.
