@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     web_idle_minutes: int = Field(default=15, ge=1, le=480)
     web_max_failures: int = Field(default=5, ge=1, le=100)
     web_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Single sign-on (OpenID Connect, authorization code flow) beside local accounts: set the
+    # issuer (its /.well-known/openid-configuration is read) and the client; the role is the
+    # first of the claim's values that is a role of the pages (case_handler, planner,
+    # operator), so the agency's identity provider decides who may do what.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_role_claim: str = "roles"
     # /metrics: open (the default, for a scraper inside the agency's network) or behind
     # a bearer token of the operator role.
     metrics_require_token: bool = False

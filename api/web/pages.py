@@ -190,6 +190,7 @@ def _login_page(
             "csrf": token,
             "name": name,
             "next": request.query_params.get("nasta", ""),
+            "sso": getattr(request.app.state, "sso", None) is not None,
         },
         status=status,
     )
@@ -243,6 +244,68 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(_safe_next(str(form.get("nasta", "")), session), 303)
     _sessions(request).write(response, session)
     response.delete_cookie(LOGIN_COOKIE, path="/logga-in")
+    return response
+
+
+SSO_COOKIE = "segmentering_sso"
+
+
+def _sso(request: Request) -> Any:
+    """The identity provider's client, or a 404 page when single sign-on is not set up."""
+    client = getattr(request.app.state, "sso", None)
+    if client is None:
+        raise PageError(404, "Ingen inloggning via organisationen", "Den är inte inställd.")
+    return client
+
+
+def _callback_url(request: Request) -> str:
+    return str(request.url_for("sso_done"))
+
+
+@router.get("/logga-in/sso")
+async def sso_start(request: Request) -> Response:
+    """Off to the agency's identity provider; state and nonce kept in a signed cookie."""
+    client = _sso(request)
+    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    url = await client.authorize_url(_callback_url(request), state, nonce)
+    response = RedirectResponse(url, 303)
+    signed = _sessions(request).sign_value(
+        {"state": state, "nonce": nonce, "next": request.query_params.get("nasta", "")}
+    )
+    response.set_cookie(
+        SSO_COOKIE, signed, max_age=600, httponly=True, samesite="lax", path="/logga-in"
+    )
+    return response
+
+
+@router.get("/logga-in/sso/klar", name="sso_done")
+async def sso_done(request: Request) -> Response:
+    """Back from the identity provider: check the state, exchange the code, sign in."""
+    from api.web.sso import SsoError
+
+    client = _sso(request)
+    kept = _sessions(request).unsign_value(request.cookies.get(SSO_COOKIE), max_age=600)
+    state = request.query_params.get("state")
+    if not kept or not state or not secrets.compare_digest(kept["state"], state):
+        return _login_page(
+            request, error="Inloggningen via organisationen gick ut. Försök igen.", status=403
+        )
+    code = request.query_params.get("code")
+    if not code:
+        return _login_page(request, error="Organisationens inloggning nekades.", status=403)
+    try:
+        identity = await client.identity(code, _callback_url(request), kept["nonce"])
+    except SsoError as error:
+        log.warning("single sign-on refused: %s", error)
+        return _login_page(
+            request,
+            error="Inloggningen via organisationen gav ingen behörighet till tjänsten.",
+            status=403,
+        )
+    session = new_session(identity.user, identity.role)
+    response = RedirectResponse(_safe_next(kept.get("next"), session), 303)
+    _sessions(request).write(response, session)
+    response.delete_cookie(SSO_COOKIE, path="/logga-in")
     return response
 
 
@@ -802,6 +865,11 @@ def install(app: Any) -> None:
         idle_seconds=settings.web_idle_minutes * 60,
         secure=settings.environment != "development",
     )
+    app.state.sso = None
+    if settings.oidc_issuer:
+        from api.web.sso import OidcClient
+
+        app.state.sso = OidcClient(settings)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.router.routes.extend(router.routes)
 

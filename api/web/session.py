@@ -69,6 +69,18 @@ class Sessions:
             path="/",
         )
 
+    def sign_value(self, value: dict[str, str]) -> str:
+        return self._serializer.dumps(value, salt="segmentation-web-sso")
+
+    def unsign_value(self, value: str | None, *, max_age: int) -> dict[str, str] | None:
+        if not value:
+            return None
+        try:
+            loaded = self._serializer.loads(value, max_age=max_age, salt="segmentation-web-sso")
+        except BadSignature:
+            return None
+        return loaded if isinstance(loaded, dict) else None
+
     @staticmethod
     def clear(response: Response) -> None:
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")

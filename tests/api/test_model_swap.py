@@ -123,16 +123,18 @@ def test_a_champion_that_cannot_be_loaded_is_reported_not_a_500(
     assert models.get("citizens").version == serving  # the previous version still serves
     # A follower cycle that began before the patch may clear it once; the next ones (0.2 s
     # apart here) see the broken champion again.
+    gauge = 'segmentation_model_follow_failed{population="citizens"} 1.0'
+
+    def reported() -> tuple[dict[str, str], bool]:
+        return api.client.get("/ready").json()["failing"], gauge in api.client.get("/metrics").text
+
     deadline = time.monotonic() + 10
-    ready = api.client.get("/ready").json()
-    while time.monotonic() < deadline and "citizens" not in ready["failing"]:
+    failing, shown = reported()
+    while time.monotonic() < deadline and not ("citizens" in failing and shown):
         time.sleep(0.3)
-        ready = api.client.get("/ready").json()
-    assert ready["failing"]["citizens"].startswith("version 999")
-    assert (
-        'segmentation_model_follow_failed{population="citizens"} 1.0'
-        in api.client.get("/metrics").text
-    )
+        failing, shown = reported()
+    assert failing["citizens"].startswith("version 999")
+    assert shown
     monkeypatch.undo()
     # The app's own follower (every 0.2 s here) may be mid-refresh with the broken loader:
     # once it has run again with the real one, the failure is gone.

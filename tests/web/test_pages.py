@@ -268,3 +268,19 @@ def test_an_operator_puts_a_version_into_service_and_rolls_back(page: Any, site:
     finally:  # the session's registry is shared: the champion goes back
         record_promotion("citizens", before.version, reason="test cleanup", operator="test")
         site.app.state.context.models.refresh_checked()
+
+
+def test_pages_reflow_at_200_percent_zoom(browser: Any, site: Site) -> None:
+    """At 200 % zoom (half the CSS width) nothing needs sideways scrolling (WCAG 1.4.10)."""
+    context = browser.new_context(locale="sv-SE", viewport={"width": 640, "height": 450})
+    zoomed = context.new_page()
+    try:
+        sign_in(zoomed, site, "anna")
+        _open_card(zoomed, site)
+        for path in (f"/kund/{site.citizen_id}", "/kund", "/arbetslista"):
+            zoomed.goto(f"{site.url}{path}")
+            wide = zoomed.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert wide <= 0, (path, wide)
+            expect(zoomed.get_by_role("button", name="Logga ut")).to_be_visible()
+    finally:
+        context.close()
