@@ -32,7 +32,7 @@ def _bounded(name: str) -> Any:
 DEFAULT = Assumptions()
 
 
-async def _loads(context: AppContext) -> list[SegmentLoad]:
+async def cached_loads(context: AppContext) -> list[SegmentLoad]:
     """The store's per-segment sums, cached for a minute (the query scans every customer)."""
     cached = context.capacity_cache
     if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
@@ -77,7 +77,7 @@ async def capacity(
         raise HTTPException(
             422, [{"loc": ["query", "shift/move"], "msg": str(error), "type": "value_error"}]
         ) from error
-    loads = await _loads(access.context)
+    loads = await cached_loads(access.context)
     try:
         return report(loads, assumptions, changes)
     except ValueError as error:  # e.g. assumptions that make no sense together

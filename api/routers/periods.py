@@ -38,7 +38,7 @@ def _period(context: AppContext, population: Population, when: dt.date) -> Perio
     )
 
 
-async def _transitions(
+async def transitions_between(
     context: AppContext, population: Population, before: dt.date, after: dt.date
 ) -> dict[str, Any]:
     """The report of two periods, kept per pair of period tables (a join over every
@@ -74,7 +74,7 @@ async def transitions(
 ) -> dict[str, Any]:
     """Counts and rates between the categories of two periods, overall and per county, with
     the irregular -> needs-support flow called out. Never an individual."""
-    return await _transitions(access.context, population, from_period, to_period)
+    return await transitions_between(access.context, population, from_period, to_period)
 
 
 @router.get(
@@ -89,7 +89,7 @@ async def transitions_workbook(
     population: Annotated[Population, Query()] = "citizens",
 ) -> Response:
     """The same as an Excel workbook."""
-    report = await _transitions(access.context, population, from_period, to_period)
+    report = await transitions_between(access.context, population, from_period, to_period)
     body = await anyio.to_thread.run_sync(excel.transitions_workbook, report)
     name = f"transitions-{population}-{from_period}-{to_period}.xlsx"
     return Response(

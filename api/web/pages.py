@@ -23,8 +23,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import PURPOSE_PATTERN, AppContext, Origin
-from api.routers.capacity import _loads
-from api.routers.periods import _transitions, work_list
+from api.routers.capacity import cached_loads
+from api.routers.periods import transitions_between, work_list
 from api.routers.subjects import ID_PARAMS, lookup_payload
 from api.web import labels
 from api.web.session import Sessions, WebSession, new_session
@@ -639,7 +639,7 @@ async def _capacity(request: Request) -> tuple[dict[str, Any], dict[str, str], d
     except ValueError:
         errors["scenario"] = "Scenariot kunde inte läsas: välj kategori och kanal."
         changes = []
-    loads = await _loads(_context(request))
+    loads = await cached_loads(_context(request))
     if not loads:
         raise PageError(404, "Inga bedömda kunder", "Kör en bedömning (segmentation score) först.")
     return report(loads, assumptions, changes), errors, values
@@ -729,7 +729,7 @@ async def transitions_page(request: Request) -> Response:
         later = _date(request.query_params.get("till")) or periods[0].period_end
         earlier = _date(request.query_params.get("fran")) or periods[1].period_end
         try:
-            report_ = await _transitions(context, "citizens", earlier, later)
+            report_ = await transitions_between(context, "citizens", earlier, later)
         except HTTPException as error:
             raise PageError(404, "Perioden finns inte", str(error.detail)) from error
     drift = [d for _, _, d in context.store.drift_reports("citizens")]
