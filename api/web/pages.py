@@ -410,6 +410,22 @@ async def card(request: Request, number: str) -> Response:
                 "Ingen kund med det numret finns i någon bedömd period.",
             ) from error
         raise
+    message = MESSAGES.get(request.query_params.get("meddelande") or "")
+    return _render_card(request, session, population, subject, answer, message=message)
+
+
+def _render_card(
+    request: Request,
+    session: WebSession,
+    population: Population,
+    subject: str,
+    answer: dict[str, Any],
+    *,
+    message: str | None = None,
+    errors: dict[str, str] | None = None,
+    form: Any = None,
+) -> HTMLResponse:
+    """The customer card; with ``errors``, the form as it was sent, its fields marked."""
     return render(
         request,
         "card.html",
@@ -418,12 +434,13 @@ async def card(request: Request, number: str) -> Response:
             "population": population,
             "answer": answer,
             "categories": category_names(population),
-            "message": request.query_params.get("meddelande"),
-            "errors": {},
-            "form": {},
+            "message": message,
+            "errors": errors or {},
+            "form": dict(form or {}),
             "today": dt.date.today().isoformat(),
         },
         session=session,
+        status=422 if errors else 200,
     )
 
 
@@ -443,22 +460,7 @@ async def _card_with_errors(
     form: Any,
 ) -> Response:
     answer = await lookup_payload(_context(request), population, subject)
-    return render(
-        request,
-        "card.html",
-        {
-            "customer": subject,
-            "population": population,
-            "answer": answer,
-            "categories": category_names(population),
-            "message": None,
-            "errors": errors,
-            "form": dict(form),
-            "today": dt.date.today().isoformat(),
-        },
-        session=session,
-        status=422,
-    )
+    return _render_card(request, session, population, subject, answer, errors=errors, form=form)
 
 
 def _found(number: str) -> tuple[Population, str]:

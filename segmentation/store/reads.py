@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from segmentation.store.base import Period, StoreBase
-from segmentation.store.schema import BEHAVIOUR_COLUMNS, format_id, stored_time, utcnow
+from segmentation.store.schema import format_id, period_columns, stored_time, utcnow
 from segmentation.taxonomy import Population
 
 _OVERRIDE_COLUMNS = ["category", "reason", "actor", "created_at", "expires_at"]
@@ -26,16 +26,8 @@ _HISTORY_SQL = (
 
 
 def _row_columns(population: Population) -> list[str]:
-    return [
-        "category",
-        "channel",
-        "region",
-        *BEHAVIOUR_COLUMNS[population],
-        "confidence",
-        "risk",
-        "signals",
-        "inputs",
-    ]
+    """A period table's columns after the id: what a lookup reads of each period."""
+    return period_columns(population)[1:]
 
 
 @dataclass(frozen=True)
