@@ -86,6 +86,8 @@ def main() -> None:
         folder = work / period.period_end.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         period.citizens.to_parquet(folder / "citizens.parquet", index=False)
+        # Kept beside the data for analysis after the run (never read by the pipeline).
+        period.truth.to_parquet(folder / "truth.parquet", index=False)
         folders.append(folder)
     settings = Settings(home=work / "home")
     train(folders[0], settings)

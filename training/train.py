@@ -355,7 +355,10 @@ def _fairness(prepared: _Prepared, model: ClusterSegmenter) -> dict[str, Any]:
 
     out = blockwise(prepared.raw, outcome)
     return fairness_report(
-        population, categories[out["category"]], channels[out["channel"]], prepared.groups
+        population,
+        pd.Categorical.from_codes(out["category"], list(categories)),
+        pd.Categorical.from_codes(out["channel"], list(channels)),
+        prepared.groups,
     )
 
 
