@@ -54,7 +54,7 @@ def sensitive_frame(population: Population, accepted: pd.DataFrame) -> pd.DataFr
     """The audited attributes of validated contract rows (citizens: age band, legal sex and
     county; employers: county)."""
     regions = pd.Categorical(accepted["region"])
-    counties = regions.rename_categories([county_name(str(r)) for r in regions.categories])
+    counties = regions.rename_categories({r: county_name(str(r)) for r in regions.categories})
     if population != "citizens":
         return pd.DataFrame({"county": counties})
     year = int(pd.to_datetime(accepted["period_end"]).dt.year.max())
@@ -62,7 +62,7 @@ def sensitive_frame(population: Population, accepted: pd.DataFrame) -> pd.DataFr
         {
             "age_band": age_band(accepted["birth_year"].to_numpy(), year),
             "legal_sex": pd.Categorical.from_codes(
-                _sex_codes(accepted["customer_id"].to_numpy()), SEXES
+                _sex_codes(accepted["customer_id"].to_numpy()), pd.Index(SEXES)
             ),
             "county": counties,
         }
@@ -101,6 +101,12 @@ def _outcome_counts(
     )
 
 
+def _categorical(values: Sequence[str] | np.ndarray | pd.Categorical) -> pd.Categorical[Any]:
+    if isinstance(values, pd.Categorical):
+        return values
+    return pd.Categorical(pd.Series(np.asarray(values, dtype=object)))
+
+
 def fairness_report(
     population: Population,
     categories: Sequence[str] | np.ndarray | pd.Categorical,
@@ -113,8 +119,8 @@ def fairness_report(
     ``categories`` and ``channels`` are names per customer (a ``pd.Categorical`` of them is
     cheapest at full size)."""
     names = [c.name for c in CATEGORIES[population]]
-    codes = pd.Categorical(categories, categories=names).codes.astype(np.int64)
-    routed = pd.Categorical(channels)
+    codes = _categorical(categories).set_categories(names).codes.astype(np.int64)
+    routed = _categorical(channels)
     less = np.isin(np.asarray(routed.categories, dtype=object), list(LESS_PERSONAL))
     personal = (~less[routed.codes]).astype(np.int64)
     report: dict[str, Any] = {"population": population, "ratio_floor": RATIO_FLOOR, "by": {}}

@@ -356,8 +356,8 @@ def _fairness(prepared: _Prepared, model: ClusterSegmenter) -> dict[str, Any]:
     out = blockwise(prepared.raw, outcome)
     return fairness_report(
         population,
-        pd.Categorical.from_codes(out["category"], list(categories)),
-        pd.Categorical.from_codes(out["channel"], list(channels)),
+        pd.Categorical.from_codes(out["category"], pd.Index(categories)),
+        pd.Categorical.from_codes(out["channel"], pd.Index(channels)),
         prepared.groups,
     )
 
