@@ -7,9 +7,12 @@ chunk is never written twice, and a repeated run changes nothing but ``scored_at
 output folder, each chunk's rows also go to a Parquet part (written atomically, before the
 chunk's commit), and the parts are joined into the SPEC's files when the table is done.
 
-Validation and scoring of the next chunk run in a worker process while this chunk is written:
-SQLite's driver gives up the GIL around every row it steps, so a worker *thread* doing pandas
-work slowed the writes down by half (measured).
+Chunks are validated, scored and written by two worker processes, each a chunk at a time,
+one core each: while one writes its chunk (SQLite takes one writer at a time, the other waits
+for the lock), the other validates and scores the next. Chunks are committed in the order
+they finish, each with its index (``batch_chunks``), so a resumed run skips exactly the chunks
+already written. (A worker *thread* doing the pandas work beside the writer slowed the writes
+down by half: the driver gives up the GIL around every row it steps.)
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import datetime as dt
 import logging
 import shutil
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,18 +39,16 @@ from models.bundle import SegmentationBundle
 from segmentation.features import numeric_matrix
 from segmentation.store import (
     BEHAVIOUR_COLUMNS,
-    ChunkColumns,
     PreparedRows,
     Progress,
     ScoredChunk,
     SegmentStore,
-    chunk_columns,
     prepare_rows,
 )
 from segmentation.taxonomy import POPULATIONS, Population, supportive_choice
 from segmentation.warning import risk, signal_flags
 from training.files import atomic_write_parquet, fingerprint
-from training.worker import start_pool
+from training.worker import WORKERS, start_pool
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class ScoreReport:
     accepted: int
     rejected: int
     chunks: int
+    #: Chunks written by an earlier, interrupted try of the run (0: a fresh run).
     resumed_from_chunk: int
     #: The reference period the table holds (its most common ``period_end``).
     period_end: dt.date | None = None
@@ -83,12 +86,26 @@ class _Job:
     duplicated: frozenset[str] = frozenset()
     #: The table's reference period: a row of another period is set aside.
     period_end: dt.date | None = None
+    #: Where the worker writes the chunk, and the run it belongs to.
+    store_url: str = ""
+    progress: Progress | None = None
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What the worker reports of a chunk: rows set aside, and where its time went."""
+
+    index: int
+    rejected: int
+    scored_seconds: float
+    written_seconds: float
+    written: bool
 
 
 @dataclass(frozen=True)
 class _Prepared:
     index: int
-    columns: ChunkColumns | None
+    rows: PreparedRows | None
     rejected: int
 
 
@@ -182,8 +199,7 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
         signals=scored["signals"],
         inputs=raw,
     )
-    # Sorted and encoded here; the writing process turns the arrays into driver rows.
-    return _Prepared(index, chunk_columns(population, chunk), len(rejected))
+    return _Prepared(index, prepare_rows(population, chunk), len(rejected))
 
 
 def _join_parts(directory: Path, target: Path, empty_schema: pa.Schema) -> None:
@@ -237,7 +253,7 @@ def open_table(path: Path, population: Population) -> pq.ParquetFile:
 
 @dataclass
 class _Run:
-    """One table's scoring run in the store: commits chunks in order and reports progress."""
+    """One table's scoring run in the store: follows its chunks and reports progress."""
 
     population: Population
     store: SegmentStore
@@ -253,56 +269,65 @@ class _Run:
             done = min((index + 1) * self.chunk_rows, self.total_rows)
             self.on_progress(self.population, done, self.total_rows)
 
-    def commit(self, prepared: _Prepared, rows: PreparedRows | None) -> None:
-        """Write one chunk's rows (or only its rejected count) with its place in the run."""
-        started = time.perf_counter()
-        if rows is None:
-            self.store.record_rejected_chunk(self.progress, prepared.index, prepared.rejected)
-        else:
-            self.store.write_rows(
-                rows,
-                progress=self.progress,
-                chunk_index=prepared.index,
-                rejected=prepared.rejected,
-            )
+    def finished(self, chunk: _Written) -> None:
         log.info(
-            "%s chunk %d: %d rejected, written in %.2f s",
+            "%s chunk %d: %d rejected, scored in %.2f s, written in %.2f s%s",
             self.population,
-            prepared.index,
-            prepared.rejected,
-            time.perf_counter() - started,
+            chunk.index,
+            chunk.rejected,
+            chunk.scored_seconds,
+            chunk.written_seconds,
+            "" if chunk.written else " (already written)",
         )
-        self.report_progress(prepared.index)
+        self.report_progress(chunk.index)
 
 
-def _rows_of(future: Future[_Prepared]) -> tuple[_Prepared, PreparedRows | None]:
-    """Wait for the worker's chunk and turn it into driver rows: in a helper thread, so it
-    overlaps with the previous chunk's write (SQLite releases the GIL as it works)."""
+_STORES: dict[str, SegmentStore] = {}
+
+
+def _worker_store(url: str) -> SegmentStore:
+    """The worker process's own connection to the store (opened once per process)."""
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = SegmentStore(url)
+    return store
+
+
+def _score_and_write(job: _Job, index: int, batch: pa.RecordBatch) -> _Written:
+    """Validate, score and write one chunk; runs in a worker process."""
     started = time.perf_counter()
-    prepared = future.result()
-    waited = time.perf_counter() - started
-    rows = prepare_rows(prepared.columns) if prepared.columns is not None else None
-    log.info("chunk %d: waited %.2f s for the worker", prepared.index, waited)
-    return prepared, rows
+    prepared = _prepare(job, index, batch)
+    scored = time.perf_counter()
+    if job.progress is None:
+        raise ValueError("a chunk is written for a run")
+    written = _worker_store(job.store_url).write_chunk(
+        prepared.rows, progress=job.progress, chunk_index=index, rejected=prepared.rejected
+    )
+    return _Written(
+        index, prepared.rejected, scored - started, time.perf_counter() - scored, written
+    )
 
 
 def _score_chunks(run: _Run, parquet: pq.ParquetFile, job: _Job, pool: ProcessPoolExecutor) -> int:
-    """Score the chunks not yet done, in order: the worker prepares chunk n+1 while chunk n
-    is written. Returns the number of chunks in the table."""
+    """Score the chunks not yet written: each goes to a worker, which validates, scores and
+    writes it; one chunk more than there are workers is kept queued, so neither waits for
+    the next chunk to be read. Returns the number of chunks in the table."""
     chunks = 0
-    pending: Future[tuple[_Prepared, PreparedRows | None]] | None = None
-    with ThreadPoolExecutor(max_workers=1) as helper:
+    pending: deque[Future[_Written]] = deque()
+    try:
         for index, batch in enumerate(parquet.iter_batches(batch_size=run.chunk_rows)):
             chunks = index + 1
-            if index < run.progress.chunks_done:
+            if index in run.progress.done:
                 run.report_progress(index)
                 continue
-            following = helper.submit(_rows_of, pool.submit(_prepare, job, index, batch))
-            if pending is not None:
-                run.commit(*pending.result())
-            pending = following
-        if pending is not None:
-            run.commit(*pending.result())
+            pending.append(pool.submit(_score_and_write, job, index, batch))
+            while len(pending) > WORKERS:
+                run.finished(pending.popleft().result())
+        while pending:
+            run.finished(pending.popleft().result())
+    finally:
+        for future in pending:  # after a failure: no chunk starts; those started finish
+            future.cancel()
     return chunks
 
 
@@ -335,7 +360,7 @@ def score_table(
     on_progress: ProgressCallback | None = None,
 ) -> ScoreReport:
     """Score one table into the store (and ``out``), resuming an unfinished run; ``pool``
-    is a one-worker pool started with :func:`start_pool`."""
+    is a pool of worker processes started with :func:`start_pool`."""
     parquet = open_table(path, population)
     period_end = table_period(path)
     run_key = f"{population}:{fingerprint(path)}:{model_version}:{out is not None}"
@@ -351,7 +376,7 @@ def score_table(
         if out
         else None
     )
-    if parts and progress.chunks_done == 0:  # a new run: no parts of an old one
+    if parts and not progress.done:  # a new run: no parts of an old one
         for directory in parts:
             if directory.exists():
                 shutil.rmtree(directory)
@@ -364,17 +389,19 @@ def score_table(
         bundle,
         duplicated_ids(path, ID_COLUMN[population]),
         period_end,
+        store.url,
+        progress,
     )
     total_rows = parquet.metadata.num_rows
     run = _Run(
         population, store, run_key, progress, model_version, chunk_rows, total_rows, on_progress
     )
     log.info(
-        "%s: %d rows, chunks of %d, resuming after %d",
+        "%s: %d rows, chunks of %d, %d written already",
         population,
         total_rows,
         chunk_rows,
-        progress.chunks_done,
+        len(progress.done),
     )
     chunks = _score_chunks(run, parquet, job, pool)
     if out is not None and parts is not None:
@@ -388,7 +415,7 @@ def score_table(
         accepted=accepted,
         rejected=rejected,
         chunks=chunks,
-        resumed_from_chunk=progress.chunks_done,
+        resumed_from_chunk=len(progress.done),
         period_end=period_end,
         supportive=period.supportive if period else 0,
     )

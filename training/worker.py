@@ -1,4 +1,4 @@
-"""The batch-scoring worker process: started first, light to import.
+"""The batch-scoring worker processes: started first, light to import.
 
 `segmentation score` starts the worker before it loads anything itself, so the worker's
 imports (pandas, pandera, scikit-learn: seconds) overlap with the main process's own.
@@ -14,13 +14,16 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1
+#: Worker processes: one per core of the machine it was sized for (2). Each validates,
+#: scores and writes a chunk; the scoring process itself only reads the file.
+WORKERS = 2
 
 
-def start_pool() -> ProcessPoolExecutor:
-    """One worker process that validates and scores chunks (``training.score``). A first
-    trivial task starts it now."""
+def start_pool(workers: int = WORKERS) -> ProcessPoolExecutor:
+    """The worker processes that validate, score and write chunks (``training.score``). A
+    first trivial task starts them now."""
     pool = ProcessPoolExecutor(
-        max_workers=1,
+        max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
     )

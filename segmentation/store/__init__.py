@@ -19,11 +19,9 @@ from segmentation.store.audit import AUDIT_WAL_LIMIT_BYTES, AuditLog
 from segmentation.store.base import Period
 from segmentation.store.batch import (
     BatchWrites,
-    ChunkColumns,
     PreparedRows,
     Progress,
     ScoredChunk,
-    chunk_columns,
     prepare_rows,
 )
 from segmentation.store.overrides import CaseWrites
@@ -42,7 +40,6 @@ from segmentation.store.users import WebUsers
 __all__ = [
     "AUDIT_WAL_LIMIT_BYTES",
     "BEHAVIOUR_COLUMNS",
-    "ChunkColumns",
     "Period",
     "PreparedRows",
     "Progress",
@@ -50,7 +47,6 @@ __all__ = [
     "SegmentStore",
     "SubjectRecord",
     "audit_metadata",
-    "chunk_columns",
     "default_audit_url",
     "format_id",
     "make_engine",
