@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from segmentation.settings import Settings  # noqa: E402
 from segmentation.store import SegmentStore  # noqa: E402
 from segmentation.transitions import (  # noqa: E402
-    confusion_from_metrics,
+    period_confusion,
     rate,
     transition_report,
     with_estimate,
@@ -109,9 +109,12 @@ def main() -> None:
     counts = store.transition_counts("citizens", first, second)
     timings["transitions query"] = time.perf_counter() - begun
     report = transition_report("citizens", first.period_end, second.period_end, counts)
-    bundle = champions["citizens"][0]
-    confusion = confusion_from_metrics(bundle.metrics, list(bundle.categories))
-    report = with_estimate(report, confusion, confusion)
+    # Each period's model errors as its calibrated probabilities expect them (kept by the run).
+    report = with_estimate(
+        report,
+        period_confusion(first.soft_confusion, report["categories"]),
+        period_confusion(second.soft_confusion, report["categories"]),
+    )
 
     truth1, truth2 = periods[0].truth, periods[1].truth
     joined = truth1.merge(truth2, on="customer_id", how="left", suffixes=("_1", "_2"))
@@ -169,8 +172,8 @@ def main() -> None:
     print(
         f"\n{args.citizens:,} citizens, two periods: model accuracy "
         + ", ".join(f"{k} {v:.3f}" for k, v in accuracy.items())
-        + f"; worst transition cell {100 * worst:.1f} points from the truth (corrected by the "
-        f"reviews' confusion matrix: "
+        + f"; worst transition cell {100 * worst:.1f} points from the truth (corrected by "
+        f"each period's expected errors, probabilities calibrated on the reviews: "
         + (f"{100 * worst_estimated:.1f}" if worst_estimated is not None else "n/a")
         + " points); early warning: "
         f"list {warning['list_share']:.1%} of the population, recall {warning['recall']:.2f} "

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from data_contracts.schemas import CONTRACT_VERSION
+from models.calibration import apply_calibration
 from models.segmenter import ClusterSegmenter
 from segmentation.features import numeric_matrix
 from segmentation.taxonomy import Population, channel_for
@@ -28,6 +29,9 @@ class SegmentationBundle:
     trained_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     data_fingerprint: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    #: Temperature and per-category biases fitted to the reviews (``models.calibration``);
+    #: None for a model trained without enough reviews (and for bundles saved before it).
+    calibration: tuple[float, ...] | None = None
 
     @property
     def categories(self) -> list[str]:
@@ -49,6 +53,11 @@ class SegmentationBundle:
 
     def predict_proba(self, raw: np.ndarray) -> np.ndarray:
         return self.segmenter.predict_proba(raw)
+
+    def calibrated(self, probabilities: np.ndarray) -> np.ndarray:
+        """``probabilities`` (of this model) as the chance of each category, calibrated on
+        the reviews the model was trained with (unchanged without a calibration)."""
+        return apply_calibration(probabilities, self.calibration)
 
 
 def save_bundle(bundle: SegmentationBundle, directory: Path) -> Path:

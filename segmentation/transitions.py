@@ -112,14 +112,6 @@ def confusion_metrics(confusion: np.ndarray, names: list[str]) -> dict[str, floa
     }
 
 
-def confusion_from_metrics(metrics: dict[str, float], names: list[str]) -> np.ndarray | None:
-    """The review-estimated confusion matrix a model was registered with, if any."""
-    keys = [[f"review_confusion_{t}__{p}" for p in names] for t in names]
-    if not all(key in metrics for row in keys for key in row):
-        return None
-    return np.array([[metrics[key] for key in row] for row in keys])
-
-
 def corrected_matrix(
     report: Mapping[str, Any], before: np.ndarray, after: np.ndarray
 ) -> list[dict[str, Any]]:
@@ -149,12 +141,48 @@ def corrected_matrix(
     return _matrix(counts, names)
 
 
+def soft_confusion(
+    probabilities: np.ndarray, predicted: np.ndarray, names: list[str]
+) -> dict[str, dict[str, float]]:
+    """The model's expected errors on a set of customers: for each true category and each
+    model category, the sum over the customers the model put in that category of their
+    (calibrated) probability of truly being in the other: ``{true: {model: customers}}``.
+    Summed chunk by chunk as a period is scored (``merge_soft``)."""
+    size = len(names)
+    chosen = np.zeros((len(predicted), size))
+    chosen[np.arange(len(predicted)), predicted] = 1.0
+    sums = probabilities.T @ chosen
+    return {t: {p: float(sums[i, j]) for j, p in enumerate(names)} for i, t in enumerate(names)}
+
+
+def merge_soft(
+    total: dict[str, dict[str, float]], part: dict[str, dict[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Two sums of ``soft_confusion`` added up."""
+    merged = {t: dict(row) for t, row in total.items()}
+    for t, row in part.items():
+        target = merged.setdefault(t, {})
+        for p, value in row.items():
+            target[p] = target.get(p, 0.0) + value
+    return merged
+
+
+def period_confusion(soft: dict[str, dict[str, float]], names: list[str]) -> np.ndarray | None:
+    """``P(model category | true category)`` of a period, from its ``soft_confusion``
+    sums; None for a period scored before they were kept."""
+    if not all(t in soft for t in names):
+        return None
+    sums = np.array([[soft[t].get(p, 0.0) for p in names] for t in names])
+    totals = sums.sum(axis=1, keepdims=True)
+    return np.where(totals > 0, sums / np.where(totals > 0, totals, 1), np.eye(len(names)))
+
+
 def with_estimate(
     report: dict[str, Any], before: np.ndarray | None, after: np.ndarray | None
 ) -> dict[str, Any]:
-    """The report with ``estimated``: the movement corrected for the models' errors as
-    case handlers' reviews measured them, when both periods' models carry a confusion
-    matrix (``review_confusion_*`` metrics); otherwise ``estimated`` is None."""
+    """The report with ``estimated``: the movement corrected for the models' errors on each
+    period (``period_confusion``: the model's probabilities, calibrated on case handlers'
+    reviews), when both periods have them; otherwise ``estimated`` is None."""
     if before is None or after is None:
         return {**report, "estimated": None}
     return {**report, "estimated": corrected_matrix(report, before, after)}

@@ -46,6 +46,7 @@ from segmentation.store import (
     prepare_rows,
 )
 from segmentation.taxonomy import POPULATIONS, Population, supportive_choice
+from segmentation.transitions import soft_confusion
 from segmentation.warning import risk, signal_flags
 from training.files import atomic_write_parquet, fingerprint
 from training.worker import WORKERS, start_pool
@@ -124,7 +125,8 @@ def _other_period(accepted: pd.DataFrame, period_end: dt.date | None) -> pd.Seri
 def scores_of(
     population: Population, bundle: SegmentationBundle, raw: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Category, suggested channel, confidence and early-warning risk per row (pure)."""
+    """Category, suggested channel, confidence and early-warning risk per row, and the
+    (calibrated) probabilities (pure)."""
     probabilities = bundle.predict_proba(raw)
     categories = list(bundle.categories)
     predicted = probabilities.argmax(axis=1)
@@ -142,6 +144,7 @@ def scores_of(
         "confidence": probabilities[rows, predicted],
         "risk": risks,
         "signals": flags,
+        "calibrated": bundle.calibrated(probabilities),
     }
 
 
@@ -198,6 +201,9 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
         risk=scored["risk"],
         signals=scored["signals"],
         inputs=raw,
+        soft_confusion=soft_confusion(
+            scored["calibrated"], scored["category_codes"], list(bundle.categories)
+        ),
     )
     return _Prepared(index, prepare_rows(population, chunk), len(rejected))
 

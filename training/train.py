@@ -23,6 +23,7 @@ from data_contracts.reviews import validate_reviews
 from data_contracts.schemas import CONTRACT_VERSION
 from data_contracts.validation import ID_COLUMN, validate
 from models.bundle import SegmentationBundle
+from models.calibration import fit_calibration
 from models.registry import (
     MODEL_NAMES,
     champion,
@@ -287,6 +288,8 @@ class _Evaluated:
     drift: list[str]
     verdict: GateResult
     fairness: dict[str, Any]
+    #: The probabilities' calibration on the reviewed rows (None without enough reviews).
+    calibration: tuple[float, ...] | None = None
 
 
 def _prepare(
@@ -378,8 +381,14 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
         seed=settings.seed,
     )
     fairness = _fairness(prepared, model)
+    reviewed = np.flatnonzero(prepared.reviewed.codes >= 0)
+    calibration = fit_calibration(
+        model.predict_proba(prepared.raw[reviewed]), prepared.reviewed.codes[reviewed]
+    )
+    if calibration is not None:
+        metrics["calibration_temperature"] = calibration[0]
     clock.lap("evaluated")
-    return _Evaluated(model, metrics, profiles, drift_flags, verdict, fairness)
+    return _Evaluated(model, metrics, profiles, drift_flags, verdict, fairness, calibration)
 
 
 def _record(
@@ -415,6 +424,7 @@ def _record(
         segmenter=evaluated.model,
         data_fingerprint=prepared.data_print,
         metrics=finite,
+        calibration=evaluated.calibration,
     )
     version = log_bundle(bundle)
     verdict = evaluated.verdict

@@ -10,13 +10,14 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, Table, inspect, select, text
 from sqlalchemy.engine import Connection
 
 from segmentation.store.schema import (
+    ADDED_COLUMNS,
     AUDIT_ADDED_COLUMNS,
     AUDIT_SUBJECT_INDEX,
     MMAP_BYTES,
@@ -50,6 +51,19 @@ class Period:
     #: Customers per category, and borderline customers given a more supportive channel.
     counts: dict[str, int]
     supportive: int
+    #: The model's expected errors on the period, ``{true: {model: customers}}`` (empty for
+    #: a period scored before they were kept).
+    soft_confusion: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _add_columns(engine: Engine, table: Table, names: Sequence[str]) -> None:
+    """Add the columns ``names`` of ``table`` that an older file lacks."""
+    present = {c["name"] for c in inspect(engine).get_columns(table.name)}
+    with engine.begin() as connection:
+        for name in names:
+            if name not in present:
+                kind = table.c[name].type.compile(dialect=engine.dialect)
+                connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
 
 
 class StoreBase:
@@ -89,12 +103,9 @@ class StoreBase:
             private_sqlite_file(engine)
 
     def _add_audit_columns(self) -> None:
-        present = {c["name"] for c in inspect(self.audit_engine).get_columns("audit_log")}
-        with self.audit_engine.begin() as connection:
-            for name in AUDIT_ADDED_COLUMNS:
-                if name not in present:
-                    kind = audit_log.c[name].type.compile(dialect=self.audit_engine.dialect)
-                    connection.exec_driver_sql(f"ALTER TABLE audit_log ADD COLUMN {name} {kind}")
+        _add_columns(self.audit_engine, audit_log, AUDIT_ADDED_COLUMNS)
+        for table_name, names in ADDED_COLUMNS.items():
+            _add_columns(self.engine, metadata.tables[table_name], names)
 
     def dispose(self) -> None:
         for connection in self._connections:
@@ -189,6 +200,7 @@ class StoreBase:
                         int(row.rows or 0),
                         json.loads(row.counts or "{}"),
                         int(row.supportive or 0),
+                        json.loads(row.soft_confusion or "{}"),
                     )
                 )
         return out

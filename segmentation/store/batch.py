@@ -31,6 +31,7 @@ from segmentation.store.schema import (
     utcnow,
 )
 from segmentation.taxonomy import Population
+from segmentation.transitions import merge_soft
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class ScoredChunk:
     risk: np.ndarray  # early-warning risk, 0-1
     signals: np.ndarray  # early-warning signals, a bit per signal
     inputs: np.ndarray  # (rows, numeric contract columns)
+    #: The model's expected errors on the chunk (``segmentation.transitions.soft_confusion``).
+    soft_confusion: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 #: Rows per INSERT statement on SQLite: the driver's work per statement (step, reset, the
@@ -67,6 +70,7 @@ class PreparedRows:
     values: np.ndarray  # object, (rows, period columns)
     counts: dict[str, int] = field(default_factory=dict)
     supportive: int = 0
+    soft_confusion: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -103,6 +107,7 @@ def prepare_rows(population: Population, chunk: ScoredChunk) -> PreparedRows:
         values,
         {name: int(n) for name, n in zip(chunk.category_names, counts, strict=True)},
         int(chunk.supportive),
+        chunk.soft_confusion,
     )
 
 
@@ -297,15 +302,17 @@ class BatchWrites(StoreBase):
         rejected: int,
     ) -> None:
         """The chunk is done: its counts join the run's, in the chunk's transaction."""
-        counts = json.loads(
-            connection.execute(
-                select(batch_progress.c.counts).where(batch_progress.c.run_key == run_key)
-            ).scalar_one()
-            or "{}"
-        )
+        stored = connection.execute(
+            select(batch_progress.c.counts, batch_progress.c.soft_confusion).where(
+                batch_progress.c.run_key == run_key
+            )
+        ).one()
+        counts = json.loads(stored.counts or "{}")
+        soft = json.loads(stored.soft_confusion or "{}")
         if prepared is not None:
             for name, n in prepared.counts.items():
                 counts[name] = counts.get(name, 0) + n
+            soft = merge_soft(soft, prepared.soft_confusion)
         connection.execute(
             update(batch_progress)
             .where(batch_progress.c.run_key == run_key)
@@ -314,6 +321,7 @@ class BatchWrites(StoreBase):
                 rows_accepted=batch_progress.c.rows_accepted + (len(prepared) if prepared else 0),
                 rows_rejected=batch_progress.c.rows_rejected + rejected,
                 counts=json.dumps(counts, sort_keys=True),
+                soft_confusion=json.dumps(soft, sort_keys=True),
                 supportive=batch_progress.c.supportive + (prepared.supportive if prepared else 0),
             )
         )
@@ -351,6 +359,7 @@ class BatchWrites(StoreBase):
                     batch_progress.c.rows_accepted,
                     batch_progress.c.counts,
                     batch_progress.c.supportive,
+                    batch_progress.c.soft_confusion,
                 ).where(batch_progress.c.run_key == progress.run_key)
             ).one()
             connection.execute(
@@ -361,6 +370,7 @@ class BatchWrites(StoreBase):
                     rows=totals.rows_accepted,
                     counts=totals.counts,
                     supportive=totals.supportive,
+                    soft_confusion=totals.soft_confusion,
                 )
             )
             connection.execute(

@@ -132,6 +132,10 @@ segment_periods = Table(
     #: channel, counted chunk by chunk as the run writes them.
     Column("counts", Text, nullable=False, default="{}"),
     Column("supportive", Integer, nullable=False, default=0),
+    #: The model's expected errors on the period (JSON ``{true: {model: customers}}``, from
+    #: its calibrated probabilities): what the estimated movement between periods is
+    #: corrected with (``segmentation.transitions.soft_confusion``).
+    Column("soft_confusion", Text),
     Index("ix_periods_population", "population", "period_end"),
 )
 
@@ -194,6 +198,7 @@ batch_progress = Table(
     Column("supportive", Integer, nullable=False, default=0),
     Column("scored_at", DateTime(timezone=True), nullable=False),
     Column("finished", Boolean, nullable=False),
+    Column("soft_confusion", Text),
 )
 
 #: The chunks a run has written: one row per chunk, written in the chunk's transaction. Two
@@ -257,6 +262,9 @@ AUDIT_SUBJECT_INDEX = Index("ix_audit_subject", audit_log.c.subject)
 #: Columns added to the audit log after its first release: ``create`` adds them to an
 #: older file (the log is append-only, so nothing else about it ever changes).
 AUDIT_ADDED_COLUMNS = ("request_id", "client")
+#: Columns added to the store's own tables after their first release (``create`` adds
+#: them to an older file).
+ADDED_COLUMNS = {"segment_periods": ("soft_confusion",), "batch_runs": ("soft_confusion",)}
 
 
 def sqlite_time(moment: dt.datetime) -> str:

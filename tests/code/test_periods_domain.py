@@ -156,3 +156,90 @@ def test_the_movement_is_recovered_from_observed_counts_and_the_confusion() -> N
     weights = np.array([1.0, 1.0, 2.0, 1.0])
     got = review_confusion(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 0]), weights, 3)
     assert got.tolist() == [[0.5, 0.5, 0.0], [1 / 3, 2 / 3, 0.0], [0.0, 0.0, 1.0]]
+
+
+def _calibrated_world(rng: np.random.Generator, truth: np.ndarray, sharpness: float) -> np.ndarray:
+    """Probabilities that are each customer's exact posterior (features drawn afresh around
+    their true category, Bayes' rule with the categories' shares), then made less confident
+    by ``sharpness`` < 1, as the segmenter's were found to be."""
+    size = 3
+    features = 2.0 * np.eye(size)[truth] + rng.normal(0, 1, (len(truth), size))
+    shares = np.bincount(truth, minlength=size) / len(truth)
+    logits = 2.0 * features + np.log(shares)
+    exact = np.exp(logits - logits.max(axis=1, keepdims=True))
+    exact /= exact.sum(axis=1, keepdims=True)
+    softened = exact**sharpness
+    out: np.ndarray = softened / softened.sum(axis=1, keepdims=True)
+    return out
+
+
+def test_calibration_on_reviews_restores_confidence() -> None:
+    from models.calibration import apply_calibration, fit_calibration
+
+    rng = np.random.default_rng(3)
+    truth = rng.choice(3, size=20_000, p=[0.79, 0.11, 0.10])
+    soft = _calibrated_world(rng, truth, sharpness=0.5)
+    assert fit_calibration(soft[:50], truth[:50]) is None  # too few reviews
+    calibration = fit_calibration(soft[:1000], truth[:1000])
+    assert calibration is not None and calibration[0] == pytest.approx(2.0, rel=0.25)
+    fixed = apply_calibration(soft[1000:], calibration)
+    rows = np.arange(len(fixed))
+
+    def loss(p: np.ndarray) -> float:
+        return float(-np.mean(np.log(p[rows, truth[1000:]])))
+
+    assert loss(fixed) < loss(soft[1000:])
+    assert apply_calibration(soft, None) is soft
+
+
+def test_expected_errors_correct_the_movement_without_a_truth_file() -> None:
+    from segmentation.transitions import (
+        corrected_matrix,
+        merge_soft,
+        period_confusion,
+        soft_confusion,
+    )
+
+    rng = np.random.default_rng(8)
+    names = ["regular", "irregular", "needs_support"]
+    n = 60_000
+    first = rng.choice(3, size=n, p=[0.79, 0.11, 0.10])
+    stay = np.array([0.93, 0.5, 0.85])
+    second = np.where(rng.random(n) < stay[first], first, rng.choice(3, size=n))
+    # Each period's probabilities are calibrated for its own truth, drawn afresh.
+    truths = [first, second]
+    probabilities = [_calibrated_world(rng, t, sharpness=1.0) for t in truths]
+    predicted = [p.argmax(axis=1) for p in probabilities]
+    soft = [
+        merge_soft(
+            soft_confusion(p[: n // 2], k[: n // 2], names),
+            soft_confusion(p[n // 2 :], k[n // 2 :], names),
+        )
+        for p, k in zip(probabilities, predicted, strict=True)
+    ]
+    observed = np.zeros((3, 4))
+    np.add.at(observed, (predicted[0], predicted[1]), 1)
+    counts = [
+        {"before": a, "after": b, "region": "01", "customers": observed[i, j]}
+        for i, a in enumerate(names)
+        for j, b in enumerate(names)
+    ]
+    report = transition_report("citizens", dt.date(2024, 12, 31), dt.date(2025, 12, 31), counts)
+    confusions = [period_confusion(s, names) for s in soft]
+    assert all(c is not None for c in confusions)
+    estimated = corrected_matrix(report, confusions[0], confusions[1])  # type: ignore[arg-type]
+    true = np.zeros((3, 3))
+    np.add.at(true, (truths[0], truths[1]), 1)
+    true_rates = true / true.sum(axis=1, keepdims=True)
+    worst_observed = max(
+        abs(rate(report, a, b) - true_rates[i, j])
+        for i, a in enumerate(names)
+        for j, b in enumerate(names)
+    )
+    worst_estimated = max(
+        abs(rate({"matrix": estimated}, a, b) - true_rates[i, j])
+        for i, a in enumerate(names)
+        for j, b in enumerate(names)
+    )
+    assert worst_estimated < 0.02 < worst_observed
+    assert period_confusion({}, names) is None  # a period scored before they were kept

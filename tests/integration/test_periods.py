@@ -76,6 +76,13 @@ def test_two_periods_give_history_transitions_and_drift(scored: Scored) -> None:
     store = scored.store
     listed = store.periods("citizens", fresh=True)
     assert [p.period_end for p in listed] == [P2, P1]  # newest first
+    for period in listed:  # the model's expected errors, summed over the period's customers
+        expected_total = sum(sum(row.values()) for row in period.soft_confusion.values())
+        assert expected_total == pytest.approx(period.rows)
+        model_counts = {
+            name: sum(row[name] for row in period.soft_confusion.values()) for name in period.counts
+        }
+        assert model_counts == pytest.approx(period.counts)
     counts = store.transition_counts("citizens", listed[1], listed[0])
     report = transition_report("citizens", P1, P2, counts)
     # The matrix is exactly the movement of the stored categories (how close those are to
@@ -163,6 +170,11 @@ def test_planner_and_case_handler_routes(scored: Scored) -> None:
         assert planner.status_code == 200, planner.text
         body = planner.json()
         assert body["watched"]["from"] == "irregular" and body["by_region"]
+        # The movement corrected for the model's expected errors on each period.
+        estimated = body["estimated"]
+        assert {(c["from"], c["to"]) for c in estimated} == {
+            (c["from"], c["to"]) for c in body["matrix"]
+        }
         assert "customer_id" not in planner.text  # aggregates only
         assert (
             client.get(f"/v1/transitions?{query}", headers=headers("case_handler")).status_code

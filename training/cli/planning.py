@@ -129,11 +129,10 @@ def transitions(
 ) -> None:
     """Movement between the categories of two periods: counts and rates, per county, with
     the irregular -> needs-support flow called out."""
-    from models.registry import configure_mlflow, load_version
     from segmentation.excel import transitions_workbook
     from segmentation.store import SegmentStore
-    from segmentation.taxonomy import POPULATIONS
-    from segmentation.transitions import confusion_from_metrics, transition_report, with_estimate
+    from segmentation.taxonomy import POPULATIONS, category_names
+    from segmentation.transitions import period_confusion, transition_report, with_estimate
     from training.files import atomic_write_bytes
 
     if population not in POPULATIONS:
@@ -151,14 +150,8 @@ def transitions(
         raise typer.Exit(1)
     counts = store.transition_counts(population, periods[before], periods[after])  # type: ignore[arg-type]
     store.dispose()
-    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
-    confusions = []
-    for period in (periods[before], periods[after]):
-        try:
-            bundle = load_version(population, period.model_version)  # type: ignore[arg-type]
-            confusions.append(confusion_from_metrics(bundle.metrics, list(bundle.categories)))
-        except Exception:  # the version cannot be loaded: no estimate
-            confusions.append(None)
+    names = category_names(population)  # type: ignore[arg-type]
+    confusions = [period_confusion(periods[d].soft_confusion, names) for d in (before, after)]
     report = with_estimate(
         transition_report(population, before, after, counts),  # type: ignore[arg-type]
         confusions[0],
