@@ -57,8 +57,9 @@ class ScoredChunk:
 
 
 #: Rows per INSERT statement on SQLite: the driver's work per statement (step, reset, the
-#: parameters' sequence) is paid once for many rows. Measured on this machine, 1 M rows of
-#: a period table: 8.3 s one row a statement, 5.6 s at 16-64 rows (`bench/README.md`).
+#: parameters' sequence) is paid once for many rows. Measured on this machine with a one-off
+#: script, 1 M rows of a period table into a WAL file: 8.3 s one row a statement, 5.6-6.0 s
+#: at 16-128 rows.
 ROWS_PER_STATEMENT = 32
 
 
@@ -301,11 +302,14 @@ class BatchWrites(StoreBase):
         prepared: PreparedRows | None,
         rejected: int,
     ) -> None:
-        """The chunk is done: its counts join the run's, in the chunk's transaction."""
+        """The chunk is done: its counts join the run's, in the chunk's transaction. The
+        run's row is read for update: on PostgreSQL two workers' chunks commit side by side,
+        and without the lock the later would write its counts over the earlier's (SQLite's
+        chunk transactions already take turns)."""
         stored = connection.execute(
-            select(batch_progress.c.counts, batch_progress.c.soft_confusion).where(
-                batch_progress.c.run_key == run_key
-            )
+            select(batch_progress.c.counts, batch_progress.c.soft_confusion)
+            .where(batch_progress.c.run_key == run_key)
+            .with_for_update()
         ).one()
         counts = json.loads(stored.counts or "{}")
         soft = json.loads(stored.soft_confusion or "{}")

@@ -75,3 +75,30 @@ def test_chunks_are_written_in_any_order_and_never_twice(store: SegmentStore) ->
     record = store.lookup("citizens", "100000000001")
     assert record is not None and record.current["category"] == "regular"
     assert store.period("citizens", period).rows == 42  # type: ignore[union-attr]
+
+
+def test_chunks_written_side_by_side_keep_every_count(store: SegmentStore) -> None:
+    """Two workers commit chunks at the same time: no chunk's counts are lost."""
+    import datetime as dt
+    from concurrent.futures import ThreadPoolExecutor
+
+    from segmentation.store import prepare_rows
+
+    period = dt.date(2025, 12, 31)
+    progress = store.start_run(
+        run_key="side", population="citizens", model_version="1", chunk_rows=5, period_end=period
+    )
+    chunks = 40
+
+    def write(index: int) -> bool:
+        first = 100_000_000_000 + index * 5
+        rows = prepare_rows("citizens", _chunk(list(range(first, first + 5))))
+        return store.write_chunk(rows, progress=progress, chunk_index=index, rejected=1)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert all(pool.map(write, range(chunks)))
+    store.finish_run(progress, "citizens")
+    written = store.period("citizens", period)
+    assert written is not None and written.rows == 5 * chunks
+    assert written.counts == {"regular": 5 * chunks, "irregular": 0, "needs_support": 0}
+    assert store.run_totals("side") == (5 * chunks, chunks)
