@@ -83,13 +83,13 @@ class _Job:
     #: The model travels with each chunk (about 10 KB), so the worker can start before the
     #: models are loaded.
     bundle: SegmentationBundle
+    #: Where the worker writes the chunk, and the run it belongs to.
+    store_url: str
+    progress: Progress
     #: Ids that appear more than once anywhere in the file: every copy is set aside.
     duplicated: frozenset[str] = frozenset()
     #: The table's reference period: a row of another period is set aside.
     period_end: dt.date | None = None
-    #: Where the worker writes the chunk, and the run it belongs to.
-    store_url: str = ""
-    progress: Progress | None = None
 
 
 @dataclass(frozen=True)
@@ -262,10 +262,7 @@ class _Run:
     """One table's scoring run in the store: follows its chunks and reports progress."""
 
     population: Population
-    store: SegmentStore
-    run_key: str
     progress: Progress
-    model_version: str
     chunk_rows: int
     total_rows: int
     on_progress: ProgressCallback | None
@@ -304,8 +301,6 @@ def _score_and_write(job: _Job, index: int, batch: pa.RecordBatch) -> _Written:
     started = time.perf_counter()
     prepared = _prepare(job, index, batch)
     scored = time.perf_counter()
-    if job.progress is None:
-        raise ValueError("a chunk is written for a run")
     written = _worker_store(job.store_url).write_chunk(
         prepared.rows, progress=job.progress, chunk_index=index, rejected=prepared.rejected
     )
@@ -393,15 +388,13 @@ def score_table(
         parts[0] if parts else None,
         parts[1] if parts else None,
         bundle,
-        duplicated_ids(path, ID_COLUMN[population]),
-        period_end,
         store.url,
         progress,
+        duplicated_ids(path, ID_COLUMN[population]),
+        period_end,
     )
     total_rows = parquet.metadata.num_rows
-    run = _Run(
-        population, store, run_key, progress, model_version, chunk_rows, total_rows, on_progress
-    )
+    run = _Run(population, progress, chunk_rows, total_rows, on_progress)
     log.info(
         "%s: %d rows, chunks of %d, %d written already",
         population,

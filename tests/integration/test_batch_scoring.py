@@ -130,7 +130,7 @@ def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_u
     resumed = _score(env, data, out)
     assert resumed.returncode == 0, resumed.stderr
     assert f"accepted 60,000, rejected {N_BAD}" in resumed.stdout
-    assert "resumed at chunk" in resumed.stdout
+    assert "chunks were written already" in " ".join(resumed.stdout.split())
 
     store = SegmentStore(store_url)
     assert store.period("citizens").rows == 60_000  # exactly one row per customer

@@ -209,7 +209,9 @@ def score(
 
     for report in reports:
         resumed = (
-            f" (resumed at chunk {report.resumed_from_chunk})" if report.resumed_from_chunk else ""
+            f" (resumed: {report.resumed_from_chunk} chunks were written already)"
+            if report.resumed_from_chunk
+            else ""
         )
         console.print(
             f"{report.population}: period {report.period_end}: accepted {report.accepted:,}, "
