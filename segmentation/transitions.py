@@ -98,9 +98,16 @@ def review_confusion(
     without reviews keeps the identity row (no correction for it)."""
     matrix = np.zeros((size, size))
     np.add.at(matrix, (truth, predicted), weights)
+    return _rows_to_one(matrix)
+
+
+def _rows_to_one(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum (a row without any weight becomes the identity's)."""
     totals = matrix.sum(axis=1, keepdims=True)
-    identity = np.eye(size)
-    return np.where(totals > 0, matrix / np.where(totals > 0, totals, 1), identity)
+    out: np.ndarray = np.where(
+        totals > 0, matrix / np.where(totals > 0, totals, 1), np.eye(len(matrix))
+    )
+    return out
 
 
 def confusion_metrics(confusion: np.ndarray, names: list[str]) -> dict[str, float]:
@@ -144,10 +151,10 @@ def corrected_matrix(
 def soft_confusion(
     probabilities: np.ndarray, predicted: np.ndarray, names: list[str]
 ) -> dict[str, dict[str, float]]:
-    """The model's expected errors on a set of customers: for each true category and each
-    model category, the sum over the customers the model put in that category of their
-    (calibrated) probability of truly being in the other: ``{true: {model: customers}}``.
-    Summed chunk by chunk as a period is scored (``merge_soft``)."""
+    """The model's expected errors on a set of customers, ``{true: {model: customers}}``:
+    for true category t and model category m, the sum of P(truly t) (calibrated) over the
+    customers the model put in m. Summed chunk by chunk as a period is scored
+    (``merge_soft``)."""
     size = len(names)
     chosen = np.zeros((len(predicted), size))
     chosen[np.arange(len(predicted)), predicted] = 1.0
@@ -172,9 +179,7 @@ def period_confusion(soft: dict[str, dict[str, float]], names: list[str]) -> np.
     sums; None for a period scored before they were kept."""
     if not all(t in soft for t in names):
         return None
-    sums = np.array([[soft[t].get(p, 0.0) for p in names] for t in names])
-    totals = sums.sum(axis=1, keepdims=True)
-    return np.where(totals > 0, sums / np.where(totals > 0, totals, 1), np.eye(len(names)))
+    return _rows_to_one(np.array([[soft[t].get(p, 0.0) for p in names] for t in names]))
 
 
 def with_estimate(
