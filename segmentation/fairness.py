@@ -88,6 +88,8 @@ def _outcome_counts(
     MetricFrame splits and stacks its arrays per group: 7.2 M rows of strings took minutes.
     Counted as small integer codes first (a bincount), the same rates take a second."""
     group = pd.Categorical(groups)
+    if (group.codes < 0).any():  # no group (an age outside the bands): counted, as unknown
+        group = group.add_categories(["unknown"]).fillna("unknown")
     key = (group.codes.astype(np.int64) * size + codes) * 2 + personal
     counts = np.bincount(key, minlength=len(group.categories) * size * 2)
     present = np.flatnonzero(counts)

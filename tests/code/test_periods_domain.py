@@ -128,6 +128,10 @@ def test_a_group_routed_to_less_personal_service_is_flagged() -> None:
     same = np.concatenate([channels[:n], channels[:n]])  # both groups 30 %
     fair = fairness_report("citizens", categories[:n].tolist() * 2, same, groups)
     assert fair["flags"] == [] and fair["min_ratio_legal_sex"] == pytest.approx(1.0)
+    # A customer outside every group is counted, as unknown.
+    ages = pd.DataFrame({"age_band": [*["under 30"] * (2 * n - 1), None]})
+    unknown = fairness_report("citizens", categories, channels, ages)["by"]["age_band"]["unknown"]
+    assert unknown["customers"] == 1
 
 
 def test_the_movement_is_recovered_from_observed_counts_and_the_confusion() -> None:
