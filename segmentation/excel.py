@@ -153,7 +153,8 @@ def _write_assumptions(workbook: Any, assumptions: dict[str, Any], bold: Any, ti
 
 def transitions_workbook(report: dict[str, Any]) -> bytes:
     """The transitions report (``segmentation.transitions.transition_report``) as .xlsx:
-    the matrix for the whole country, the watched flow per county, every county's matrix."""
+    the matrix for the whole country (and the estimated true movement, when the report has
+    it), the watched flow per county, every county's matrix."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     bold = workbook.add_format({"bold": True})
@@ -170,14 +171,25 @@ def transitions_workbook(report: dict[str, Any]) -> bytes:
         f"{report['population']}: {report['from_period']} -> {report['to_period']}",
         title,
     )
-    for block, (label, field, fmt) in enumerate(
-        [("customers", "customers", count), ("share of the row", "rate", percent)]
-    ):
+    blocks = [
+        ("customers", report["matrix"], "customers", count),
+        ("share of the row", report["matrix"], "rate", percent),
+    ]
+    if report.get("estimated"):
+        blocks.append(
+            (
+                "estimated true movement, corrected for the model's expected errors",
+                report["estimated"],
+                "rate",
+                percent,
+            )
+        )
+    for block, (label, matrix, field, fmt) in enumerate(blocks):
         top = 2 + block * (len(rows) + 3)
         sheet.write(top, 0, f"{label} (rows: before, columns: after)", bold)
         for j, target in enumerate(columns, start=1):
             sheet.write(top + 1, j, target, bold)
-        cells = {(c["from"], c["to"]): c for c in report["matrix"]}
+        cells = {(c["from"], c["to"]): c for c in matrix}
         for i, origin in enumerate(rows, start=top + 2):
             sheet.write(i, 0, origin, bold)
             for j, target in enumerate(columns, start=1):

@@ -184,8 +184,10 @@ def test_planner_and_case_handler_routes(scored: Scored) -> None:
         assert missing.status_code == 404 and "scored" in missing.text
         workbook = client.get(f"/v1/transitions.xlsx?{query}", headers=headers("planner"))
         assert workbook.status_code == 200
-        sheets = openpyxl.load_workbook(io.BytesIO(workbook.content)).sheetnames
-        assert sheets == ["matrix", "watched flow", "per county"]
+        book = openpyxl.load_workbook(io.BytesIO(workbook.content))
+        assert book.sheetnames == ["matrix", "watched flow", "per county"]
+        labels = [str(c.value) for c in book["matrix"]["A"] if c.value]
+        assert any(label.startswith("estimated true movement") for label in labels)
         drift = client.get("/v1/drift?population=citizens", headers=headers("planner")).json()
         assert [d["period_end"] for d in drift] == [P2.isoformat(), P1.isoformat()]
 
