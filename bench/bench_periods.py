@@ -30,10 +30,9 @@ sys.path.insert(0, str(ROOT))
 from segmentation.settings import Settings  # noqa: E402
 from segmentation.store import SegmentStore  # noqa: E402
 from segmentation.transitions import (  # noqa: E402
-    period_confusion,
     rate,
     transition_report,
-    with_estimate,
+    with_period_estimate,
 )
 
 
@@ -110,11 +109,7 @@ def main() -> None:
     timings["transitions query"] = time.perf_counter() - begun
     report = transition_report("citizens", first.period_end, second.period_end, counts)
     # Each period's model errors as its calibrated probabilities expect them (kept by the run).
-    report = with_estimate(
-        report,
-        period_confusion(first.soft_confusion, report["categories"]),
-        period_confusion(second.soft_confusion, report["categories"]),
-    )
+    report = with_period_estimate(report, first.soft_confusion, second.soft_confusion)
 
     truth1, truth2 = periods[0].truth, periods[1].truth
     joined = truth1.merge(truth2, on="customer_id", how="left", suffixes=("_1", "_2"))

@@ -191,3 +191,14 @@ def with_estimate(
     if before is None or after is None:
         return {**report, "estimated": None}
     return {**report, "estimated": corrected_matrix(report, before, after)}
+
+
+def with_period_estimate(
+    report: dict[str, Any],
+    before: dict[str, dict[str, float]],
+    after: dict[str, dict[str, float]],
+) -> dict[str, Any]:
+    """``with_estimate`` from the two periods' ``soft_confusion`` sums (as the catalog of
+    periods keeps them)."""
+    names = list(report["categories"])
+    return with_estimate(report, period_confusion(before, names), period_confusion(after, names))

@@ -17,8 +17,8 @@ from api.schemas import error_responses
 from segmentation import excel
 from segmentation.oversight import oversight_figures
 from segmentation.store import Period
-from segmentation.taxonomy import Population, category_names, county_name
-from segmentation.transitions import period_confusion, transition_report, with_estimate
+from segmentation.taxonomy import Population, county_name
+from segmentation.transitions import transition_report, with_period_estimate
 from segmentation.warning import PROBABILITY_WEIGHT, SIGNAL_BY_CODE, SIGNALS, signal_codes
 
 router = APIRouter(prefix="/v1", tags=["periods"], responses=error_responses(401, 403, 422, 503))
@@ -50,10 +50,10 @@ async def transitions_between(
         counts = await anyio.to_thread.run_sync(
             context.store.transition_counts, population, first, second
         )
-        names = category_names(population)
-        confusions = [period_confusion(p.soft_confusion, names) for p in (first, second)]
-        cached = with_estimate(
-            transition_report(population, before, after, counts), confusions[0], confusions[1]
+        cached = with_period_estimate(
+            transition_report(population, before, after, counts),
+            first.soft_confusion,
+            second.soft_confusion,
         )
         context.transitions_cache[key] = cached
     return cached

@@ -131,8 +131,8 @@ def transitions(
     the irregular -> needs-support flow called out."""
     from segmentation.excel import transitions_workbook
     from segmentation.store import SegmentStore
-    from segmentation.taxonomy import POPULATIONS, category_names
-    from segmentation.transitions import period_confusion, transition_report, with_estimate
+    from segmentation.taxonomy import POPULATIONS
+    from segmentation.transitions import transition_report, with_period_estimate
     from training.files import atomic_write_bytes
 
     if population not in POPULATIONS:
@@ -150,12 +150,10 @@ def transitions(
         raise typer.Exit(1)
     counts = store.transition_counts(population, periods[before], periods[after])  # type: ignore[arg-type]
     store.dispose()
-    names = category_names(population)  # type: ignore[arg-type]
-    confusions = [period_confusion(periods[d].soft_confusion, names) for d in (before, after)]
-    report = with_estimate(
+    report = with_period_estimate(
         transition_report(population, before, after, counts),  # type: ignore[arg-type]
-        confusions[0],
-        confusions[1],
+        periods[before].soft_confusion,
+        periods[after].soft_confusion,
     )
     if out is not None:
         atomic_write_bytes(transitions_workbook(report), out)
