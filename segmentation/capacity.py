@@ -7,6 +7,8 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 #: The agency's hours for one full-time equivalent a year (seed 002, reporting to the ministry).
 HOURS_PER_FTE = 1_556.0
 
@@ -421,3 +423,68 @@ def loads_from_rows(population: str, rows: list[dict[str, Any]]) -> list[Segment
             )
         )
     return loads
+
+
+# -- loads kept per period ----------------------------------------------------------------------
+#: A period's loads as the store keeps them: ``{category: {region: [customers, *sums]}}``,
+#: the sums in the order of the population's behaviour columns.
+PeriodLoads = dict[str, dict[str, list[float]]]
+
+
+def chunk_loads(
+    category_names: list[str],
+    category_codes: np.ndarray,
+    regions: np.ndarray,
+    behaviour: np.ndarray,
+) -> PeriodLoads:
+    """Customers and behaviour (a (rows, columns) matrix) summed per category and region of
+    one chunk of scored rows (pure)."""
+    region_names, region_codes = np.unique(np.asarray(regions, dtype=str), return_inverse=True)
+    groups = np.asarray(category_codes, dtype=np.int64) * len(region_names) + region_codes
+    size = len(category_names) * len(region_names)
+    values = np.asarray(behaviour, dtype=np.float64)
+    columns: list[np.ndarray] = [np.bincount(groups, minlength=size).astype(np.float64)]
+    columns += [
+        np.bincount(groups, weights=values[:, i], minlength=size) for i in range(values.shape[1])
+    ]
+    sums = np.column_stack(columns)
+    out: PeriodLoads = {}
+    for group in np.flatnonzero(sums[:, 0]):
+        category, region = divmod(int(group), len(region_names))
+        out.setdefault(category_names[category], {})[str(region_names[region])] = sums[
+            group
+        ].tolist()
+    return out
+
+
+def merge_loads(total: PeriodLoads, more: PeriodLoads, sign: float = 1.0) -> PeriodLoads:
+    """``total`` plus (or, with ``sign`` -1, minus) ``more`` (pure)."""
+    out = {
+        category: {r: list(v) for r, v in regions.items()} for category, regions in total.items()
+    }
+    for category, regions in more.items():
+        for region, values in regions.items():
+            kept = out.setdefault(category, {}).setdefault(region, [0.0] * len(values))
+            for i, value in enumerate(values):
+                kept[i] += sign * value
+    return out
+
+
+def load_rows(behaviour_columns: tuple[str, ...], loads: PeriodLoads) -> list[dict[str, Any]]:
+    """The rows ``loads_from_rows`` reads, from a period's kept loads (groups left without
+    customers, as all of a group's customers were overridden elsewhere, are dropped)."""
+    rows = []
+    for category, regions in loads.items():
+        for region, values in regions.items():
+            customers = round(values[0])
+            if customers <= 0:
+                continue
+            rows.append(
+                {
+                    "category": category,
+                    "region": region,
+                    "customers": customers,
+                    **dict(zip(behaviour_columns, values[1:], strict=True)),
+                }
+            )
+    return rows

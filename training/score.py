@@ -38,7 +38,6 @@ from data_contracts.validation import ID_COLUMN, ContractError, check_columns, v
 from models.bundle import SegmentationBundle
 from segmentation.features import numeric_matrix
 from segmentation.store import (
-    BEHAVIOUR_COLUMNS,
     PreparedRows,
     Progress,
     ScoredChunk,
@@ -119,7 +118,8 @@ def _other_period(accepted: pd.DataFrame, period_end: dt.date | None) -> pd.Seri
     """Rows whose ``period_end`` is not the table's period."""
     if period_end is None:
         return pd.Series(False, index=accepted.index)
-    return pd.to_datetime(accepted["period_end"]).dt.date != period_end
+    days = pd.to_datetime(accepted["period_end"]).to_numpy(dtype="datetime64[D]")
+    return pd.Series(days != np.datetime64(period_end), index=accepted.index)
 
 
 def scores_of(
@@ -193,10 +193,6 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
         channel_names=list(bundle.channels),
         regions=accepted["region"].to_numpy(),
         supportive=int(scored["supportive"].sum()),
-        behaviour={
-            name: accepted[name].to_numpy(dtype=np.float64)
-            for name in BEHAVIOUR_COLUMNS[population]
-        },
         confidence=scored["confidence"],
         risk=scored["risk"],
         signals=scored["signals"],

@@ -5,17 +5,27 @@ figures. Counts and scores, never more about a person than the work list needs."
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
-from segmentation.capacity import SegmentLoad, loads_from_rows
+from segmentation.capacity import (
+    PeriodLoads,
+    SegmentLoad,
+    chunk_loads,
+    load_rows,
+    loads_from_rows,
+    merge_loads,
+)
 from segmentation.store.base import Period, StoreBase
 from segmentation.store.schema import (
     BEHAVIOUR_COLUMNS,
+    behaviour_positions,
     format_id,
     period_drift,
+    segment_periods,
     stored_time,
     utcnow,
 )
@@ -30,23 +40,54 @@ class Aggregates(StoreBase):
 
     def segment_loads(self, population: Population) -> list[dict[str, Any]]:
         """Customers and behaviour of the latest period summed per effective category
-        (overrides in force win) and region: what the capacity report is built from."""
+        (overrides in force win) and region: what the capacity report is built from. The
+        sums per model category were kept as the run wrote the period; an override moves its
+        customer's behaviour (read from the stored inputs) to the overriding category."""
         latest = self.period(population)
         if latest is None:
             return []
-        sums = ", ".join(f"sum(s.{name}) AS {name}" for name in BEHAVIOUR_COLUMNS[population])
+        loads = latest.loads if latest.loads is not None else self._sum_loads(latest)
+        positions = behaviour_positions(population)
+        moved_in: PeriodLoads = {}
+        moved_out: PeriodLoads = {}
         sql = (
-            f"SELECT coalesce(o.category, s.category) AS category, s.region, count(*) AS customers,"
-            f" {sums} FROM {latest.table_name} s LEFT JOIN segment_overrides o"
-            " ON o.population = :population AND o.subject_id = s.subject_id"
+            f"SELECT o.category AS override, s.category, s.region, s.inputs"
+            f" FROM segment_overrides o JOIN {latest.table_name} s ON s.subject_id = o.subject_id"
+            " WHERE o.population = :population AND o.category <> s.category"
             " AND (o.expires_at IS NULL OR o.expires_at > :now)"
-            " GROUP BY coalesce(o.category, s.category), s.region"
         )
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                text(sql), {"population": population, "now": self._now_param()}
+            params = {"population": population, "now": self._now_param()}
+            for row in connection.execute(text(sql), params):
+                behaviour = np.frombuffer(bytes(row.inputs), dtype="<f4")[positions]
+                values = {str(row.region): [1.0, *behaviour.astype(np.float64).tolist()]}
+                moved_in = merge_loads(moved_in, {row.override: values})
+                moved_out = merge_loads(moved_out, {row.category: values})
+        loads = merge_loads(merge_loads(loads, moved_in), moved_out, sign=-1.0)
+        return load_rows(BEHAVIOUR_COLUMNS[population], loads)
+
+    def _sum_loads(self, period: Period) -> PeriodLoads:
+        """The loads of a period scored before runs kept them: summed from its table's
+        inputs once, then kept in the catalog."""
+        loads: PeriodLoads = {}
+        positions = behaviour_positions(period.population)
+        sql = f"SELECT category, region, inputs FROM {period.table_name}"
+        with self.engine.connect() as connection:
+            result = connection.execute(text(sql))
+            while rows := result.fetchmany(100_000):
+                names, codes = np.unique([row.category for row in rows], return_inverse=True)
+                inputs = np.frombuffer(b"".join(bytes(row.inputs) for row in rows), dtype="<f4")
+                matrix = inputs.reshape(len(rows), -1)[:, positions]
+                regions = np.array([row.region for row in rows])
+                loads = merge_loads(loads, chunk_loads(names.tolist(), codes, regions, matrix))
+        with self.begin() as connection:
+            connection.execute(
+                update(segment_periods)
+                .where(segment_periods.c.table_name == period.table_name)
+                .values(loads=json.dumps(loads, sort_keys=True))
             )
-            return [dict(row._mapping) for row in rows]
+        self.forget_periods()
+        return loads
 
     def capacity_loads(self) -> list[SegmentLoad]:
         """Every population's per-segment-and-region loads, for the capacity report."""

@@ -54,6 +54,9 @@ class Period:
     #: The model's expected errors on the period, ``{true: {model: customers}}`` (empty for
     #: a period scored before they were kept).
     soft_confusion: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: Customers and behaviour per model category and region (``PeriodLoads``); None for a
+    #: period scored before they were kept (summed from its table when first needed).
+    loads: dict[str, dict[str, list[float]]] | None = None
 
 
 def _add_columns(engine: Engine, table: Table, names: Sequence[str]) -> None:
@@ -201,6 +204,7 @@ class StoreBase:
                         json.loads(row.counts or "{}"),
                         int(row.supportive or 0),
                         json.loads(row.soft_confusion or "{}"),
+                        json.loads(row.loads) if row.loads else None,
                     )
                 )
         return out

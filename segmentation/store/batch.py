@@ -18,13 +18,14 @@ import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
+from segmentation.capacity import PeriodLoads, chunk_loads, merge_loads
 from segmentation.store.base import StoreBase
 from segmentation.store.schema import (
-    BEHAVIOUR_COLUMNS,
     WARNING_INDEX_FLOOR,
     as_utc,
     batch_chunks,
     batch_progress,
+    behaviour_positions,
     period_columns,
     period_table,
     segment_periods,
@@ -47,11 +48,10 @@ class ScoredChunk:
     channel_names: Sequence[str]
     regions: np.ndarray  # county codes (strings)
     supportive: int  # rows given a more supportive channel than their category's
-    behaviour: dict[str, np.ndarray]
     confidence: np.ndarray  # the model's probability of its category
     risk: np.ndarray  # early-warning risk, 0-1
     signals: np.ndarray  # early-warning signals, a bit per signal
-    inputs: np.ndarray  # (rows, numeric contract columns)
+    inputs: np.ndarray  # (rows, numeric contract columns); behaviour is summed from them
     #: The model's expected errors on the chunk (``segmentation.transitions.soft_confusion``).
     soft_confusion: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -72,6 +72,7 @@ class PreparedRows:
     counts: dict[str, int] = field(default_factory=dict)
     supportive: int = 0
     soft_confusion: dict[str, dict[str, float]] = field(default_factory=dict)
+    loads: PeriodLoads = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -92,23 +93,25 @@ def prepare_rows(population: Population, chunk: ScoredChunk) -> PreparedRows:
         np.asarray(chunk.channel_codes)[order]
     ]
     values[:, 3] = np.asarray(chunk.regions, dtype=object)[order]
-    numbers = [
-        *(chunk.behaviour[name] for name in BEHAVIOUR_COLUMNS[population]),
-        chunk.confidence,
-        chunk.risk,
-    ]
-    for i, column in enumerate(numbers):
-        values[:, 4 + i] = np.asarray(column, dtype=np.float64)[order].tolist()
-    values[:, -2] = np.asarray(chunk.signals, dtype=np.int64)[order].tolist()
+    values[:, 4] = np.asarray(chunk.confidence, dtype=np.float64)[order].tolist()
+    values[:, 5] = np.asarray(chunk.risk, dtype=np.float64)[order].tolist()
+    values[:, 6] = np.asarray(chunk.signals, dtype=np.int64)[order].tolist()
     inputs = np.ascontiguousarray(np.asarray(chunk.inputs, dtype="<f4")[order])
-    values[:, -1] = inputs.view(np.dtype((np.void, inputs.shape[1] * 4))).ravel().tolist()
+    values[:, 7] = inputs.view(np.dtype((np.void, inputs.shape[1] * 4))).ravel().tolist()
     counts = np.bincount(codes, minlength=len(chunk.category_names))
+    loads = chunk_loads(
+        list(chunk.category_names),
+        codes,
+        np.asarray(chunk.regions)[order],
+        inputs[:, behaviour_positions(population)],
+    )
     return PreparedRows(
         population,
         values,
         {name: int(n) for name, n in zip(chunk.category_names, counts, strict=True)},
         int(chunk.supportive),
         chunk.soft_confusion,
+        loads,
     )
 
 
@@ -307,16 +310,18 @@ class BatchWrites(StoreBase):
         and without the lock the later would write its counts over the earlier's (SQLite's
         chunk transactions already take turns)."""
         stored = connection.execute(
-            select(batch_progress.c.counts, batch_progress.c.soft_confusion)
+            select(batch_progress.c.counts, batch_progress.c.soft_confusion, batch_progress.c.loads)
             .where(batch_progress.c.run_key == run_key)
             .with_for_update()
         ).one()
         counts = json.loads(stored.counts or "{}")
         soft = json.loads(stored.soft_confusion or "{}")
+        loads = json.loads(stored.loads or "{}")
         if prepared is not None:
             for name, n in prepared.counts.items():
                 counts[name] = counts.get(name, 0) + n
             soft = merge_soft(soft, prepared.soft_confusion)
+            loads = merge_loads(loads, prepared.loads)
         connection.execute(
             update(batch_progress)
             .where(batch_progress.c.run_key == run_key)
@@ -326,6 +331,7 @@ class BatchWrites(StoreBase):
                 rows_rejected=batch_progress.c.rows_rejected + rejected,
                 counts=json.dumps(counts, sort_keys=True),
                 soft_confusion=json.dumps(soft, sort_keys=True),
+                loads=json.dumps(loads, sort_keys=True),
                 supportive=batch_progress.c.supportive + (prepared.supportive if prepared else 0),
             )
         )
@@ -364,6 +370,7 @@ class BatchWrites(StoreBase):
                     batch_progress.c.counts,
                     batch_progress.c.supportive,
                     batch_progress.c.soft_confusion,
+                    batch_progress.c.loads,
                 ).where(batch_progress.c.run_key == progress.run_key)
             ).one()
             connection.execute(
@@ -375,6 +382,7 @@ class BatchWrites(StoreBase):
                     counts=totals.counts,
                     supportive=totals.supportive,
                     soft_confusion=totals.soft_confusion,
+                    loads=totals.loads or "{}",
                 )
             )
             connection.execute(

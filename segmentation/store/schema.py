@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from data_contracts.identifiers import ORGANISATION_NUMBER_DIGITS, PERSONAL_NUMBER_DIGITS
+from segmentation.features import NUMERIC_COLUMNS
 from segmentation.taxonomy import Population
 
 metadata = MetaData()
@@ -43,7 +44,8 @@ metadata = MetaData()
 #: invalidate the page cache of the connections that read segments.
 audit_metadata = MetaData()
 
-#: Behaviour kept per customer for planners (capacity) beside the category.
+#: Behaviour summed per category and region for planners (capacity): kept per period as
+#: the run writes it (``segment_periods.loads``), each customer's in the ``inputs`` blob.
 BEHAVIOUR_COLUMNS: dict[Population, tuple[str, ...]] = {
     "citizens": (
         "contacts_phone",
@@ -74,6 +76,12 @@ SubjectId = Integer().with_variant(BigInteger(), "postgresql")
 RowId = Integer().with_variant(BigInteger(), "postgresql")
 
 
+def behaviour_positions(population: Population) -> list[int]:
+    """Where the behaviour columns sit among the numeric contract columns (``inputs``)."""
+    numeric = list(NUMERIC_COLUMNS[population])
+    return [numeric.index(name) for name in BEHAVIOUR_COLUMNS[population]]
+
+
 def format_id(population: Population, value: int) -> str:
     return str(int(value)).zfill(ID_LENGTH[population])
 
@@ -85,7 +93,6 @@ def period_columns(population: Population) -> list[str]:
         "category",
         "channel",
         "region",
-        *BEHAVIOUR_COLUMNS[population],
         "confidence",
         "risk",
         "signals",
@@ -106,7 +113,6 @@ def period_table(population: Population, name: str) -> Table:
         # the model is unsure about (``segmentation.taxonomy.supportive_channel``).
         Column("channel", String(32), nullable=False),
         Column("region", String(2), nullable=False),
-        *(Column(name, Float, nullable=False) for name in BEHAVIOUR_COLUMNS[population]),
         # The model's probability of its category; the early-warning risk and its signals.
         Column("confidence", Float, nullable=False),
         Column("risk", Float, nullable=False),
@@ -136,6 +142,9 @@ segment_periods = Table(
     #: its calibrated probabilities): what the estimated movement between periods is
     #: corrected with (``segmentation.transitions.soft_confusion``).
     Column("soft_confusion", Text),
+    #: Customers and behaviour per model category and region (JSON, see
+    #: ``segmentation.capacity.PeriodLoads``): what capacity is planned from.
+    Column("loads", Text),
     Index("ix_periods_population", "population", "period_end"),
 )
 
@@ -199,6 +208,7 @@ batch_progress = Table(
     Column("scored_at", DateTime(timezone=True), nullable=False),
     Column("finished", Boolean, nullable=False),
     Column("soft_confusion", Text),
+    Column("loads", Text),
 )
 
 #: The chunks a run has written: one row per chunk, written in the chunk's transaction. Two
@@ -264,7 +274,10 @@ AUDIT_SUBJECT_INDEX = Index("ix_audit_subject", audit_log.c.subject)
 AUDIT_ADDED_COLUMNS = ("request_id", "client")
 #: Columns added to the store's own tables after their first release (``create`` adds
 #: them to an older file).
-ADDED_COLUMNS = {"segment_periods": ("soft_confusion",), "batch_runs": ("soft_confusion",)}
+ADDED_COLUMNS = {
+    "segment_periods": ("soft_confusion", "loads"),
+    "batch_runs": ("soft_confusion", "loads"),
+}
 
 
 def sqlite_time(moment: dt.datetime) -> str:

@@ -125,3 +125,68 @@ def test_cli_writes_json_and_an_excel_report_with_a_scenario(
     assert scenarios.cell(row=row, column=8).value < scenarios.cell(row=row, column=7).value
     assumptions = {c[0].value: c[1].value for c in workbook["assumptions"].iter_rows(min_row=3)}
     assert assumptions["hours_per_fte"] == 1556
+
+
+def _by_group(rows: list[dict[str, object]], column: str) -> dict[tuple[str, str], float]:
+    return {(str(r["category"]), str(r["region"])): float(r[column]) for r in rows}  # type: ignore[arg-type]
+
+
+def test_loads_kept_by_the_run_add_up_and_an_override_moves_its_customer(
+    api: Api, small_population: Path
+) -> None:
+    import numpy as np
+    import pandas as pd
+    from sqlalchemy import update
+
+    from segmentation.store import SegmentStore
+    from segmentation.store.schema import segment_periods
+
+    store = SegmentStore(api.settings.resolved_store_url)  # type: ignore[attr-defined]
+    headers = api.headers("case_handler")
+    path = f"/v1/citizens/{api.citizen_id}"
+    api.client.delete(f"{path}/override", headers=headers)
+    data = pd.read_parquet(small_population / "citizens.parquet")
+    before = store.segment_loads("citizens")
+    # The kept sums are the file's behaviour, per region (as float32, as the inputs keep it).
+    for region, group in data.groupby("region"):
+        for column in ("contacts_phone", "handling_minutes"):
+            kept = sum(float(r[column]) for r in before if r["region"] == region)
+            expected = float(group[column].astype(np.float32).astype(np.float64).sum())
+            assert kept == pytest.approx(expected, rel=1e-9)
+    model_category = api.client.get(path, headers=headers).json()["model_category"]
+    other = "needs_support" if model_category != "needs_support" else "irregular"
+    put = api.client.put(
+        f"{path}/override", headers=headers, json={"category": other, "reason": "met the customer"}
+    )
+    assert put.status_code == 200, put.text
+    after = store.segment_loads("citizens")
+    customer = data.loc[data["customer_id"] == api.citizen_id].iloc[0]
+    region = str(customer["region"])
+    minutes = float(np.float32(customer["handling_minutes"]))
+    was, now = _by_group(before, "customers"), _by_group(after, "customers")
+    assert now[(other, region)] == was.get((other, region), 0) + 1
+    assert now.get((model_category, region), 0) == was[(model_category, region)] - 1
+    was_minutes, now_minutes = (
+        _by_group(before, "handling_minutes"),
+        _by_group(after, "handling_minutes"),
+    )
+    assert now_minutes[(other, region)] == pytest.approx(
+        was_minutes.get((other, region), 0.0) + minutes, abs=1e-6
+    )
+    # A period scored before runs kept their loads: summed once from its table, the same.
+    latest = store.period("citizens")
+    assert latest is not None and latest.loads is not None
+    with store.begin() as connection:
+        connection.execute(
+            update(segment_periods)
+            .where(segment_periods.c.table_name == latest.table_name)
+            .values(loads=None)
+        )
+    store.forget_periods()
+    summed = store.segment_loads("citizens")
+    assert _by_group(summed, "customers") == now
+    for key, value in _by_group(summed, "handling_minutes").items():
+        assert value == pytest.approx(now_minutes[key], rel=1e-9, abs=1e-6)
+    assert store.period("citizens").loads is not None  # type: ignore[union-attr]
+    api.client.delete(f"{path}/override", headers=headers)
+    store.dispose()

@@ -139,3 +139,43 @@ def test_large_realistic_traffic_is_sized() -> None:
         calls=20_000, interval_seconds=3600, handle_seconds=360, target=0.9, answer_within=20
     )
     assert 2_000 < agents < 2_200
+
+
+def test_chunk_loads_sum_per_category_and_region_and_merge_back_to_the_whole() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from segmentation.capacity import chunk_loads, load_rows, merge_loads
+
+    rng = np.random.default_rng(3)
+    n = 1_000
+    codes = rng.integers(0, 3, n)
+    regions = rng.choice(["01", "12", "25"], n)
+    behaviour = rng.random((n, 2)) * 10
+    names = ["regular", "irregular", "needs_support"]
+    halves = [
+        chunk_loads(names, codes[part], regions[part], behaviour[part])
+        for part in (slice(0, 400), slice(400, n))
+    ]
+    merged = merge_loads(halves[0], halves[1])
+    frame = pd.DataFrame({"category": np.array(names)[codes], "region": regions})
+    frame[["a", "b"]] = behaviour
+    expected = frame.groupby(["category", "region"]).agg(
+        customers=("a", "size"), a=("a", "sum"), b=("b", "sum")
+    )
+    rows = load_rows(("a", "b"), merged)
+    assert len(rows) == len(expected)
+    for row in rows:
+        want = expected.loc[(row["category"], row["region"])]
+        assert row["customers"] == want["customers"]
+        assert row["a"] == pytest.approx(want["a"]) and row["b"] == pytest.approx(want["b"])
+    # Taking a chunk out again leaves the other; emptied groups are dropped.
+    back = {
+        (r["category"], r["region"]): r
+        for r in load_rows(("a", "b"), merge_loads(merged, halves[1], sign=-1.0))
+    }
+    first = {(r["category"], r["region"]): r for r in load_rows(("a", "b"), halves[0])}
+    assert set(back) == set(first)
+    for key, row in first.items():
+        assert back[key]["customers"] == row["customers"]
+        assert back[key]["a"] == pytest.approx(row["a"])

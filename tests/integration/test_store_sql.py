@@ -31,7 +31,7 @@ def test_a_literal_question_mark_survives_and_parameters_bind(store: SegmentStor
 def _chunk(ids: list[int]) -> Any:
     import numpy as np
 
-    from segmentation.store import BEHAVIOUR_COLUMNS, ScoredChunk
+    from segmentation.store import ScoredChunk
 
     n = len(ids)
     return ScoredChunk(
@@ -42,11 +42,10 @@ def _chunk(ids: list[int]) -> Any:
         channel_names=["digital_self_service", "guided_digital", "personal_handler"],
         regions=np.array(["01"] * n, dtype=object),
         supportive=0,
-        behaviour={name: np.ones(n) for name in BEHAVIOUR_COLUMNS["citizens"]},
         confidence=np.full(n, 0.9),
         risk=np.zeros(n),
         signals=np.zeros(n, dtype=np.int16),
-        inputs=np.zeros((n, 4)),
+        inputs=np.ones((n, 26)),
     )
 
 
