@@ -150,7 +150,7 @@ def test_a_population_built_to_drift_is_flagged(
 
 def test_planner_and_case_handler_routes(scored: Scored) -> None:
     from api.app import create_app
-    from segmentation.security import mint_token
+    from segmentation.security import hash_password, mint_token
 
     app = create_app(scored.settings)  # type: ignore[arg-type]
 
@@ -188,6 +188,18 @@ def test_planner_and_case_handler_routes(scored: Scored) -> None:
         assert book.sheetnames == ["matrix", "watched flow", "per county"]
         labels = [str(c.value) for c in book["matrix"]["A"] if c.value]
         assert any(label.startswith("estimated true movement") for label in labels)
+        # The planners' page shows the estimated movement beside the model's.
+        scored.store.add_user("per", "planner", hash_password("rätt-lösenord-2026"))
+        client.get("/logga-in")
+        form = {
+            "csrf": client.cookies.get("segmentering_inloggning"),
+            "anvandare": "per",
+            "losenord": "rätt-lösenord-2026",
+        }
+        assert client.post("/logga-in", data=form).status_code == 200
+        page = client.get(f"/forandringar?fran={P1}&till={P2}")
+        assert page.status_code == 200 and "Uppskattad verklig förflyttning" in page.text
+        assert page.text.count("Från \\ till") == 2  # the model's table and the estimate
         drift = client.get("/v1/drift?population=citizens", headers=headers("planner")).json()
         assert [d["period_end"] for d in drift] == [P2.isoformat(), P1.isoformat()]
 
