@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from models.segmenter import ClusterSegmenter  # noqa: E402
 from segmentation.features import build_features, numeric_matrix  # noqa: E402
-from training.evaluate import agreement, review_agreement  # noqa: E402
+from training.evaluate import agreement, choose_review_weight  # noqa: E402
 from training.review import draw_sample  # noqa: E402
 from training.worlds import WORLDS  # noqa: E402
 
@@ -63,13 +63,13 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
     reviewed[rows] = truth[rows]
     weights = np.full(len(raw), np.nan)
     weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
-    learnt_model = ClusterSegmenter("citizens", random_state=seed).fit(
-        raw, reviewed, champion=model
-    )
-    learnt = agreement(learnt_model.predict_index(raw), truth, "citizens")
-    reported = review_agreement(
+    # As training does: the reviews' weight chosen by cross-validated agreement with them.
+    learnt_model = ClusterSegmenter("citizens", random_state=seed)
+    weight, reported = choose_review_weight(
         learnt_model, raw, reviewed, weights, folds=5, seed=seed, champion=model
     )
+    learnt_model.set_params(review_weight=weight).fit(raw, reviewed, champion=model)
+    learnt = agreement(learnt_model.predict_index(raw), truth, "citizens")
     employers, employer_truth = WORLDS[world].employers(max(size // 10, 2_000), seed)
     employer_model = ClusterSegmenter("employers", random_state=seed).fit(
         numeric_matrix(employers, "employers")
@@ -97,6 +97,7 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
             <= true_macro
             <= reported.get("review_macro_recall_high", -1)
         ),
+        "review_weight": weight,
         "employer_accuracy": employer_accuracy,
         "ceiling": ceiling(raw, truth, seed),
         "fit_seconds": fit_seconds,

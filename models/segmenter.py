@@ -3,7 +3,9 @@
 1. **Cluster.** k-means with many clusters (40) on standardised features, weighted towards
    the traits seed 004 names (contacts, life events, benefits that start or stop, how many
    benefits): with equal weights the seven benefit-group columns decided the clusters and
-   customers going through a change hid inside quiet clusters.
+   customers going through a change hid inside quiet clusters. Three clusterings from
+   different starts, each named on its own, vote on every customer's category (one
+   clustering's borderline cluster flipped thousands of customers between re-fits).
 2. **Name** each cluster on its own (``segmentation.naming``): by case handlers' reviews of
    its members, else by the champion's categories (stable names), else by the documented
    traits. Employers are not clustered: head count is the definition (< 20 staff).
@@ -25,7 +27,10 @@ holds a category index for reviewed rows and -1 for the others.
 
 from __future__ import annotations
 
+import copy
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -60,15 +65,32 @@ _EMPLOYEES = EMPLOYER_NUMERIC_COLUMNS.index("employees")
 _BLOCK_ROWS = 262_144
 
 
+@dataclass(frozen=True)
+class _Named:
+    """A fit's sample after clustering and naming: what the final regression learns from."""
+
+    rng: np.random.Generator
+    features: np.ndarray
+    scaled: np.ndarray
+    category: np.ndarray
+    confidence: np.ndarray
+    reviewed: np.ndarray
+
+
 class ClusterSegmenter(BaseEstimator):
     """Cluster customers, name the clusters, learn the categories (module docstring)."""
+
+    #: Models registered before the clusterings voted were one clustering (their pickles
+    #: lack the attribute; ``get_params`` finds this).
+    n_clusterings = 1
 
     def __init__(
         self,
         population: Population = "citizens",
         *,
         n_clusters: int = 40,
-        n_init: int = 3,
+        n_init: int = 1,
+        n_clusterings: int = 3,
         max_fit_rows: int = 300_000,
         max_classifier_rows: int = 60_000,
         review_weight: float = 1.0,
@@ -78,6 +100,7 @@ class ClusterSegmenter(BaseEstimator):
         self.population = population
         self.n_clusters = n_clusters
         self.n_init = n_init
+        self.n_clusterings = n_clusterings
         self.max_fit_rows = max_fit_rows
         self.max_classifier_rows = max_classifier_rows
         self.review_weight = review_weight
@@ -98,6 +121,34 @@ class ClusterSegmenter(BaseEstimator):
         ``champion``: the model in service; its categories name the clusters that reviews
         do not, so a re-fit keeps its customers' categories.
         """
+        self._learn_named(self._cluster_and_name(raw, y, champion))
+        return self
+
+    def fit_review_weights(
+        self,
+        raw: np.ndarray,
+        y: np.ndarray,
+        *,
+        champion: ClusterSegmenter | None = None,
+        weights: Sequence[float],
+    ) -> list[ClusterSegmenter]:
+        """One fit per review weight, sharing the clustering and naming (which the weight
+        does not touch), each regression started from the previous weight's solution: each
+        equals ``fit`` with that ``review_weight`` (to the solver's tolerance). What choosing
+        the weight by cross-validation costs is then one clustering per fold."""
+        named = self._cluster_and_name(raw, y, champion)
+        fitted: list[ClusterSegmenter] = []
+        for weight in weights:
+            model = copy.deepcopy(self)
+            model.review_weight = weight
+            start = fitted[-1].classifier_ if fitted else None
+            model._learn_named(replace(named, rng=copy.deepcopy(named.rng)), start)
+            fitted.append(model)
+        return fitted
+
+    def _cluster_and_name(
+        self, raw: np.ndarray, y: np.ndarray | None, champion: ClusterSegmenter | None
+    ) -> _Named:
         raw = np.asarray(raw, dtype=np.float64)
         if raw.ndim != 2 or len(raw) < 1_000:
             raise ValueError("need a 2-d matrix of at least 1,000 rows")
@@ -118,13 +169,17 @@ class ClusterSegmenter(BaseEstimator):
         scaled = (features - self.feature_mean_) / self.feature_scale_
         named, confidence = self._name(sample, scaled, sample_reviewed, champion)
         self.named_shares_ = np.bincount(named, minlength=len(self.categories_)) / len(named)
-        self._learn(rng, scaled, named, confidence, sample_reviewed)
-        categories = np.argmax(self._log_joint(features), axis=1)
-        self.typical_features_ = _typical(features, categories, len(self.categories_))
-        self.typical_values_ = _typical(
-            natural_units(features, self.population), categories, len(self.categories_)
+        return _Named(rng, features, scaled, named, confidence, sample_reviewed)
+
+    def _learn_named(self, named: _Named, start: LogisticRegression | None = None) -> None:
+        self._learn(
+            named.rng, named.scaled, named.category, named.confidence, named.reviewed, start
         )
-        return self
+        categories = np.argmax(self._log_joint(named.features), axis=1)
+        self.typical_features_ = _typical(named.features, categories, len(self.categories_))
+        self.typical_values_ = _typical(
+            natural_units(named.features, self.population), categories, len(self.categories_)
+        )
 
     def _name(
         self,
@@ -143,24 +198,42 @@ class ClusterSegmenter(BaseEstimator):
             return np.where(reviewed >= 0, reviewed, named), np.ones(len(sample))
         weights = np.array([CLUSTER_WEIGHTS.get(n, OTHER_WEIGHT) for n in self.feature_names_])
         self.cluster_weights_ = weights
-        kmeans = KMeans(
-            n_clusters=self.n_clusters, n_init=self.n_init, random_state=self.random_state
-        ).fit(scaled * weights)
-        self.cluster_centres_ = kmeans.cluster_centers_
-        labels = np.asarray(kmeans.labels_)
         champion_codes = (
             None if champion is None else champion.predict_index(sample).astype(np.int64)
         )
-        names: ClusterNames = name_clusters(
-            self.population,
-            labels,
-            raw_profile_metrics(sample, self.population),
-            self.n_clusters,
-            champion_codes=champion_codes,
-            reviewed=reviewed,
-        )
-        self.cluster_names_ = names
-        return names.category[labels], names.confidence[labels]
+        metrics = raw_profile_metrics(sample, self.population)
+        rows = np.arange(len(sample))
+        votes = np.zeros((len(sample), len(self.categories_)))
+        sureness = np.zeros_like(votes)
+        starts = np.random.SeedSequence(self.random_state).generate_state(self.n_clusterings)
+        for clustering, start in enumerate(starts.tolist()):
+            kmeans = KMeans(n_clusters=self.n_clusters, n_init=self.n_init, random_state=start).fit(
+                scaled * weights
+            )
+            labels = np.asarray(kmeans.labels_)
+            names: ClusterNames = name_clusters(
+                self.population,
+                labels,
+                metrics,
+                self.n_clusters,
+                champion_codes=champion_codes,
+                reviewed=reviewed,
+            )
+            if clustering == 0:  # the review sample's strata
+                self.cluster_centres_ = kmeans.cluster_centers_
+                self.cluster_names_ = names
+            named = names.category[labels]
+            if champion_codes is not None:
+                # Stable names: where no review speaks for the cluster, each customer keeps
+                # the champion's category (a cluster's majority would move its minority).
+                named = np.where(names.source[labels] == "champion", champion_codes, named)
+            votes[rows, named] += 1.0
+            sureness[rows, named] += names.confidence[labels]
+        # The clusterings vote: a customer's category is the one most of them name, and how
+        # sure the naming is falls where they disagree (a refit with another seed then moves
+        # few customers: one clustering's borderline cluster no longer flips them all).
+        category = votes.argmax(axis=1)
+        return category, sureness[rows, category] / self.n_clusterings
 
     def _learn(
         self,
@@ -169,8 +242,10 @@ class ClusterSegmenter(BaseEstimator):
         named: np.ndarray,
         confidence: np.ndarray,
         reviewed: np.ndarray,
+        start: LogisticRegression | None = None,
     ) -> None:
-        """The logistic regression on [z, z*z], folded into raw-feature coefficients."""
+        """The logistic regression on [z, z*z], folded into raw-feature coefficients;
+        ``start``: a solution to start from (the same rows with another review weight)."""
         is_reviewed = reviewed >= 0
         pool = np.flatnonzero(~is_reviewed)
         chosen = pool[_sample(rng, len(pool), self.max_classifier_rows)]
@@ -191,11 +266,14 @@ class ClusterSegmenter(BaseEstimator):
             review_weights = per_category[review_labels] * total
             weights = np.concatenate([weights, review_weights])
         z = scaled[rows]
+        model = LogisticRegression(C=self.regularisation, solver="newton-cg", max_iter=300)
+        if start is not None and np.array_equal(start.classes_, np.unique(labels)):
+            # From another weight's solution (the same rows): a few Newton steps, not all.
+            model.set_params(warm_start=True, tol=1e-6)
+            model.coef_, model.intercept_ = start.coef_.copy(), start.intercept_.copy()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = LogisticRegression(C=self.regularisation, solver="newton-cg", max_iter=300).fit(
-                np.hstack([z, z * z]), labels, sample_weight=weights
-            )
+            model.fit(np.hstack([z, z * z]), labels, sample_weight=weights)
         self.classifier_ = model  # kept to check the folded scorer against (tests)
         self._fold(model.coef_, model.intercept_, model.classes_)
 

@@ -49,6 +49,7 @@ from training.evaluate import (
     GateThresholds,
     agreement,
     blockwise,
+    choose_review_weight,
     drift,
     gate,
     review_agreement,
@@ -180,8 +181,10 @@ def evaluate_model(
     truth_codes: np.ndarray | None,
     thresholds: GateThresholds,
     seed: int,
+    agreed: dict[str, float] | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame, list[str], GateResult]:
-    """Everything the gate and the operator look at, from a fitted model (no I/O)."""
+    """Everything the gate and the operator look at, from a fitted model (no I/O).
+    ``agreed``: the agreement with reviews measured already (``choose_review_weight``)."""
     population = model.population
     # The refit for stability and the cross-validation fits are independent of each other
     # and of the full-data work below: started first, they keep both cores busy. One native
@@ -198,7 +201,7 @@ def evaluate_model(
             reviewed=reviewed.codes,
             champion=current,
         )
-        agreed = (
+        agreement_future = (
             pool.submit(
                 review_agreement,
                 model,
@@ -209,7 +212,7 @@ def evaluate_model(
                 seed=seed,
                 champion=current,
             )
-            if reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT
+            if reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT and agreed is None
             else None
         )
 
@@ -234,8 +237,10 @@ def evaluate_model(
         if truth_codes is not None:
             metrics.update(agreement(predicted, truth_codes, population))
         metrics.update(stable.result())
-        if agreed is not None:
-            metrics.update(agreed.result())
+        if agreement_future is not None:
+            metrics.update(agreement_future.result())
+        elif agreed is not None:
+            metrics.update(agreed)
     for name, row in profiles.iterrows():
         for column, value in row.items():
             if not str(column).startswith("reference_"):
@@ -369,7 +374,24 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
     """Fit the model (named by the reviews, then the champion) and measure it; pure."""
     model = ClusterSegmenter(
         prepared.population, max_fit_rows=settings.train_sample_rows, random_state=settings.seed
-    ).fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
+    )
+    agreed = None
+    if prepared.reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT:
+        # How much the reviews weigh against the clusters' names: chosen by cross-validated
+        # agreement with the reviews (one native thread per fit, as in ``evaluate_model``).
+        with threadpool_limits(limits=1):
+            weight, agreed = choose_review_weight(
+                model,
+                prepared.raw,
+                prepared.reviewed.codes,
+                prepared.reviewed.weights,
+                folds=REVIEW_FOLDS,
+                seed=settings.seed,
+                champion=prepared.current,
+            )
+        model.set_params(review_weight=weight)
+        clock.lap(f"review weight {weight:g} chosen")
+    model.fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
     clock.lap("fitted")
     metrics, profiles, drift_flags, verdict = evaluate_model(
         model,
@@ -379,6 +401,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
         truth_codes=prepared.truth_codes,
         thresholds=GateThresholds.from_settings(settings),
         seed=settings.seed,
+        agreed=agreed,
     )
     fairness = _fairness(prepared, model)
     reviewed = np.flatnonzero(prepared.reviewed.codes >= 0)

@@ -37,6 +37,26 @@ def test_reviews_name_and_refine(fitted) -> None:
     assert np.mean(refit.predict_index(raw[quiet]) == 2) > 0.5
 
 
+def test_one_fit_per_review_weight_equals_a_fit_with_that_weight(fitted) -> None:
+    """Choosing the review weight clusters once per fold and learns once per weight: each
+    of those models is the model a plain fit with that weight gives."""
+    model, raw = fitted
+    reviewed = np.full(len(raw), -1)
+    rows = np.random.default_rng(4).choice(len(raw), 300, replace=False)
+    reviewed[rows] = model.predict_index(raw[rows])[::-1]  # reviews that disagree with it
+    template = ClusterSegmenter("citizens", max_fit_rows=10_000, random_state=4)
+    shared = template.fit_review_weights(raw, reviewed, champion=model, weights=(1.0, 10.0))
+    for weight, one in zip((1.0, 10.0), shared, strict=True):
+        plain = ClusterSegmenter(
+            "citizens", max_fit_rows=10_000, random_state=4, review_weight=weight
+        ).fit(raw, reviewed, champion=model)
+        assert one.review_weight == weight
+        # The same optimum, reached from another start: equal to the solver's tolerance.
+        np.testing.assert_allclose(one.predict_proba(raw), plain.predict_proba(raw), atol=0.02)
+        assert np.mean(one.predict_index(raw) == plain.predict_index(raw)) >= 0.998
+    assert not np.array_equal(shared[0].predict_index(raw), shared[1].predict_index(raw))
+
+
 def test_champion_behaves_like_the_categories_say(champion_bundles) -> None:
     bundle, _ = champion_bundles["citizens"]
     rows = pd.DataFrame([citizen_row(), irregular_row(), needs_support_row()])

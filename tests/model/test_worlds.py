@@ -81,3 +81,55 @@ def test_irregular_row_is_irregular_on_the_projects_own_world() -> None:
     model = ClusterSegmenter("citizens", random_state=6).fit(raw)
     rows = pd.DataFrame([irregular_row()])
     assert model.predict(numeric_matrix(rows, "citizens")).tolist() == ["irregular"]
+
+
+def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
+    """Training weighs the reviews by cross-validated agreement with them: the chosen weight
+    is the best candidate's (a tie to the lighter), and its reported figure is the one
+    ``review_agreement`` measures for a model of that weight on the same folds."""
+    from training.evaluate import choose_review_weight, review_agreement
+
+    raw, truth = _world("life_course", 7)
+    champion = ClusterSegmenter("citizens", random_state=7).fit(raw)
+    sample = draw_sample(champion, raw, np.arange(len(raw)), n=300, seed=7)
+    reviewed = np.full(len(raw), -1)
+    rows = sample["id"].to_numpy()
+    reviewed[rows] = truth[rows]
+    weights = np.full(len(raw), np.nan)
+    weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
+    model = ClusterSegmenter("citizens", random_state=7)
+    weight, agreed = choose_review_weight(
+        model, raw, reviewed, weights, folds=3, seed=7, champion=champion, candidates=(1.0, 10.0)
+    )
+    by_weight = {w: agreed[f"review_macro_recall_at_weight_{w:g}"] for w in (1.0, 10.0)}
+    best = max(by_weight.values())
+    assert weight == min(w for w, value in by_weight.items() if value == best)
+    assert agreed["review_weight"] == weight
+    again = review_agreement(
+        model.set_params(review_weight=weight),
+        raw,
+        reviewed,
+        weights,
+        folds=3,
+        seed=7,
+        champion=champion,
+    )
+    assert again["review_macro_recall"] == agreed["review_macro_recall"] == best
+
+
+def test_a_review_sample_drawn_chunk_by_chunk_is_the_same_sample() -> None:
+    """`review sample` scores a large table a chunk at a time: each row's stratum and margin
+    do not depend on the chunk it is scored in, so the sample is the one-pass sample."""
+    from training.review import draw_from_scores, sample_scores
+
+    raw, _ = _world("between", 8)
+    model = ClusterSegmenter("citizens", random_state=8).fit(raw)
+    ids = np.arange(len(raw)) + 10**11
+    whole = draw_sample(model, raw, ids, n=400, seed=8)
+    parts = [
+        sample_scores(model, raw[start : start + 7_000]) for start in range(0, len(raw), 7_000)
+    ]
+    strata = np.concatenate([p[0] for p in parts])
+    margin = np.concatenate([p[1] for p in parts])
+    pd.testing.assert_frame_equal(draw_from_scores(strata, margin, ids, n=400, seed=8), whole)
+    assert set(whole["part"]) == {"spread", "borderline"} and whole["id"].is_unique

@@ -12,6 +12,9 @@ import typer
 from segmentation.settings import get_settings
 from training.cli.common import console
 
+#: Rows validated and scored at a time when a champion draws the review sample.
+SAMPLE_CHUNK_ROWS = 1_000_000
+
 log = logging.getLogger(__name__)
 
 
@@ -25,6 +28,7 @@ def review_sample(
     ones first) into a file of the review contract's columns."""
     import datetime as dt
 
+    import numpy as np
     import pyarrow.parquet as pq
 
     from data_contracts.validation import ID_COLUMN, validate
@@ -32,7 +36,14 @@ def review_sample(
     from models.segmenter import ClusterSegmenter
     from segmentation.features import numeric_matrix
     from training.files import atomic_write_parquet
-    from training.review import draw_sample, keep_design, sample_file
+    from training.review import (
+        draw_from_scores,
+        draw_sample,
+        keep_design,
+        sample_file,
+        sample_scores,
+    )
+    from training.score import duplicated_ids
 
     if population not in ("citizens", "employers"):
         raise typer.BadParameter("citizens or employers", param_hint="--population")
@@ -42,22 +53,36 @@ def review_sample(
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
-    accepted = validate(pq.read_table(path).to_pandas(), population).accepted  # type: ignore[arg-type]
-    raw = numeric_matrix(accepted, population)  # type: ignore[arg-type]
-    ids = accepted[ID_COLUMN[population]].to_numpy()
+    duplicated = duplicated_ids(path, ID_COLUMN[population])
     try:
         bundle, version = load_champion(population)  # type: ignore[arg-type]
-        model = bundle.segmenter
-        source = f"champion version {version}"
     except LookupError:
+        # No champion yet: the unsupervised model is fitted on the whole table first.
+        accepted = validate(pq.read_table(path).to_pandas(), population, duplicated).accepted  # type: ignore[arg-type]
+        raw = numeric_matrix(accepted, population)  # type: ignore[arg-type]
+        ids = accepted[ID_COLUMN[population]].to_numpy()
         with console.status("no champion yet: fitting the unsupervised model to sample from"):
             model = ClusterSegmenter(
                 population,  # type: ignore[arg-type]
                 max_fit_rows=settings.train_sample_rows,
                 random_state=settings.seed,
             ).fit(raw)
+        sample = draw_sample(model, raw, ids, n=n, seed=settings.seed)
         source = "an unsupervised fit (no champion yet)"
-    sample = draw_sample(model, raw, ids, n=n, seed=settings.seed)
+    else:
+        # The champion scores the table a chunk at a time: only each row's stratum and
+        # margin are kept (a 7.2 M-row table at once took 10 GB).
+        model, source = bundle.segmenter, f"champion version {version}"
+        scored = []
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=SAMPLE_CHUNK_ROWS):
+            accepted = validate(batch.to_pandas(), population, duplicated).accepted  # type: ignore[arg-type]
+            if len(accepted):
+                strata, margin = sample_scores(model, numeric_matrix(accepted, population))  # type: ignore[arg-type]
+                scored.append((strata, margin, accepted[ID_COLUMN[population]].to_numpy()))
+        if not scored:
+            raise typer.BadParameter(f"{path.name} has no valid row", param_hint="--data")
+        strata, margin, ids = (np.concatenate(parts) for parts in zip(*scored, strict=True))
+        sample = draw_from_scores(strata, margin, ids, n=n, seed=settings.seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(sample_file(population, sample), out)  # type: ignore[arg-type]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
