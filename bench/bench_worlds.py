@@ -64,18 +64,11 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
     weights = np.full(len(raw), np.nan)
     weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
     # As training does: the reviews' weight chosen by cross-validated agreement with them.
-    choice = choose_review_weight(
-        ClusterSegmenter("citizens", random_state=seed),
-        raw,
-        reviewed,
-        weights,
-        folds=5,
-        seed=seed,
-        champion=model,
-        fit_final=True,
+    learnt_model = ClusterSegmenter("citizens", random_state=seed)
+    weight, reported = choose_review_weight(
+        learnt_model, raw, reviewed, weights, folds=5, seed=seed, champion=model
     )
-    learnt_model, weight, reported = choice.model, choice.weight, choice.agreement
-    assert learnt_model is not None
+    learnt_model.set_params(review_weight=weight).fit(raw, reviewed, champion=model)
     learnt = agreement(learnt_model.predict_index(raw), truth, "citizens")
     employers, employer_truth = WORLDS[world].employers(max(size // 10, 2_000), seed)
     employer_model = ClusterSegmenter("employers", random_state=seed).fit(

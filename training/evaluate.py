@@ -125,7 +125,7 @@ def review_agreement(
         champion=champion,
         candidates=(model.review_weight,),
         fit_rows=fit_rows,
-    ).agreement
+    )[1]
 
 
 def _agreement(
@@ -169,16 +169,6 @@ def _agreement(
 REVIEW_WEIGHTS = (1.0, 3.0, 10.0)
 
 
-@dataclass(frozen=True)
-class WeightChoice:
-    """The review weight the reviews agree with most, its cross-validated agreement, and
-    (when asked for) the model fitted on everything with that weight."""
-
-    weight: float
-    agreement: dict[str, float]
-    model: ClusterSegmenter | None = None
-
-
 def choose_review_weight(
     model: ClusterSegmenter,
     raw: np.ndarray,
@@ -190,17 +180,15 @@ def choose_review_weight(
     champion: ClusterSegmenter | None = None,
     candidates: tuple[float, ...] = REVIEW_WEIGHTS,
     fit_rows: int = 40_000,
-    fit_final: bool = False,
-) -> WeightChoice:
+) -> tuple[float, dict[str, float]]:
     """How much the reviews should weigh against the clusters' names, chosen by what the
     agency has: the agreement with case handlers' reviews by cross-validation (macro
     recall; a tie goes to the lighter weight). Where the clusters already match the
     documented categories the reviews refine them; where they do not (a population whose
     life course blurs the clusters), the reviews must lead. Every candidate is judged on
     the same folds, each fold clustered once for all of them (the cross-validation fits are
-    lightened to ``fit_rows`` rows). With ``fit_final``, ``model``'s own fit on every row and
-    review runs beside the folds (one clustering, a regression per weight) and the chosen
-    weight's is returned: on two cores it fills the round where one fold runs alone."""
+    lightened to ``fit_rows`` rows). Returns
+    the weight and its cross-validated agreement, each candidate's figure beside it."""
     labelled = np.flatnonzero(reviewed >= 0)
     fold_of = np.random.default_rng(seed).permutation(len(labelled)) % folds
     params = {
@@ -210,31 +198,19 @@ def choose_review_weight(
     }
     predicted = {weight: np.full(len(labelled), -1, dtype=np.int64) for weight in candidates}
 
-    def run(fold: int) -> list[np.ndarray]:
+    def run(fold: int) -> tuple[int, list[np.ndarray]]:
         hidden = labelled[fold_of == fold]
         training = reviewed.copy()
         training[hidden] = -1
         fitted = ClusterSegmenter(**params).fit_review_weights(
             raw, training, champion=champion, weights=candidates
         )
-        return [each.predict_index(raw[hidden]) for each in fitted]
+        return fold, [model.predict_index(raw[hidden]) for model in fitted]
 
-    with ThreadPoolExecutor(max_workers=max(1, min(folds + fit_final, CORES))) as pool:
-        final = (
-            pool.submit(
-                clone_with(model).fit_review_weights,
-                raw,
-                reviewed,
-                champion=champion,
-                weights=candidates,
-            )
-            if fit_final
-            else None
-        )
-        for fold, future in [(fold, pool.submit(run, fold)) for fold in range(folds)]:
-            for weight, hidden_categories in zip(candidates, future.result(), strict=True):
+    with ThreadPoolExecutor(max_workers=max(1, min(folds, CORES))) as pool:
+        for fold, per_weight in pool.map(run, range(folds)):
+            for weight, hidden_categories in zip(candidates, per_weight, strict=True):
                 predicted[weight][fold_of == fold] = hidden_categories
-        finals = final.result() if final is not None else None
     truth, design = reviewed[labelled], weights[labelled]
     results = {w: _agreement(model.population, truth, predicted[w], design) for w in candidates}
     best = max(candidates, key=lambda w: (results[w].get("review_macro_recall", -1.0), -w))
@@ -244,8 +220,7 @@ def choose_review_weight(
         for weight, measured in results.items():
             if "review_macro_recall" in measured:
                 out[f"review_macro_recall_at_weight_{weight:g}"] = measured["review_macro_recall"]
-    chosen = finals[candidates.index(best)] if finals is not None else None
-    return WeightChoice(best, out, chosen)
+    return best, out
 
 
 def clone_with(model: ClusterSegmenter, **params: Any) -> ClusterSegmenter:

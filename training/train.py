@@ -378,10 +378,9 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
     agreed = None
     if prepared.reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT:
         # How much the reviews weigh against the clusters' names: chosen by cross-validated
-        # agreement with the reviews, the model itself fitted beside the folds (one native
-        # thread per fit, as in ``evaluate_model``).
+        # agreement with the reviews (one native thread per fit, as in ``evaluate_model``).
         with threadpool_limits(limits=1):
-            choice = choose_review_weight(
+            weight, agreed = choose_review_weight(
                 model,
                 prepared.raw,
                 prepared.reviewed.codes,
@@ -389,14 +388,11 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
                 folds=REVIEW_FOLDS,
                 seed=settings.seed,
                 champion=prepared.current,
-                fit_final=True,
             )
-        assert choice.model is not None
-        model, agreed = choice.model, choice.agreement
-        clock.lap(f"fitted, review weight {choice.weight:g} chosen by cross-validation")
-    else:
-        model.fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
-        clock.lap("fitted")
+        model.set_params(review_weight=weight)
+        clock.lap(f"review weight {weight:g} chosen")
+    model.fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
+    clock.lap("fitted")
     metrics, profiles, drift_flags, verdict = evaluate_model(
         model,
         prepared.raw,
