@@ -65,9 +65,10 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
     weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
     # As training does: the reviews' weight chosen by cross-validated agreement with them.
     learnt_model = ClusterSegmenter("citizens", random_state=seed)
-    weight, reported = choose_review_weight(
+    chosen = choose_review_weight(
         learnt_model, raw, reviewed, weights, folds=5, seed=seed, champion=model
     )
+    weight, reported = chosen.weight, chosen.agreement
     learnt_model.set_params(review_weight=weight).fit(raw, reviewed, champion=model)
     learnt = agreement(learnt_model.predict_index(raw), truth, "citizens")
     employers, employer_truth = WORLDS[world].employers(max(size // 10, 2_000), seed)

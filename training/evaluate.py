@@ -125,7 +125,7 @@ def review_agreement(
         champion=champion,
         candidates=(model.review_weight,),
         fit_rows=fit_rows,
-    )[1]
+    ).agreement
 
 
 def _agreement(
@@ -180,7 +180,7 @@ def choose_review_weight(
     champion: ClusterSegmenter | None = None,
     candidates: tuple[float, ...] = REVIEW_WEIGHTS,
     fit_rows: int = 40_000,
-) -> tuple[float, dict[str, float]]:
+) -> ReviewWeight:
     """How much the reviews should weigh against the clusters' names, chosen by what the
     agency has: the agreement with case handlers' reviews by cross-validation (macro
     recall; a tie goes to the lighter weight). Where the clusters already match the
@@ -196,7 +196,8 @@ def choose_review_weight(
         "max_fit_rows": min(model.max_fit_rows, fit_rows),
         "max_classifier_rows": min(model.max_classifier_rows, fit_rows // 2),
     }
-    predicted = {weight: np.full(len(labelled), -1, dtype=np.int64) for weight in candidates}
+    n_categories = len(category_names(model.population))
+    probabilities = {weight: np.zeros((len(labelled), n_categories)) for weight in candidates}
 
     def run(fold: int) -> tuple[int, list[np.ndarray]]:
         hidden = labelled[fold_of == fold]
@@ -205,12 +206,13 @@ def choose_review_weight(
         fitted = ClusterSegmenter(**params).fit_review_weights(
             raw, training, champion=champion, weights=candidates
         )
-        return fold, [model.predict_index(raw[hidden]) for model in fitted]
+        return fold, [model.predict_proba(raw[hidden]) for model in fitted]
 
     with ThreadPoolExecutor(max_workers=max(1, min(folds, CORES))) as pool:
         for fold, per_weight in pool.map(run, range(folds)):
-            for weight, hidden_categories in zip(candidates, per_weight, strict=True):
-                predicted[weight][fold_of == fold] = hidden_categories
+            for weight, hidden_probabilities in zip(candidates, per_weight, strict=True):
+                probabilities[weight][fold_of == fold] = hidden_probabilities
+    predicted = {weight: p.argmax(axis=1) for weight, p in probabilities.items()}
     truth, design = reviewed[labelled], weights[labelled]
     results = {w: _agreement(model.population, truth, predicted[w], design) for w in candidates}
     best = max(candidates, key=lambda w: (results[w].get("review_macro_recall", -1.0), -w))
@@ -220,7 +222,19 @@ def choose_review_weight(
         for weight, measured in results.items():
             if "review_macro_recall" in measured:
                 out[f"review_macro_recall_at_weight_{weight:g}"] = measured["review_macro_recall"]
-    return best, out
+    return ReviewWeight(best, out, probabilities[best])
+
+
+@dataclass(frozen=True)
+class ReviewWeight:
+    """The chosen review weight, its cross-validated agreement, and the reviewed rows'
+    out-of-fold probabilities at that weight (in the order of ``flatnonzero(reviewed >= 0)``):
+    what the probabilities are calibrated on. A model's probabilities for the reviews it was
+    fitted on look surer than they are, the more so the more the reviews weigh."""
+
+    weight: float
+    agreement: dict[str, float]
+    out_of_fold: np.ndarray
 
 
 def clone_with(model: ClusterSegmenter, **params: Any) -> ClusterSegmenter:

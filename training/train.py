@@ -375,12 +375,12 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
     model = ClusterSegmenter(
         prepared.population, max_fit_rows=settings.train_sample_rows, random_state=settings.seed
     )
-    agreed = None
+    agreed, out_of_fold = None, None
     if prepared.reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT:
         # How much the reviews weigh against the clusters' names: chosen by cross-validated
         # agreement with the reviews (one native thread per fit, as in ``evaluate_model``).
         with threadpool_limits(limits=1):
-            weight, agreed = choose_review_weight(
+            chosen = choose_review_weight(
                 model,
                 prepared.raw,
                 prepared.reviewed.codes,
@@ -389,8 +389,9 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
                 seed=settings.seed,
                 champion=prepared.current,
             )
-        model.set_params(review_weight=weight)
-        clock.lap(f"review weight {weight:g} chosen")
+        agreed, out_of_fold = chosen.agreement, chosen.out_of_fold
+        model.set_params(review_weight=chosen.weight)
+        clock.lap(f"review weight {chosen.weight:g} chosen")
     model.fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
     clock.lap("fitted")
     metrics, profiles, drift_flags, verdict = evaluate_model(
@@ -405,8 +406,11 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
     )
     fairness = _fairness(prepared, model)
     reviewed = np.flatnonzero(prepared.reviewed.codes >= 0)
+    # Calibrated on the reviews' out-of-fold probabilities (the cross-validation's): the
+    # model's own probabilities for the reviews it learnt from look surer than they are.
     calibration = fit_calibration(
-        model.predict_proba(prepared.raw[reviewed]), prepared.reviewed.codes[reviewed]
+        out_of_fold if out_of_fold is not None else model.predict_proba(prepared.raw[reviewed]),
+        prepared.reviewed.codes[reviewed],
     )
     if calibration is not None:
         metrics["calibration_temperature"] = calibration[0]

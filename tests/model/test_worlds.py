@@ -98,9 +98,13 @@ def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
     weights = np.full(len(raw), np.nan)
     weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
     model = ClusterSegmenter("citizens", random_state=7)
-    weight, agreed = choose_review_weight(
+    chosen = choose_review_weight(
         model, raw, reviewed, weights, folds=3, seed=7, champion=champion, candidates=(1.0, 10.0)
     )
+    weight, agreed = chosen.weight, chosen.agreement
+    # Out-of-fold probabilities of every reviewed row (what calibration learns from).
+    assert chosen.out_of_fold.shape == (int((reviewed >= 0).sum()), 3)
+    np.testing.assert_allclose(chosen.out_of_fold.sum(axis=1), 1.0)
     by_weight = {w: agreed[f"review_macro_recall_at_weight_{w:g}"] for w in (1.0, 10.0)}
     best = max(by_weight.values())
     assert weight == min(w for w, value in by_weight.items() if value == best)
