@@ -82,6 +82,8 @@ def number(value: float, unit: str = "") -> str:
     """A number the Swedish way: decimal comma, space between thousands."""
     if unit == "share":
         return f"{value:.0%}".replace("%", " %")
+    if unit == "index":  # a small index read against bands (PSI: 0,1 and 0,25)
+        return f"{value:.3f}".replace(".", ",")
     if abs(value) >= 10:
         return f"{value:,.0f}".replace(",", "\u00a0")
     text = f"{value:.1f}".replace(".", ",")

@@ -247,3 +247,12 @@ def test_expected_errors_correct_the_movement_without_a_truth_file() -> None:
     )
     assert worst_estimated < 0.02 < worst_observed
     assert period_confusion({}, names) is None  # a period scored before they were kept
+
+
+def test_a_small_index_keeps_its_decimals_on_the_pages() -> None:
+    """A population stability index of 0.04 is not shown as 0 (the bands are 0.1 and 0.25)."""
+    from api.web.labels import number
+
+    assert number(0.0412, "index") == "0,041"
+    assert number(0.31, "index") == "0,310"
+    assert number(0.0412) == "0"  # the plain form rounds to one decimal
