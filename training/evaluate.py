@@ -187,8 +187,8 @@ def choose_review_weight(
     documented categories the reviews refine them; where they do not (a population whose
     life course blurs the clusters), the reviews must lead. Every candidate is judged on
     the same folds, each fold clustered once for all of them (the cross-validation fits are
-    lightened to ``fit_rows`` rows). Returns
-    the weight and its cross-validated agreement, each candidate's figure beside it."""
+    lightened to ``fit_rows`` rows): the chosen weight, its agreement (each candidate's
+    figure beside it) and the reviews' out-of-fold probabilities at that weight."""
     labelled = np.flatnonzero(reviewed >= 0)
     fold_of = np.random.default_rng(seed).permutation(len(labelled)) % folds
     params = {
@@ -206,7 +206,7 @@ def choose_review_weight(
         fitted = ClusterSegmenter(**params).fit_review_weights(
             raw, training, champion=champion, weights=candidates
         )
-        return fold, [model.predict_proba(raw[hidden]) for model in fitted]
+        return fold, [each.predict_proba(raw[hidden]) for each in fitted]
 
     with ThreadPoolExecutor(max_workers=max(1, min(folds, CORES))) as pool:
         for fold, per_weight in pool.map(run, range(folds)):
@@ -235,11 +235,6 @@ class ReviewWeight:
     weight: float
     agreement: dict[str, float]
     out_of_fold: np.ndarray
-
-
-def clone_with(model: ClusterSegmenter, **params: Any) -> ClusterSegmenter:
-    """An unfitted segmenter with ``model``'s parameters, some changed."""
-    return ClusterSegmenter(**{**model.get_params(), **params})
 
 
 #: Rows per block when scoring or measuring the whole table: a temporary of 262,144 rows
