@@ -97,37 +97,6 @@ def stability(
     }
 
 
-def review_agreement(
-    model: ClusterSegmenter,
-    raw: np.ndarray,
-    reviewed: np.ndarray,
-    weights: np.ndarray,
-    *,
-    folds: int,
-    seed: int,
-    champion: ClusterSegmenter | None = None,
-    fit_rows: int = 40_000,
-) -> dict[str, float]:
-    """Agreement with case handlers by cross-validation on the reviewed rows.
-
-    Each fold's reviews are hidden, a model is fitted as ``model`` was (with the other
-    folds' reviews), and its categories for the hidden rows are compared with the reviews.
-    Only rows with a design weight (1 / inclusion probability; NaN for borderline and other
-    reviews) estimate the agreement, so the figure is one for the whole population. Recall
-    per category comes with a Wilson 95 % interval on the effective sample size."""
-    return choose_review_weight(
-        model,
-        raw,
-        reviewed,
-        weights,
-        folds=folds,
-        seed=seed,
-        champion=champion,
-        candidates=(model.review_weight,),
-        fit_rows=fit_rows,
-    ).agreement
-
-
 def _agreement(
     population: Population,
     truth: np.ndarray,
@@ -188,7 +157,14 @@ def choose_review_weight(
     life course blurs the clusters), the reviews must lead. Every candidate is judged on
     the same folds, each fold clustered once for all of them (the cross-validation fits are
     lightened to ``fit_rows`` rows): the chosen weight, its agreement (each candidate's
-    figure beside it) and the reviews' out-of-fold probabilities at that weight."""
+    figure beside it) and the reviews' out-of-fold probabilities at that weight.
+
+    Each fold's reviews are hidden, a model is fitted as ``model`` is (with the other
+    folds' reviews), and its categories for the hidden rows are compared with the reviews.
+    Only rows with a design weight (1 / inclusion probability; NaN for borderline and other
+    reviews) estimate the agreement, so the figure is one for the whole population. Recall
+    per category comes with a Wilson 95 % interval on the effective sample size. With one
+    candidate this is the agreement of a model of that weight."""
     labelled = np.flatnonzero(reviewed >= 0)
     fold_of = np.random.default_rng(seed).permutation(len(labelled)) % folds
     params = {

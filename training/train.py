@@ -52,7 +52,6 @@ from training.evaluate import (
     choose_review_weight,
     drift,
     gate,
-    review_agreement,
     silhouette,
     stability,
 )
@@ -186,10 +185,9 @@ def evaluate_model(
     """Everything the gate and the operator look at, from a fitted model (no I/O).
     ``agreed``: the agreement with reviews measured already (``choose_review_weight``)."""
     population = model.population
-    # The refit for stability and the cross-validation fits are independent of each other
-    # and of the full-data work below: started first, they keep both cores busy. One native
-    # thread per task while they run: each k-means otherwise starts a thread per core, and
-    # three tasks on two cores spent their time switching.
+    # The refit for stability is independent of the full-data work below: started first,
+    # it runs beside it. One native thread per task while they run: each k-means otherwise
+    # starts a thread per core, and tasks on two cores spent their time switching.
     with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=2) as pool:
         stable = pool.submit(
             stability,
@@ -200,20 +198,6 @@ def evaluate_model(
             seed=seed,
             reviewed=reviewed.codes,
             champion=current,
-        )
-        agreement_future = (
-            pool.submit(
-                review_agreement,
-                model,
-                raw,
-                reviewed.codes,
-                reviewed.weights,
-                folds=REVIEW_FOLDS,
-                seed=seed,
-                champion=current,
-            )
-            if reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT and agreed is None
-            else None
         )
 
         # Block by block: features once per block, scored by both models.
@@ -237,9 +221,7 @@ def evaluate_model(
         if truth_codes is not None:
             metrics.update(agreement(predicted, truth_codes, population))
         metrics.update(stable.result())
-        if agreement_future is not None:
-            metrics.update(agreement_future.result())
-        elif agreed is not None:
+        if agreed is not None:
             metrics.update(agreed)
     for name, row in profiles.iterrows():
         for column, value in row.items():

@@ -86,8 +86,8 @@ def test_irregular_row_is_irregular_on_the_projects_own_world() -> None:
 def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
     """Training weighs the reviews by cross-validated agreement with them: the chosen weight
     is the best candidate's (a tie to the lighter), and its reported figure is the one
-    ``review_agreement`` measures for a model of that weight on the same folds."""
-    from training.evaluate import choose_review_weight, review_agreement
+    measured for a model of that weight alone on the same folds."""
+    from training.evaluate import choose_review_weight
 
     raw, truth = _world("life_course", 7)
     champion = ClusterSegmenter("citizens", random_state=7).fit(raw)
@@ -109,15 +109,9 @@ def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
     best = max(by_weight.values())
     assert weight == min(w for w, value in by_weight.items() if value == best)
     assert agreed["review_weight"] == weight
-    again = review_agreement(
-        model.set_params(review_weight=weight),
-        raw,
-        reviewed,
-        weights,
-        folds=3,
-        seed=7,
-        champion=champion,
-    )
+    again = choose_review_weight(
+        model, raw, reviewed, weights, folds=3, seed=7, champion=champion, candidates=(weight,)
+    ).agreement
     assert again["review_macro_recall"] == agreed["review_macro_recall"] == best
 
 
