@@ -181,9 +181,12 @@ def evaluate_model(
     thresholds: GateThresholds,
     seed: int,
     agreed: dict[str, float] | None = None,
-) -> tuple[dict[str, float], pd.DataFrame, list[str], GateResult]:
+) -> tuple[dict[str, float], pd.DataFrame, list[str], GateResult, dict[str, np.ndarray]]:
     """Everything the gate and the operator look at, from a fitted model (no I/O).
-    ``agreed``: the agreement with reviews measured already (``choose_review_weight``)."""
+    ``agreed``: the agreement with reviews measured already (``choose_review_weight``).
+    Also returns each row's outcome as the batch gives it (``category`` and ``channel``
+    codes: a borderline customer gets the more supportive channel), for the fairness
+    report: one pass over the rows for both."""
     population = model.population
     # The refit for stability is independent of the full-data work below: started first,
     # it runs beside it. One native thread per task while they run: each k-means otherwise
@@ -200,10 +203,16 @@ def evaluate_model(
             champion=current,
         )
 
+        categories = list(model.categories_)
+
         # Block by block: features once per block, scored by both models.
         def score_block(block: np.ndarray) -> dict[str, np.ndarray]:
             features = build_features(block, population)
-            out = {"new": model.predict_index_features(features)}
+            probabilities = model.predict_proba_features(features)
+            out = {
+                "new": probabilities.argmax(axis=1),
+                "channel": supportive_choice(population, probabilities, categories)[0],
+            }
             if current is not None:
                 out["champion"] = current.predict_index_features(features)
             return out
@@ -230,7 +239,13 @@ def evaluate_model(
     drift_metrics, drift_flags = drift(population, profiles, thresholds)
     metrics.update(drift_metrics)
     verdict = gate(population, profiles, metrics, thresholds)
-    return metrics, profiles, drift_flags, verdict
+    return (
+        metrics,
+        profiles,
+        drift_flags,
+        verdict,
+        {"category": predicted, "channel": scored["channel"]},
+    )
 
 
 def _truth_codes(path: Path, ids: np.ndarray, id_column: str, labels: list[str]) -> np.ndarray:
@@ -239,7 +254,10 @@ def _truth_codes(path: Path, ids: np.ndarray, id_column: str, labels: list[str])
     table = pq.read_table(path, columns=[id_column, "category"])
     codes = pc.fill_null(pc.index_in(table["category"], value_set=pa.array(labels)), -1)
     truth_codes = codes.to_numpy(zero_copy_only=False).astype(np.int64)
-    keys = pd.Index(pc.cast(table[id_column], pa.int64()).to_numpy(zero_copy_only=False))
+    key_values = pc.cast(table[id_column], pa.int64()).to_numpy(zero_copy_only=False)
+    if np.array_equal(key_values, ids):  # the truth in the data's order (as generated)
+        return truth_codes
+    keys = pd.Index(key_values)
     if not keys.is_unique:
         first = ~keys.duplicated()
         keys, truth_codes = keys[first], truth_codes[first]
@@ -331,23 +349,17 @@ def _prepare(
     )
 
 
-def _fairness(prepared: _Prepared, model: ClusterSegmenter) -> dict[str, Any]:
+def _fairness(
+    prepared: _Prepared, model: ClusterSegmenter, outcome: dict[str, np.ndarray]
+) -> dict[str, Any]:
     """The outcomes of ``model`` on the training rows by group: categories and channels as
-    the batch would give them (borderline customers the more supportive channel)."""
-    population = prepared.population
+    the batch gives them (``evaluate_model``'s ``outcome``)."""
     categories = np.asarray(model.categories_)
-    channels = np.asarray([channel_for(population, name) for name in categories])
-
-    def outcome(block: np.ndarray) -> dict[str, np.ndarray]:
-        probabilities = model.predict_proba(block)
-        chosen, _ = supportive_choice(population, probabilities, list(categories))
-        return {"category": probabilities.argmax(axis=1), "channel": chosen}
-
-    out = blockwise(prepared.raw, outcome)
+    channels = np.asarray([channel_for(prepared.population, name) for name in categories])
     return fairness_report(
-        population,
-        pd.Categorical.from_codes(out["category"], pd.Index(categories)),
-        pd.Categorical.from_codes(out["channel"], pd.Index(channels)),
+        prepared.population,
+        pd.Categorical.from_codes(outcome["category"], pd.Index(categories)),
+        pd.Categorical.from_codes(outcome["channel"], pd.Index(channels)),
         prepared.groups,
     )
 
@@ -376,7 +388,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
         clock.lap(f"review weight {chosen.weight:g} chosen")
     model.fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
     clock.lap("fitted")
-    metrics, profiles, drift_flags, verdict = evaluate_model(
+    metrics, profiles, drift_flags, verdict, outcome = evaluate_model(
         model,
         prepared.raw,
         reviewed=prepared.reviewed,
@@ -386,7 +398,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
         seed=settings.seed,
         agreed=agreed,
     )
-    fairness = _fairness(prepared, model)
+    fairness = _fairness(prepared, model, outcome)
     reviewed = np.flatnonzero(prepared.reviewed.codes >= 0)
     # Calibrated on the reviews' out-of-fold probabilities (the cross-validation's): the
     # model's own probabilities for the reviews it learnt from look surer than they are.

@@ -26,3 +26,33 @@ def test_unknown_truth_is_left_out() -> None:
     truth = np.array([0, 1, 2, -1])
     predicted = np.array([0, 1, 2, 0])
     assert agreement(predicted, truth, "citizens")["truth_macro_recall"] == 1.0
+
+
+def test_truth_is_matched_by_id_in_any_order(tmp_path) -> None:
+    """The truth file's categories reach the right rows whether the file is in the data's
+    order (the fast path) or shuffled with a repeated id and an id the data lacks."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from training.train import _truth_codes
+
+    labels = ["regular", "irregular", "needs_support"]
+    ids = np.array([101, 202, 303, 404], dtype=np.int64)
+    categories = ["irregular", "regular", "needs_support", "regular"]
+    in_order = tmp_path / "in_order.parquet"
+    pq.write_table(pa.table({"customer_id": ids.astype(str), "category": categories}), in_order)
+    expected = np.array([1, 0, 2, 0])
+    np.testing.assert_array_equal(_truth_codes(in_order, ids, "customer_id", labels), expected)
+    shuffled = tmp_path / "shuffled.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "customer_id": ["303", "101", "999", "101", "404"],
+                "category": ["needs_support", "irregular", "regular", "regular", None],
+            }
+        ),
+        shuffled,
+    )
+    np.testing.assert_array_equal(
+        _truth_codes(shuffled, ids, "customer_id", labels), np.array([1, -1, 2, -1])
+    )
