@@ -3,6 +3,11 @@ history entries. One place, so the pages and their tests say the same."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from segmentation.drift import SHARE_CHANGE
+
 CATEGORY_SV: dict[str, str] = {
     "regular": "Regelbunden vardag",
     "irregular": "Oregelbunden vardag",
@@ -41,6 +46,40 @@ FEATURE_SV: dict[str, str] = {
     "electronic_application_share": "andel elektroniska ansökningar",
     "payroll_integration": "rapporterar via lönesystem",
     "handling_minutes_per_case": "minuter handläggning per ärende",
+}
+#: The contract's input columns (``data_contracts.schemas``), as the drift table names them.
+INPUT_SV: dict[str, str] = {
+    "contacts_phone": "kontakter per telefon",
+    "contacts_office": "besök på kontor",
+    "contacts_digital": "digitala kontakter",
+    "contacts_letter": "kontakter per brev",
+    "contacts_email": "kontakter per e-post",
+    "applications_online": "ansökningar på webben",
+    "applications_paper": "ansökningar på papper",
+    "applications_oral": "muntliga ansökningar",
+    "applications_by_proxy": "ansökningar via ombud",
+    "applications_electronic": "elektroniska ansökningar",
+    "portal_logins": "inloggningar på Mina sidor",
+    "life_events": "registrerade livshändelser",
+    "reconsiderations": "omprövningar",
+    "recovery_claims": "återkrav",
+    "handling_minutes": "minuter aktiv handläggning",
+    "employees": "anställda",
+    "cases": "ärenden",
+    "payroll_integration": "rapporterar via lönesystem",
+    "benefit_months_aktivitetsersattning": "månader med aktivitetsersättning",
+    "benefit_months_aktivitetsstod": "månader med aktivitetsstöd",
+    "benefit_months_assistansersattning": "månader med assistansersättning",
+    "benefit_months_barnbidrag": "månader med barnbidrag",
+    "benefit_months_bostadsbidrag": "månader med bostadsbidrag",
+    "benefit_months_foraldrapenning": "månader med föräldrapenning",
+    "benefit_months_merkostnadsersattning": "månader med merkostnadsersättning",
+    "benefit_months_omvardnadsbidrag": "månader med omvårdnadsbidrag",
+    "benefit_months_sjukersattning": "månader med sjukersättning",
+    "benefit_months_sjukpenning": "månader med sjukpenning",
+    "benefit_months_tandvardsstod": "månader med tandvårdsstöd",
+    "benefit_months_tillfallig_foraldrapenning": "månader med tillfällig föräldrapenning (VAB)",
+    "benefit_months_underhallsstod": "månader med underhållsstöd",
 }
 TAG_SV: dict[str, str] = {
     "parental_leave": "Föräldraledighet",
@@ -88,3 +127,25 @@ def number(value: float, unit: str = "") -> str:
         return f"{value:,.0f}".replace(",", "\u00a0")
     text = f"{value:.1f}".replace(".", ",")
     return text[:-2] if text.endswith(",0") else text
+
+
+def input_name(name: str) -> str:
+    """A contract input column in Swedish (the column name itself if unknown)."""
+    return INPUT_SV.get(name, name)
+
+
+def drift_flags(report: Mapping[str, Any]) -> list[str]:
+    """Why a period's drift report recommends retraining, in Swedish, from its figures (the
+    report's own ``flags`` are English, for logs and MLflow): inputs in the large PSI band
+    and category shares that moved more than ``SHARE_CHANGE`` since the previous period."""
+    out = [
+        f"{input_name(name)}: PSI {number(value['psi'], 'index')} (stor förändring)"
+        for name, value in (report.get("input_psi") or {}).items()
+        if value.get("band") == "large"
+    ]
+    for name, change in (report.get("share_vs_previous") or {}).items():
+        if abs(change) > SHARE_CHANGE:
+            points = number(abs(change) * 100)
+            direction = "ökade" if change > 0 else "minskade"
+            out.append(f"{category(name)}: andelen {direction} med {points} procentenheter")
+    return out

@@ -42,6 +42,8 @@ templates.env.globals.update(
     number=labels.number,
     county=county_name,
     feature=lambda name: labels.FEATURE_SV.get(name, name),
+    input_name=labels.input_name,
+    drift_flags=labels.drift_flags,
     tag=lambda name: labels.TAG_SV.get(name, name),
     source=lambda name: labels.SOURCE_SV.get(name, name),
     role_name=lambda name: labels.ROLE_SV.get(name, name),

@@ -256,3 +256,27 @@ def test_a_small_index_keeps_its_decimals_on_the_pages() -> None:
     assert number(0.0412, "index") == "0,041"
     assert number(0.31, "index") == "0,310"
     assert number(0.0412) == "0"  # the plain form rounds to one decimal
+
+
+def test_the_drift_page_names_every_input_and_says_why_in_swedish() -> None:
+    """Every contract input has a Swedish name on the drift table, and the reasons to
+    retrain are said in Swedish from the report's figures."""
+    from api.web.labels import INPUT_SV, drift_flags
+    from segmentation.features import NUMERIC_COLUMNS
+
+    for columns in NUMERIC_COLUMNS.values():
+        assert set(columns) <= set(INPUT_SV)
+    report = {
+        "input_psi": {
+            "contacts_phone": {"psi": 0.31, "band": "large"},
+            "life_events": {"psi": 0.12, "band": "moderate"},
+        },
+        "share_vs_previous": {"regular": -0.08, "irregular": 0.07, "needs_support": 0.01},
+        "flags": ["contacts_phone: PSI 0.31", "regular: share -8.0%", "irregular: share +7.0%"],
+    }
+    assert drift_flags(report) == [
+        "kontakter per telefon: PSI 0,310 (stor förändring)",
+        "Regelbunden vardag: andelen minskade med 8 procentenheter",
+        "Oregelbunden vardag: andelen ökade med 7 procentenheter",
+    ]
+    assert drift_flags({"input_psi": {}, "share_vs_previous": None}) == []

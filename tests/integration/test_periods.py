@@ -200,6 +200,9 @@ def test_planner_and_case_handler_routes(scored: Scored) -> None:
         page = client.get(f"/forandringar?fran={P1}&till={P2}")
         assert page.status_code == 200 and "Uppskattad verklig förflyttning" in page.text
         assert page.text.count("Från \\ till") == 2  # the model's table and the estimate
+        # The drift table names the inputs in Swedish, not by their column names.
+        assert "månader med sjukpenning" in page.text
+        assert "benefit_months_sjukpenning" not in page.text
         drift = client.get("/v1/drift?population=citizens", headers=headers("planner")).json()
         assert [d["period_end"] for d in drift] == [P2.isoformat(), P1.isoformat()]
 
