@@ -149,6 +149,7 @@ def choose_review_weight(
     champion: ClusterSegmenter | None = None,
     candidates: tuple[float, ...] = REVIEW_WEIGHTS,
     fit_rows: int = 40_000,
+    cv_clusterings: int = 3,
 ) -> ReviewWeight:
     """How much the reviews should weigh against the clusters' names, chosen by what the
     agency has: the agreement with case handlers' reviews by cross-validation (macro
@@ -156,8 +157,9 @@ def choose_review_weight(
     documented categories the reviews refine them; where they do not (a population whose
     life course blurs the clusters), the reviews must lead. Every candidate is judged on
     the same folds, each fold clustered once for all of them (the cross-validation fits are
-    lightened to ``fit_rows`` rows): the chosen weight, its agreement (each candidate's
-    figure beside it) and the reviews' out-of-fold probabilities at that weight.
+    lightened to ``fit_rows`` rows and ``cv_clusterings`` voting clusterings): the chosen
+    weight, its agreement (each candidate's figure beside it) and the reviews' out-of-fold
+    probabilities at that weight.
 
     Each fold's reviews are hidden, a model is fitted as ``model`` is (with the other
     folds' reviews), and its categories for the hidden rows are compared with the reviews.
@@ -171,6 +173,7 @@ def choose_review_weight(
         **model.get_params(),
         "max_fit_rows": min(model.max_fit_rows, fit_rows),
         "max_classifier_rows": min(model.max_classifier_rows, fit_rows // 2),
+        "n_clusterings": min(model.n_clusterings, cv_clusterings),
     }
     n_categories = len(category_names(model.population))
     probabilities = {weight: np.zeros((len(labelled), n_categories)) for weight in candidates}
