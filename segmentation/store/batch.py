@@ -65,54 +65,39 @@ ROWS_PER_STATEMENT = 32
 
 @dataclass(frozen=True)
 class PreparedRows:
-    """A chunk as driver values: one flat, row-major list of ``width`` values a row, in
-    ``period_columns`` order (the drivers take lists; slices of one list cost the writer,
-    who holds the store's write lock, no conversion)."""
+    """A chunk as driver values, one row per customer in ``period_columns`` order."""
 
     population: Population
-    flat: list[Any]
-    width: int
+    values: np.ndarray  # object, (rows, period columns)
     counts: dict[str, int] = field(default_factory=dict)
     supportive: int = 0
     soft_confusion: dict[str, dict[str, float]] = field(default_factory=dict)
     loads: PeriodLoads = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.flat) // self.width
-
-    def rows(self, start: int, stop: int, per: int = 1) -> list[list[Any]]:
-        """Rows ``start``..``stop`` as lists of ``per`` rows' values each."""
-        step = per * self.width
-        return [self.flat[i : i + step] for i in range(start * self.width, stop * self.width, step)]
+        return len(self.values)
 
 
 def prepare_rows(population: Population, chunk: ScoredChunk) -> PreparedRows:
-    """The chunk sorted by id, as driver values (each column's Python objects written into
-    its stride of one flat list: no object matrix): runs in the worker that writes it.
-    Sorted chunks are sorted runs for the id index built when the period is complete
-    (7.2 M rows indexed in 4 s instead of 12 s)."""
+    """The chunk sorted by id, as driver values (Python objects in one object array, filled
+    column by column): runs in the worker that writes it. Sorted chunks are sorted runs for
+    the id index built when the period is complete (7.2 M rows indexed in 4 s instead of
+    12 s)."""
     order = np.argsort(chunk.subject_ids, kind="stable")
     names = period_columns(population)
-    width = len(names)
+    values = np.empty((len(order), len(names)), dtype=object)
+    values[:, 0] = np.asarray(chunk.subject_ids, dtype=np.int64)[order].tolist()
     codes = np.asarray(chunk.category_codes)[order]
-    inputs = np.ascontiguousarray(np.asarray(chunk.inputs, dtype="<f4")[order])
-    columns: list[list[Any]] = [
-        np.asarray(chunk.subject_ids, dtype=np.int64)[order].tolist(),
-        np.asarray(chunk.category_names, dtype=object)[codes].tolist(),
-        np.asarray(chunk.channel_names, dtype=object)[
-            np.asarray(chunk.channel_codes)[order]
-        ].tolist(),
-        np.asarray(chunk.regions, dtype=object)[order].tolist(),
-        np.asarray(chunk.confidence, dtype=np.float64)[order].tolist(),
-        np.asarray(chunk.risk, dtype=np.float64)[order].tolist(),
-        np.asarray(chunk.signals, dtype=np.int64)[order].tolist(),
-        inputs.view(np.dtype((np.void, inputs.shape[1] * 4))).ravel().tolist(),
+    values[:, 1] = np.asarray(chunk.category_names, dtype=object)[codes]
+    values[:, 2] = np.asarray(chunk.channel_names, dtype=object)[
+        np.asarray(chunk.channel_codes)[order]
     ]
-    if len(columns) != width:
-        raise AssertionError("prepare_rows and period_columns disagree")
-    flat: list[Any] = [None] * (len(order) * width)
-    for position, column in enumerate(columns):
-        flat[position::width] = column
+    values[:, 3] = np.asarray(chunk.regions, dtype=object)[order]
+    values[:, 4] = np.asarray(chunk.confidence, dtype=np.float64)[order].tolist()
+    values[:, 5] = np.asarray(chunk.risk, dtype=np.float64)[order].tolist()
+    values[:, 6] = np.asarray(chunk.signals, dtype=np.int64)[order].tolist()
+    inputs = np.ascontiguousarray(np.asarray(chunk.inputs, dtype="<f4")[order])
+    values[:, 7] = inputs.view(np.dtype((np.void, inputs.shape[1] * 4))).ravel().tolist()
     counts = np.bincount(codes, minlength=len(chunk.category_names))
     loads = chunk_loads(
         list(chunk.category_names),
@@ -122,8 +107,7 @@ def prepare_rows(population: Population, chunk: ScoredChunk) -> PreparedRows:
     )
     return PreparedRows(
         population,
-        flat,
-        width,
+        values,
         {name: int(n) for name, n in zip(chunk.category_names, counts, strict=True)},
         int(chunk.supportive),
         chunk.soft_confusion,
@@ -294,24 +278,24 @@ class BatchWrites(StoreBase):
         columns = period_columns(prepared.population)
         column_list = ", ".join(columns)
         driver: Any = connection.connection.driver_connection
-        n = len(prepared)
+        values = prepared.values
         if self.is_sqlite:
             row = "(" + ", ".join("?" for _ in columns) + ")"
             per = ROWS_PER_STATEMENT
-            whole = n // per * per
+            whole = len(values) // per * per
             if whole:
                 driver.executemany(
                     f"INSERT INTO {table} ({column_list}) VALUES {', '.join([row] * per)}",
-                    prepared.rows(0, whole, per),
+                    values[:whole].reshape(-1, per * len(columns)).tolist(),
                 )
-            if whole < n:
+            if whole < len(values):
                 driver.executemany(
-                    f"INSERT INTO {table} ({column_list}) VALUES {row}", prepared.rows(whole, n)
+                    f"INSERT INTO {table} ({column_list}) VALUES {row}", values[whole:].tolist()
                 )
             return
         copy_sql = f"COPY {table} ({column_list}) FROM STDIN"
         with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
-            for values_of_row in prepared.rows(0, n):
+            for values_of_row in values.tolist():
                 copy.write_row(values_of_row)
 
     @staticmethod
