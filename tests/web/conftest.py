@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,27 +37,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def site(
-    trained_home: Path, small_population: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port: its base URL."""
     import uvicorn
 
-    from api.app import create_app
-    from segmentation.security import hash_password
-    from segmentation.store import SegmentStore
-    from tests.api.conftest import _scored_store
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('web-store') / 'segments.db'}"
-    _scored_store(url, trained_home, small_population)
-    store = SegmentStore(url)
-    store.create()
-    hashed = hash_password(PASSWORD)
-    for name, role in USERS.items():
-        store.add_user(name, role, hashed)
-    store.add_user("mina-sidor", "portal", hashed)  # a system role: no account may sign in
-    settings = make_settings(trained_home, store_url=url, model_poll_seconds=0.5)
-    app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -67,12 +52,42 @@ def site(
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the app did not start"
-    citizens = pd.read_parquet(small_population / "citizens.parquet")
     try:
-        yield Site(f"http://127.0.0.1:{port}", app, store, str(citizens["customer_id"].iloc[0]))
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def add_users(store: Any) -> None:
+    from segmentation.security import hash_password
+
+    hashed = hash_password(PASSWORD)
+    for name, role in USERS.items():
+        store.add_user(name, role, hashed)
+    store.add_user("mina-sidor", "portal", hashed)  # a system role: no account may sign in
+
+
+@pytest.fixture(scope="session")
+def site(
+    trained_home: Path, small_population: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    from api.app import create_app
+    from segmentation.store import SegmentStore
+    from tests.api.conftest import _scored_store
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('web-store') / 'segments.db'}"
+    _scored_store(url, trained_home, small_population)
+    store = SegmentStore(url)
+    store.create()
+    add_users(store)
+    settings = make_settings(trained_home, store_url=url, model_poll_seconds=0.5)
+    app = create_app(settings)
+    citizens = pd.read_parquet(small_population / "citizens.parquet")
+    try:
+        with serve(app) as base:
+            yield Site(base, app, store, str(citizens["customer_id"].iloc[0]))
+    finally:
         store.dispose()
 
 
