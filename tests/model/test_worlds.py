@@ -2,9 +2,10 @@
 documented behaviour of the categories (README, "Model quality on unseen worlds").
 
 Small populations (20,000); `bench/bench_worlds.py` runs the same at full size. Floors are
-below what was measured at this size (worst world 0.78 macro recall unsupervised, 0.95
-stability) so that they hold for any seed, and far above the method this replaced (0.43 on
-the latent-need world).
+below what was measured at this size (worst world 0.78 macro recall unsupervised; stability
+0.982 at worst over every world at seeds 3-6 with the nine voting clusterings, 2026-11-30)
+so that they hold for any seed, and far above the method this replaced (0.43 on the
+latent-need world).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def test_every_world_at_any_seed(world: str, seed: int) -> None:
 
     # Stable: a re-fit with another seed keeps nearly everyone in their category.
     refit = ClusterSegmenter("citizens", random_state=seed + 1000).fit(raw)
-    assert np.mean(refit.predict_index(raw) == predicted) >= 0.94
+    assert np.mean(refit.predict_index(raw) == predicted) >= 0.97
 
     # Behaviour the source documents give, whatever world the model learnt from.
     rows = pd.DataFrame([citizen_row(), needs_support_row()])
