@@ -22,8 +22,8 @@ import logging
 import shutil
 import time
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,6 +236,40 @@ def duplicated_ids(path: Path, id_column: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@dataclass(frozen=True)
+class TableFacts:
+    """What a run must know of a table before its first chunk (each a read of the file)."""
+
+    #: SHA-256 of the file: part of the run's key, so a changed file is a new run.
+    fingerprint: str
+    #: The table's reference period.
+    period_end: dt.date
+    #: Ids that appear more than once anywhere in the file.
+    duplicated: frozenset[str]
+
+
+def table_facts(path: Path, population: Population) -> TableFacts:
+    """The table checked as a whole (``open_table``), then its facts."""
+    open_table(path, population)
+    return TableFacts(
+        fingerprint(path), table_period(path), duplicated_ids(path, ID_COLUMN[population])
+    )
+
+
+def prefetch_facts(data_dir: Path) -> dict[Population, Future[TableFacts]]:
+    """The facts of every table in ``data_dir``, read in a thread of their own: started
+    before the champions are loaded, the file reads (hashing, Arrow: outside the GIL) run
+    beside MLflow's start-up instead of after it."""
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="table-facts")
+    futures = {
+        population: reader.submit(table_facts, data_dir / f"{population}.parquet", population)
+        for population in POPULATIONS
+        if (data_dir / f"{population}.parquet").exists()
+    }
+    reader.shutdown(wait=False)
+    return futures
+
+
 def open_table(path: Path, population: Population) -> pq.ParquetFile:
     """The table, checked as a whole before any run starts (so none is left unfinished):
     an error names the file, the column and what is wrong."""
@@ -355,12 +389,15 @@ def score_table(
     pool: ProcessPoolExecutor,
     out: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    facts: TableFacts | None = None,
 ) -> ScoreReport:
     """Score one table into the store (and ``out``), resuming an unfinished run; ``pool``
-    is a pool of worker processes started with :func:`start_pool`."""
+    is a pool of worker processes started with :func:`start_pool`; ``facts`` of the table
+    if read already (``prefetch_facts``)."""
     parquet = open_table(path, population)
-    period_end = table_period(path)
-    run_key = f"{population}:{fingerprint(path)}:{model_version}:{out is not None}"
+    facts = facts or table_facts(path, population)
+    period_end = facts.period_end
+    run_key = f"{population}:{facts.fingerprint}:{model_version}:{out is not None}"
     progress = store.start_run(
         run_key=run_key,
         population=population,
@@ -386,7 +423,7 @@ def score_table(
         bundle,
         store.url,
         progress,
-        duplicated_ids(path, ID_COLUMN[population]),
+        facts.duplicated,
         period_end,
     )
     total_rows = parquet.metadata.num_rows
@@ -458,10 +495,11 @@ def score_folder(
     out: Path | None = None,
     on_progress: ProgressCallback | None = None,
     pool: ProcessPoolExecutor | None = None,
+    facts: Mapping[Population, Future[TableFacts]] | None = None,
 ) -> list[ScoreReport]:
     """Score every population table ``data_dir`` holds that has a champion (the caller says
     which have none); ``pool`` (from :func:`start_pool`, shut down here) lets a caller start
-    the worker early."""
+    the worker early, ``facts`` (from :func:`prefetch_facts`) the reads of the tables."""
     present = [p for p in POPULATIONS if (data_dir / f"{p}.parquet").exists()]
     if not present:
         raise FileNotFoundError(f"no citizens.parquet or employers.parquet in {data_dir}")
@@ -484,6 +522,7 @@ def score_folder(
                     pool=workers,
                     out=out,
                     on_progress=on_progress,
+                    facts=facts[population].result() if facts and population in facts else None,
                 )
             )
     return reports

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from segmentation.capacity import (
     merge_loads,
 )
 from segmentation.store.base import Period, StoreBase
+from segmentation.store.blocks import inputs_expression, rows_of_blocks, stored_inputs
 from segmentation.store.schema import (
     BEHAVIOUR_COLUMNS,
     behaviour_positions,
@@ -50,8 +52,9 @@ class Aggregates(StoreBase):
         positions = behaviour_positions(population)
         moved_in: PeriodLoads = {}
         moved_out: PeriodLoads = {}
+        inputs = inputs_expression(latest.table_name, "s", latest.input_blocks)
         sql = (
-            f"SELECT o.category AS override, s.category, s.region, s.inputs"
+            f"SELECT o.category AS override, s.category, s.region, s.row_id, {inputs} AS inputs"
             f" FROM segment_overrides o JOIN {latest.table_name} s ON s.subject_id = o.subject_id"
             " WHERE o.population = :population AND o.category <> s.category"
             " AND (o.expires_at IS NULL OR o.expires_at > :now)"
@@ -59,7 +62,8 @@ class Aggregates(StoreBase):
         with self.engine.connect() as connection:
             params = {"population": population, "now": self._now_param()}
             for row in connection.execute(text(sql), params):
-                behaviour = np.frombuffer(bytes(row.inputs), dtype="<f4")[positions]
+                stored = stored_inputs(row.inputs, row.row_id, latest.input_blocks)
+                behaviour = np.frombuffer(stored, dtype="<f4")[positions]
                 values = {str(row.region): [1.0, *behaviour.astype(np.float64).tolist()]}
                 moved_in = merge_loads(moved_in, {row.override: values})
                 moved_out = merge_loads(moved_out, {row.category: values})
@@ -71,15 +75,10 @@ class Aggregates(StoreBase):
         inputs once, then kept in the catalog."""
         loads: PeriodLoads = {}
         positions = behaviour_positions(period.population)
-        sql = f"SELECT category, region, inputs FROM {period.table_name}"
-        with self.engine.connect() as connection:
-            result = connection.execute(text(sql))
-            while rows := result.fetchmany(100_000):
-                names, codes = np.unique([row.category for row in rows], return_inverse=True)
-                inputs = np.frombuffer(b"".join(bytes(row.inputs) for row in rows), dtype="<f4")
-                matrix = inputs.reshape(len(rows), -1)[:, positions]
-                regions = np.array([row.region for row in rows])
-                loads = merge_loads(loads, chunk_loads(names.tolist(), codes, regions, matrix))
+        for categories, regions, inputs in self._period_inputs(period):
+            names, codes = np.unique(categories, return_inverse=True)
+            matrix = inputs[:, positions]
+            loads = merge_loads(loads, chunk_loads(names.tolist(), codes, regions, matrix))
         with self.begin() as connection:
             connection.execute(
                 update(segment_periods)
@@ -88,6 +87,33 @@ class Aggregates(StoreBase):
             )
         self.forget_periods()
         return loads
+
+    def _period_inputs(
+        self, period: Period, batch_rows: int = 100_000
+    ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+        """Every row of a period in batches: categories, regions and inputs (float32)."""
+        table, block_rows = period.table_name, period.input_blocks
+        inputs = "inputs" if block_rows is None else "row_id"
+        sql = f"SELECT category, region, {inputs} FROM {table} ORDER BY row_id"
+        blocks_sql = text(
+            f"SELECT block, data FROM {table}_inputs WHERE block >= :low AND block <= :high"
+        )
+        with self.engine.connect() as connection:
+            result = connection.execute(text(sql))
+            while rows := result.fetchmany(batch_rows):
+                if block_rows is None:
+                    blob = b"".join(bytes(row[2]) for row in rows)
+                    matrix = np.frombuffer(blob, dtype="<f4").reshape(len(rows), -1)
+                else:
+                    ids = [int(row[2]) for row in rows]
+                    bounds = {"low": ids[0] // block_rows, "high": ids[-1] // block_rows}
+                    with self.engine.connect() as reader:
+                        found: dict[int, bytes] = {
+                            int(block): bytes(data)
+                            for block, data in reader.execute(blocks_sql, bounds)
+                        }
+                    matrix = rows_of_blocks(found, ids, block_rows)
+                yield [row[0] for row in rows], np.array([row[1] for row in rows]), matrix
 
     def capacity_loads(self) -> list[SegmentLoad]:
         """Every population's per-segment-and-region loads, for the capacity report."""
@@ -186,9 +212,12 @@ class Aggregates(StoreBase):
     def period_sample(
         self, period: Period, rows: int, blocks: int = 40
     ) -> tuple[np.ndarray, list[str]]:
-        """About ``rows`` customers of a period in ``blocks`` runs of consecutive rows spread
-        over the table (rows are in the order of the scored file): their inputs (float32
-        matrix) and categories. Range reads on the row id, no scan of the whole table."""
+        """About ``rows`` customers of a period in runs of consecutive rows spread over the
+        table (``blocks`` runs; with the inputs kept in blocks, one run per inputs block):
+        their inputs (float32 matrix) and categories. Range reads on the row id, no scan of
+        the whole table."""
+        if period.input_blocks is not None:
+            return self._block_sample(period, rows, period.input_blocks)
         with self.engine.connect() as connection:
             low, high = connection.execute(
                 text(f"SELECT min(row_id), max(row_id) FROM {period.table_name}")
@@ -211,6 +240,39 @@ class Aggregates(StoreBase):
         blob = b"".join(bytes(row[1]) for row in fetched)
         matrix = np.frombuffer(blob, dtype="<f4").reshape(len(fetched), -1)
         return matrix, [row[0] for row in fetched]
+
+    def _block_sample(
+        self, period: Period, rows: int, block_rows: int
+    ) -> tuple[np.ndarray, list[str]]:
+        """Whole inputs blocks evenly spread over the period's blocks (a chunk's rows are
+        in id order, so many short runs, not a few long ones: a run of ids is a run of
+        birth dates)."""
+        table = period.table_name
+        with self.engine.connect() as connection:
+            numbers = np.array(
+                connection.execute(text(f"SELECT block FROM {table}_inputs")).scalars().all(),
+                dtype=np.int64,
+            )
+            if not len(numbers):
+                return np.empty((0, 0), dtype=np.float32), []
+            per_block = max(period.rows, 1) / len(numbers)  # a chunk's last block is short
+            wanted = max(1, min(len(numbers), int(np.ceil(rows / per_block))))
+            spread = np.linspace(0, len(numbers) - 1, wanted).astype(np.int64)
+            chosen = np.unique(np.sort(numbers)[spread])
+            found: dict[int, bytes] = {}
+            fetched: list[Any] = []
+            rows_sql = text(
+                f"SELECT row_id, category FROM {table}"
+                " WHERE row_id >= :start AND row_id < :stop ORDER BY row_id"
+            )
+            block_sql = text(f"SELECT data FROM {table}_inputs WHERE block = :block")
+            for block in chosen.tolist():
+                found[block] = connection.execute(block_sql, {"block": block}).scalar_one()
+                fetched += connection.execute(
+                    rows_sql, {"start": block * block_rows, "stop": (block + 1) * block_rows}
+                ).all()
+        matrix = rows_of_blocks(found, [row[0] for row in fetched], block_rows)
+        return matrix, [row[1] for row in fetched]
 
     @staticmethod
     def category_shares(period: Period) -> dict[str, float]:

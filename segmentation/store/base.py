@@ -57,6 +57,9 @@ class Period:
     #: Customers and behaviour per model category and region (``PeriodLoads``); None for a
     #: period scored before they were kept (summed from its table when first needed).
     loads: dict[str, dict[str, list[float]]] | None = None
+    #: Rows per block of the period's inputs table; None for a period written before the
+    #: inputs were kept apart (in its table's ``inputs`` column, one blob a row).
+    input_blocks: int | None = None
 
 
 def _add_columns(engine: Engine, table: Table, names: Sequence[str]) -> None:
@@ -205,6 +208,7 @@ class StoreBase:
                         int(row.supportive or 0),
                         json.loads(row.soft_confusion or "{}"),
                         json.loads(row.loads) if row.loads else None,
+                        row.input_blocks,
                     )
                 )
         return out

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from segmentation.store.base import Period, StoreBase
+from segmentation.store.blocks import inputs_expression, stored_inputs
 from segmentation.store.schema import format_id, period_columns, stored_time, utcnow
 from segmentation.taxonomy import Population
 
@@ -26,8 +27,9 @@ _HISTORY_SQL = (
 
 
 def _row_columns(population: Population) -> list[str]:
-    """A period table's columns after the id: what a lookup reads of each period."""
-    return period_columns(population)[1:]
+    """What a lookup reads of each period: the columns after the ids, then the row's id and
+    its inputs (``segmentation.store.blocks``)."""
+    return [*period_columns(population)[2:], "row_id", "inputs"]
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,13 @@ class SubjectRecord:
 
 
 def _periods_sql(population: Population, periods: Sequence[Period]) -> str:
-    """The customer's row in each period, newest first: one indexed read per period."""
-    columns = ", ".join(_row_columns(population))
+    """The customer's row in each period, newest first: one indexed read per period (and
+    one of its inputs' block)."""
+    columns = ", ".join(f"t.{name}" for name in _row_columns(population)[:-1])
     return " UNION ALL ".join(
-        f"SELECT {index} AS period_index, {columns} FROM {period.table_name}"
-        " WHERE subject_id = :subject_id"
+        f"SELECT {index} AS period_index, {columns},"
+        f" {inputs_expression(period.table_name, 't', period.input_blocks)} AS inputs"
+        f" FROM {period.table_name} t WHERE t.subject_id = :subject_id"
         for index, period in enumerate(periods)
     )
 
@@ -155,8 +159,9 @@ class PointReads(StoreBase):
             "model_version": newest_period.model_version,
             "scored_at": newest_period.scored_at,
             "period_end": newest_period.period_end,
-            "inputs": bytes(newest["inputs"]),
+            "inputs": stored_inputs(newest["inputs"], newest["row_id"], newest_period.input_blocks),
         }
+        del current["row_id"]
         override = _override_record(results[1][0], now or utcnow()) if results[1] else None
         history = _history(rows, results[2]) if with_history else []
         return SubjectRecord(current, override, history)

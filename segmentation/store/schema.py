@@ -86,9 +86,10 @@ def format_id(population: Population, value: int) -> str:
     return str(int(value)).zfill(ID_LENGTH[population])
 
 
-#: The columns of a period table after its id, in the order the batch writes them.
+#: The columns of a period table, in the order the batch writes them.
 def period_columns(population: Population) -> list[str]:
     return [
+        "row_id",
         "subject_id",
         "category",
         "channel",
@@ -96,17 +97,17 @@ def period_columns(population: Population) -> list[str]:
         "confidence",
         "risk",
         "signals",
-        "inputs",
     ]
 
 
 def period_table(population: Population, name: str) -> Table:
     """The table of one scoring run of one period (not part of ``metadata``: created and
-    dropped by the batch)."""
+    dropped by the batch). Its inputs are kept beside it, in ``inputs_table``."""
     return Table(
         name,
         MetaData(),
-        Column("row_id", RowId, primary_key=True, autoincrement=True),
+        # ``(chunk << 32) + position``: where the row's inputs sit (``segmentation.store.blocks``).
+        Column("row_id", RowId, primary_key=True, autoincrement=False),
         Column("subject_id", SubjectId, nullable=False),
         Column("category", String(32), nullable=False),
         # The suggested channel: the category's, or a more supportive one for a customer
@@ -117,9 +118,29 @@ def period_table(population: Population, name: str) -> Table:
         Column("confidence", Float, nullable=False),
         Column("risk", Float, nullable=False),
         Column("signals", SmallInteger, nullable=False),
-        # The numeric contract columns as little-endian float32, for explanations on lookup.
-        Column("inputs", LargeBinary, nullable=False),
     )
+
+
+def inputs_table_name(name: str) -> str:
+    return f"{name}_inputs"
+
+
+def inputs_table(name: str) -> Table:
+    """The numeric contract columns of a period table's rows (for explanations on lookup,
+    capacity under overrides and drift), compressed in blocks of ``INPUT_BLOCK_ROWS``
+    consecutive rows: ``block`` is ``row_id // INPUT_BLOCK_ROWS``."""
+    return Table(
+        inputs_table_name(name),
+        MetaData(),
+        Column("block", RowId, primary_key=True, autoincrement=False),
+        Column("data", LargeBinary, nullable=False),
+    )
+
+
+def drop_period(connection: Any, population: Population, name: str) -> None:
+    """Drop a period table and its inputs."""
+    inputs_table(name).drop(connection, checkfirst=True)
+    period_table(population, name).drop(connection, checkfirst=True)
 
 
 #: Every period table: ``loading`` while its run writes it, then ``current`` (one per
@@ -145,6 +166,9 @@ segment_periods = Table(
     #: Customers and behaviour per model category and region (JSON, see
     #: ``segmentation.capacity.PeriodLoads``): what capacity is planned from.
     Column("loads", Text),
+    #: Rows per block of the inputs table (``inputs_table``); NULL for a period written
+    #: before inputs were kept apart (each row's inputs then sit in its ``inputs`` column).
+    Column("input_blocks", Integer),
     Index("ix_periods_population", "population", "period_end"),
 )
 
@@ -275,7 +299,7 @@ AUDIT_ADDED_COLUMNS = ("request_id", "client")
 #: Columns added to the store's own tables after their first release (``create`` adds
 #: them to an older file).
 ADDED_COLUMNS = {
-    "segment_periods": ("soft_confusion", "loads"),
+    "segment_periods": ("soft_confusion", "loads", "input_blocks"),
     "batch_runs": ("soft_confusion", "loads"),
 }
 
@@ -357,6 +381,9 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA cache_size=-512000")  # 500 MB
             cursor.execute("PRAGMA temp_store=MEMORY")
+            # Pages read through the map, not a read() each: building a period's id index
+            # over 7.2 M rows took 3.0 s instead of 3.7-4.3 s (one-off script).
+            cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             cursor.close()
 
         return engine

@@ -101,3 +101,116 @@ def test_chunks_written_side_by_side_keep_every_count(store: SegmentStore) -> No
     assert written is not None and written.rows == 5 * chunks
     assert written.counts == {"regular": 5 * chunks, "irregular": 0, "needs_support": 0}
     assert store.run_totals("side") == (5 * chunks, chunks)
+
+
+def _inputs_chunk(ids: list[int], seed: int) -> Any:
+    """A chunk whose inputs differ per customer (and are not in id order)."""
+    import dataclasses
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    inputs = rng.integers(0, 50, size=(len(ids), 26)).astype(np.float64)
+    inputs[:, 12] = rng.random(len(ids)) * 1000  # handling minutes, not whole
+    return dataclasses.replace(_chunk(ids), inputs=inputs), inputs
+
+
+def test_every_row_reads_back_its_own_inputs_from_the_blocks(store: SegmentStore) -> None:
+    """Inputs live apart in compressed blocks: a lookup, the drift sample and the loads
+    summed from the table give each customer exactly its own float32 values."""
+    import datetime as dt
+
+    import numpy as np
+
+    from segmentation.store import prepare_rows
+    from segmentation.store.blocks import INPUT_BLOCK_ROWS
+
+    period = dt.date(2025, 12, 31)
+    progress = store.start_run(
+        run_key="inputs",
+        population="citizens",
+        model_version="1",
+        chunk_rows=150,
+        period_end=period,
+    )
+    expected: dict[int, np.ndarray] = {}
+    # Two chunks of more than two blocks each, ids shuffled, written out of order.
+    for index in (1, 0):
+        ids = list(range(300_000_000_000 + index * 1000, 300_000_000_000 + index * 1000 + 150))
+        ids = [int(i) for i in np.random.default_rng(index).permutation(ids)]
+        chunk, inputs = _inputs_chunk(ids, seed=index)
+        expected.update(zip(ids, inputs.astype("<f4"), strict=True))
+        assert 2 * INPUT_BLOCK_ROWS < 150
+        store.write_chunk(
+            prepare_rows("citizens", chunk), progress=progress, chunk_index=index, rejected=0
+        )
+    store.finish_run(progress, "citizens")
+    for subject, values in expected.items():
+        record = store.lookup("citizens", str(subject))
+        assert record is not None
+        assert np.array_equal(np.frombuffer(record.current["inputs"], dtype="<f4"), values)
+        assert "row_id" not in record.current
+    written = store.period("citizens", period)
+    assert written is not None and written.input_blocks == INPUT_BLOCK_ROWS
+    matrix, categories = store.period_sample(written, rows=100)
+    assert len(matrix) == len(categories) >= 50  # about 100: whole blocks
+    every = {tuple(v) for v in expected.values()}
+    assert all(tuple(row) in every for row in matrix)
+    # The loads summed from the table (a period whose run kept none) match the inputs.
+    loads = store._sum_loads(written)
+    customers, phone = loads["regular"]["01"][:2]  # every row: regular, county 01
+    assert customers == len(expected)
+    assert phone == pytest.approx(sum(float(v[0]) for v in expected.values()))  # contacts_phone
+
+
+def test_a_period_written_before_the_blocks_still_reads(store: SegmentStore) -> None:
+    """A period table of the earlier layout (each row's inputs in its own column, no
+    ``input_blocks`` in the catalog) is still looked up, sampled and summed."""
+    import datetime as dt
+
+    import numpy as np
+    import sqlalchemy as sa
+
+    from segmentation.store.schema import segment_periods
+
+    name = "citizens_p20241231_0ld0ld00"
+    values = np.arange(26, dtype="<f4")
+    with store.begin() as connection:
+        connection.execute(
+            sa.text(
+                f"CREATE TABLE {name} (row_id BIGINT PRIMARY KEY, subject_id BIGINT NOT NULL,"
+                " category VARCHAR(32) NOT NULL, channel VARCHAR(32) NOT NULL,"
+                " region VARCHAR(2) NOT NULL, confidence FLOAT NOT NULL, risk FLOAT NOT NULL,"
+                f" signals SMALLINT NOT NULL, inputs {'BYTEA' if not store.is_sqlite else 'BLOB'}"
+                " NOT NULL)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {name} VALUES (1, 195001011234, 'irregular', 'guided_digital',"
+                " '01', 0.8, 0.1, 0, :inputs)"
+            ),
+            {"inputs": values.tobytes()},
+        )
+        connection.execute(
+            segment_periods.insert().values(
+                table_name=name,
+                population="citizens",
+                period_end=dt.date(2024, 12, 31),
+                model_version="1",
+                scored_at=dt.datetime(2025, 1, 10, tzinfo=dt.UTC),
+                state="current",
+                rows=1,
+                counts='{"irregular": 1}',
+                supportive=0,
+            )
+        )
+    store.forget_periods()
+    record = store.lookup("citizens", "195001011234")
+    assert record is not None and record.current["category"] == "irregular"
+    assert np.array_equal(np.frombuffer(record.current["inputs"], dtype="<f4"), values)
+    period = store.period("citizens")
+    assert period is not None and period.input_blocks is None
+    matrix, categories = store.period_sample(period, rows=10)
+    assert categories == ["irregular"] and np.array_equal(matrix[0], values)
+    assert store.segment_loads("citizens")  # summed from the old table's inputs

@@ -147,6 +147,9 @@ def score(
     from training.worker import start_pool
 
     pool = start_pool()  # the worker imports its libraries while this process does its own
+    from training.score import prefetch_facts, score_folder
+
+    facts = prefetch_facts(data)  # the files are read while MLflow starts
 
     from pyarrow import ArrowInvalid
 
@@ -154,7 +157,6 @@ def score(
     from models.registry import champion, configure_mlflow, load_champion
     from segmentation.store import SegmentStore
     from segmentation.taxonomy import POPULATIONS
-    from training.score import score_folder
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -198,6 +200,7 @@ def score(
                 out=out,
                 on_progress=on_progress,
                 pool=pool,
+                facts=facts,
             )
         except (ContractError, ArrowInvalid, OSError) as error:
             # One line naming the file and what is wrong with it; nothing was scored.
