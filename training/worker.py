@@ -14,6 +14,18 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 
 PR_SET_PDEATHSIG = 1
+#: glibc's ``mallopt`` parameters: allocations up to 32 MB (a chunk's columns and most of its
+#: temporaries) from the heap, and the heap kept instead of handed back after each chunk.
+#: The next chunk then reuses pages already mapped instead of faulting fresh zeroed ones in:
+#: validating and scoring 12 chunks took 11.2-11.8 s instead of 12.9-13.5 s (system time
+#: 3.2 s instead of 4.0-5.4 s), measured sequentially with the same settings as environment
+#: variables.
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+_MALLOC_SETTINGS = (
+    (M_MMAP_THRESHOLD, 32 * 1024**2),
+    (M_TRIM_THRESHOLD, 4 * 1024**3),
+    (M_TOP_PAD, 256 * 1024**2),
+)
 #: Worker processes: one per core of the machine it was sized for (2). Each validates,
 #: scores and writes a chunk; the scoring process itself only reads the file.
 WORKERS = 2
@@ -33,7 +45,21 @@ def start_pool(workers: int = WORKERS) -> ProcessPoolExecutor:
 
 def _start_worker() -> None:
     _die_with_parent()
+    _keep_the_heap()
     import training.score  # noqa: F401  (import the libraries now, not with the first chunk)
+
+
+def _keep_the_heap() -> None:
+    """glibc: keep freed memory for the next chunk (``_MALLOC_SETTINGS``); nothing
+    elsewhere."""
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        for parameter, value in _MALLOC_SETTINGS:
+            libc.mallopt(parameter, value)
+    except (OSError, AttributeError):  # another C library: its own defaults
+        return
 
 
 def _die_with_parent() -> None:

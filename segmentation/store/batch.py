@@ -123,6 +123,15 @@ def prepare_rows(population: Population, chunk: ScoredChunk) -> PreparedRows:
 
 
 @dataclass(frozen=True)
+class _DriverRows:
+    """A chunk as the driver takes it (``BatchWrites._driver_rows``)."""
+
+    statements: list[list[Any]]  # SQLite: ROWS_PER_STATEMENT rows' values a list
+    single: list[list[Any]]  # one row's values a list (SQLite's remainder, PostgreSQL's all)
+    blocks: list[tuple[int, bytes]]
+
+
+@dataclass(frozen=True)
 class Progress:
     run_key: str
     table_name: str
@@ -265,7 +274,14 @@ class BatchWrites(StoreBase):
         """Append one prepared chunk (None: a chunk without a valid row) to the run's table
         and record it as written, in one transaction (plain inserts: the table has no index
         while it loads). Chunks may come in any order; one already written (by an earlier,
-        interrupted try of the run) is not written again: returns False."""
+        interrupted try of the run) is not written again: returns False. The driver's
+        parameters are built before the write lock is taken (the other worker writes
+        meanwhile)."""
+        rows = (
+            self._driver_rows(prepared, chunk_index)
+            if prepared is not None and len(prepared)
+            else None
+        )
         with self._write_lock() as connection:
             written = connection.execute(
                 select(batch_chunks.c.chunk_index).where(
@@ -275,48 +291,56 @@ class BatchWrites(StoreBase):
             ).first()
             if written is not None:
                 return False
-            if prepared is not None and len(prepared):
-                self._insert(connection, progress.table_name, prepared, chunk_index)
+            if prepared is not None and rows is not None:
+                self._insert(connection, progress.table_name, prepared.population, rows)
             connection.execute(
                 insert(batch_chunks).values(run_key=progress.run_key, chunk_index=chunk_index)
             )
             self._count_chunk(connection, progress.run_key, prepared, rejected)
         return True
 
-    def _insert(
-        self, connection: Connection, table: str, prepared: PreparedRows, chunk_index: int
-    ) -> None:
-        """The chunk's rows (numbered from the chunk's first row id) and its inputs' blocks."""
-        columns = period_columns(prepared.population)
-        column_list = ", ".join(columns)
-        driver: Any = connection.connection.driver_connection
+    def _driver_rows(self, prepared: PreparedRows, chunk_index: int) -> _DriverRows:
+        """The chunk's rows (numbered from the chunk's first row id) as the driver takes
+        them: SQLite, ``ROWS_PER_STATEMENT`` rows to a parameter list and the remainder;
+        PostgreSQL, one list a row. And its inputs' blocks, keyed by block number."""
         values = prepared.values
         first = first_row_id(chunk_index)
         values[:, 0] = range(first, first + len(values))
         first_block = first // INPUT_BLOCK_ROWS
         blocks = [(first_block + i, blob) for i, blob in enumerate(prepared.blocks)]
+        if not self.is_sqlite:
+            return _DriverRows([], values.tolist(), blocks)
+        per, width = ROWS_PER_STATEMENT, values.shape[1]
+        whole = len(values) // per * per
+        return _DriverRows(
+            values[:whole].reshape(-1, per * width).tolist(), values[whole:].tolist(), blocks
+        )
+
+    def _insert(
+        self, connection: Connection, table: str, population: Population, rows: _DriverRows
+    ) -> None:
+        columns = period_columns(population)
+        column_list = ", ".join(columns)
+        driver: Any = connection.connection.driver_connection
         inputs = inputs_table_name(table)
         if self.is_sqlite:
             row = "(" + ", ".join("?" for _ in columns) + ")"
-            per = ROWS_PER_STATEMENT
-            whole = len(values) // per * per
-            if whole:
+            if rows.statements:
                 driver.executemany(
-                    f"INSERT INTO {table} ({column_list}) VALUES {', '.join([row] * per)}",
-                    values[:whole].reshape(-1, per * len(columns)).tolist(),
+                    f"INSERT INTO {table} ({column_list}) VALUES "
+                    + ", ".join([row] * ROWS_PER_STATEMENT),
+                    rows.statements,
                 )
-            if whole < len(values):
-                driver.executemany(
-                    f"INSERT INTO {table} ({column_list}) VALUES {row}", values[whole:].tolist()
-                )
-            driver.executemany(f"INSERT INTO {inputs} (block, data) VALUES (?, ?)", blocks)
+            if rows.single:
+                driver.executemany(f"INSERT INTO {table} ({column_list}) VALUES {row}", rows.single)
+            driver.executemany(f"INSERT INTO {inputs} (block, data) VALUES (?, ?)", rows.blocks)
             return
         with driver.cursor() as cursor:
             with cursor.copy(f"COPY {table} ({column_list}) FROM STDIN") as copy:
-                for values_of_row in values.tolist():
+                for values_of_row in rows.single:
                     copy.write_row(values_of_row)
             with cursor.copy(f"COPY {inputs} (block, data) FROM STDIN") as copy:
-                for block in blocks:
+                for block in rows.blocks:
                     copy.write_row(block)
 
     @staticmethod
