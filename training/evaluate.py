@@ -17,7 +17,7 @@ from segmentation.features import build_features
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, Population, category_names
 from segmentation.transitions import confusion_metrics, review_confusion
-from training.review import macro_interval, weighted_recall
+from training.review import Z_95, macro_interval, weighted_recall
 
 #: Threads for independent fits (the stability refits, the cross-validation folds).
 CORES = max(1, os.cpu_count() or 1)
@@ -195,13 +195,44 @@ def choose_review_weight(
     truth, design = reviewed[labelled], weights[labelled]
     results = {w: _agreement(model.population, truth, predicted[w], design) for w in candidates}
     best = max(candidates, key=lambda w: (results[w].get("review_macro_recall", -1.0), -w))
-    out = dict(results[best])
+    out = with_fold_variance(
+        results[best],
+        [
+            _agreement(model.population, truth[part], predicted[best][part], design[part])
+            for part in (fold_of == fold for fold in range(folds))
+        ],
+    )
     if len(candidates) > 1:
         out["review_weight"] = best
         for weight, measured in results.items():
             if "review_macro_recall" in measured:
                 out[f"review_macro_recall_at_weight_{weight:g}"] = measured["review_macro_recall"]
     return ReviewWeight(best, out, probabilities[best])
+
+
+def with_fold_variance(
+    pooled: dict[str, float], per_fold: list[dict[str, float]], z: float = Z_95
+) -> dict[str, float]:
+    """The pooled agreement with its macro recall's interval widened, where the folds
+    disagree more than the reviews' sampling explains, to Nadeau and Bengio's corrected
+    variance of a k-fold estimate, ``(1/k + 1/(k - 1))`` times the variance of the folds'
+    own figures (pure). Wilson's interval on the pooled reviews treats the categories
+    compared as fixed; each fold's come from a model fitted without that fold, and that
+    variance is in the folds' spread, not in the pooled count. (On the world suite the
+    Wilson interval missed the true figure in 5 of 18 runs, 4 of them by 0.002-0.007.)"""
+    out = dict(pooled)
+    figures = [f["review_macro_recall"] for f in per_fold if "review_macro_recall" in f]
+    if "review_macro_recall" not in pooled or len(figures) < 2:
+        return out
+    k = len(figures)
+    spread = float(np.var(figures, ddof=1))
+    half = z * float(np.sqrt((1 / k + 1 / (k - 1)) * spread))
+    estimate = pooled["review_macro_recall"]
+    low = min(pooled["review_macro_recall_low"], estimate - half)
+    high = max(pooled["review_macro_recall_high"], estimate + half)
+    out["review_macro_recall_low"], out["review_macro_recall_high"] = max(0.0, low), min(1.0, high)
+    out["review_macro_recall_fold_sd"] = float(np.sqrt(spread))
+    return out
 
 
 @dataclass(frozen=True)

@@ -56,3 +56,29 @@ def test_truth_is_matched_by_id_in_any_order(tmp_path) -> None:
     np.testing.assert_array_equal(
         _truth_codes(shuffled, ids, "customer_id", labels), np.array([1, -1, 2, -1])
     )
+
+
+def test_the_interval_widens_to_the_folds_spread_and_never_narrows() -> None:
+    """Nadeau and Bengio's corrected variance of a k-fold estimate: the Wilson interval
+    stands when the folds agree, and widens when they disagree more than it says."""
+    import math
+
+    from training.evaluate import with_fold_variance
+    from training.review import Z_95
+
+    pooled = {
+        "review_macro_recall": 0.90,
+        "review_macro_recall_low": 0.87,
+        "review_macro_recall_high": 0.93,
+    }
+    agreeing = [{"review_macro_recall": v} for v in (0.899, 0.901, 0.900, 0.900, 0.900)]
+    kept = with_fold_variance(pooled, agreeing)
+    assert (kept["review_macro_recall_low"], kept["review_macro_recall_high"]) == (0.87, 0.93)
+    spread = [0.80, 0.85, 0.90, 0.95, 1.00]
+    widened = with_fold_variance(pooled, [{"review_macro_recall": v} for v in spread])
+    half = Z_95 * math.sqrt((1 / 5 + 1 / 4) * 0.00625)  # the folds' sample variance
+    assert widened["review_macro_recall_low"] == pytest.approx(0.90 - half)
+    assert widened["review_macro_recall_high"] == pytest.approx(min(1.0, 0.90 + half))
+    assert widened["review_macro_recall_fold_sd"] == pytest.approx(math.sqrt(0.00625))
+    assert widened["review_macro_recall"] == 0.90  # the figure itself is the pooled one
+    assert with_fold_variance(pooled, agreeing[:1]) == pooled  # one fold: nothing to add
