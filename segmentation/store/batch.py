@@ -166,7 +166,23 @@ class BatchWrites(StoreBase):
             row = connection.execute(
                 select(batch_progress).where(batch_progress.c.run_key == run_key)
             ).first()
-            if row is not None and not row.finished and row.chunk_rows == chunk_rows:
+            layout = (
+                connection.execute(
+                    select(segment_periods.c.input_blocks).where(
+                        segment_periods.c.table_name == row.table_name
+                    )
+                ).scalar()
+                if row is not None
+                else None
+            )
+            # A run left unfinished by a version that kept the inputs in the rows (no
+            # ``input_blocks``) starts again: its table has the other layout.
+            if (
+                row is not None
+                and not row.finished
+                and row.chunk_rows == chunk_rows
+                and layout == INPUT_BLOCK_ROWS
+            ):
                 written = connection.execute(
                     select(batch_chunks.c.chunk_index).where(batch_chunks.c.run_key == run_key)
                 ).scalars()

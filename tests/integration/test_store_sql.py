@@ -214,3 +214,35 @@ def test_a_period_written_before_the_blocks_still_reads(store: SegmentStore) -> 
     matrix, categories = store.period_sample(period, rows=10)
     assert categories == ["irregular"] and np.array_equal(matrix[0], values)
     assert store.segment_loads("citizens")  # summed from the old table's inputs
+
+
+def test_a_run_left_unfinished_in_the_earlier_layout_starts_again(store: SegmentStore) -> None:
+    """An upgrade halfway through a run: the earlier version's table keeps inputs in its
+    rows, so the run is not resumed into it but starts again (its table dropped)."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from segmentation.store import prepare_rows
+    from segmentation.store.schema import segment_periods
+
+    period = dt.date(2025, 12, 31)
+
+    def start() -> Any:
+        return store.start_run(
+            run_key="u", population="citizens", model_version="1", chunk_rows=5, period_end=period
+        )
+
+    first = start()
+    rows = prepare_rows("citizens", _chunk([100_000_000_001, 100_000_000_002]))
+    assert store.write_chunk(rows, progress=first, chunk_index=0, rejected=0)
+    assert start().done == {0}
+    with store.begin() as connection:
+        connection.execute(
+            sa.update(segment_periods)
+            .where(segment_periods.c.table_name == first.table_name)
+            .values(input_blocks=None)
+        )
+    again = start()
+    assert again.done == frozenset() and again.table_name != first.table_name
+    assert first.table_name not in sa.inspect(store.engine).get_table_names()
