@@ -26,6 +26,9 @@ INPUT_BLOCK_ROWS = 64
 #: Bits of a row id below its chunk's number.
 CHUNK_SHIFT = 32
 _HEADER = struct.Struct("<HH")
+#: One codec object for every call: its one-shot compress and decompress keep no state (a
+#: decompressor is made per call), so threads share it; saves the lookup by name per call.
+_CODEC = pa.Codec("lz4")
 
 
 def first_row_id(chunk_index: int) -> int:
@@ -40,19 +43,24 @@ def encode_blocks(inputs: np.ndarray) -> list[bytes]:
     out = []
     for start in range(0, len(values), INPUT_BLOCK_ROWS):
         block = values[start : start + INPUT_BLOCK_ROWS]
-        packed = pa.compress(block.tobytes(), codec="lz4", asbytes=True)
+        packed = _CODEC.compress(block.tobytes(), asbytes=True)
         out.append(_HEADER.pack(len(block), width) + packed)
     return out
 
 
+def _unpacked(blob: bytes) -> tuple[bytes, int]:
+    """A block's float32 bytes and its row width."""
+    rows, width = _HEADER.unpack_from(blob)
+    raw = _CODEC.decompress(
+        memoryview(blob)[_HEADER.size :], decompressed_size=rows * width * 4, asbytes=True
+    )
+    return raw, width
+
+
 def decode_block(blob: bytes) -> np.ndarray:
     """A block's inputs, ``(rows, width)`` float32."""
-    rows, width = _HEADER.unpack_from(blob)
-    size = rows * width * 4
-    raw = pa.decompress(
-        memoryview(blob)[_HEADER.size :], decompressed_size=size, codec="lz4", asbytes=True
-    )
-    return np.frombuffer(raw, dtype="<f4").reshape(rows, width)
+    raw, width = _unpacked(blob)
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, width)
 
 
 def inputs_expression(table: str, alias: str, block_rows: int | None) -> str:
@@ -69,7 +77,9 @@ def stored_inputs(value: bytes, row_id: int, block_rows: int | None) -> bytes:
     read."""
     if block_rows is None:
         return bytes(value)
-    return decode_block(bytes(value))[int(row_id) % block_rows].tobytes()
+    raw, width = _unpacked(value)  # a slice of bytes, no array: the lookup's hot path
+    start = (int(row_id) % block_rows) * width * 4
+    return raw[start : start + width * 4]
 
 
 def rows_of_blocks(
