@@ -21,7 +21,12 @@ from segmentation.capacity import (
     merge_loads,
 )
 from segmentation.store.base import Period, StoreBase
-from segmentation.store.blocks import inputs_expression, rows_of_blocks, stored_inputs
+from segmentation.store.blocks import (
+    CHUNK_SHIFT,
+    inputs_expression,
+    rows_of_blocks,
+    stored_inputs,
+)
 from segmentation.store.schema import (
     BEHAVIOUR_COLUMNS,
     behaviour_positions,
@@ -32,6 +37,9 @@ from segmentation.store.schema import (
     utcnow,
 )
 from segmentation.taxonomy import POPULATIONS, Population
+
+#: Consecutive inputs blocks a drift sample reads at a time (512 customers of a chunk).
+SAMPLE_RUN_BLOCKS = 8
 
 
 class Aggregates(StoreBase):
@@ -244,32 +252,54 @@ class Aggregates(StoreBase):
     def _block_sample(
         self, period: Period, rows: int, block_rows: int
     ) -> tuple[np.ndarray, list[str]]:
-        """Whole inputs blocks evenly spread over the period's blocks (a chunk's rows are
-        in id order, so many short runs, not a few long ones: a run of ids is a run of
-        birth dates)."""
+        """Runs of ``SAMPLE_RUN_BLOCKS`` consecutive inputs blocks evenly spread over every
+        chunk's blocks: hundreds of short runs, not a few long ones (a chunk's rows are in
+        id order, and a run of ids is a run of birth dates). The chunks' extents come from
+        one indexed read each; no scan of the table or its blocks."""
         table = period.table_name
+        per_chunk = (1 << CHUNK_SHIFT) // block_rows  # block numbers a chunk spans
         with self.engine.connect() as connection:
-            numbers = np.array(
-                connection.execute(text(f"SELECT block FROM {table}_inputs")).scalars().all(),
-                dtype=np.int64,
-            )
-            if not len(numbers):
+            last = connection.execute(text(f"SELECT max(block) FROM {table}_inputs")).scalar()
+            if last is None:
                 return np.empty((0, 0), dtype=np.float32), []
-            per_block = max(period.rows, 1) / len(numbers)  # a chunk's last block is short
-            wanted = max(1, min(len(numbers), int(np.ceil(rows / per_block))))
-            spread = np.linspace(0, len(numbers) - 1, wanted).astype(np.int64)
-            chosen = np.unique(np.sort(numbers)[spread])
+            extent_sql = text(
+                f"SELECT max(block) FROM {table}_inputs WHERE block >= :low AND block < :high"
+            )
+            extents = []  # (first block, blocks) per chunk written
+            for chunk in range(int(last) // per_chunk + 1):
+                low = chunk * per_chunk
+                top = connection.execute(extent_sql, {"low": low, "high": low + per_chunk})
+                highest = top.scalar()
+                if highest is not None:
+                    extents.append((low, int(highest) - low + 1))
+            starts = np.cumsum([0] + [n for _, n in extents])  # blocks before each chunk
+            total = int(starts[-1])
+            per_block = max(period.rows, 1) / total
+            runs = max(1, min(total, int(np.ceil(rows / per_block / SAMPLE_RUN_BLOCKS))))
             found: dict[int, bytes] = {}
             fetched: list[Any] = []
             rows_sql = text(
                 f"SELECT row_id, category FROM {table}"
                 " WHERE row_id >= :start AND row_id < :stop ORDER BY row_id"
             )
-            block_sql = text(f"SELECT data FROM {table}_inputs WHERE block = :block")
-            for block in chosen.tolist():
-                found[block] = connection.execute(block_sql, {"block": block}).scalar_one()
+            blocks_sql = text(
+                f"SELECT block, data FROM {table}_inputs WHERE block >= :start AND block < :stop"
+            )
+            for position in np.unique(np.linspace(0, total - 1, runs).astype(np.int64)).tolist():
+                chunk = int(np.searchsorted(starts, position, side="right")) - 1
+                first, blocks = extents[chunk]
+                offset = min(position - int(starts[chunk]), max(blocks - SAMPLE_RUN_BLOCKS, 0))
+                span = {
+                    "start": first + offset,
+                    "stop": first + min(offset + SAMPLE_RUN_BLOCKS, blocks),
+                }
+                if span["start"] in found:
+                    continue
+                for block, data in connection.execute(blocks_sql, span):
+                    found[int(block)] = bytes(data)
                 fetched += connection.execute(
-                    rows_sql, {"start": block * block_rows, "stop": (block + 1) * block_rows}
+                    rows_sql,
+                    {"start": span["start"] * block_rows, "stop": span["stop"] * block_rows},
                 ).all()
         matrix = rows_of_blocks(found, [row[0] for row in fetched], block_rows)
         return matrix, [row[1] for row in fetched]

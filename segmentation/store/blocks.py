@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
@@ -86,13 +87,19 @@ def rows_of_blocks(
     blocks: Mapping[int, bytes], row_ids: Sequence[int], block_rows: int
 ) -> np.ndarray:
     """The inputs of ``row_ids`` (each in one of ``blocks``, keyed by block number), as a
-    float32 matrix."""
-    decoded: dict[int, np.ndarray] = {}
-    out = []
-    for row_id in row_ids:
-        block = int(row_id) // block_rows
-        matrix = decoded.get(block)
-        if matrix is None:
-            matrix = decoded[block] = decode_block(bytes(blocks[block]))
-        out.append(matrix[int(row_id) % block_rows])
-    return np.vstack(out) if out else np.empty((0, 0), dtype=np.float32)
+    float32 matrix in the order of ``row_ids``: each block decoded once."""
+    ids = np.asarray(row_ids, dtype=np.int64)
+    if not len(ids):
+        return np.empty((0, 0), dtype=np.float32)
+    order = np.argsort(ids, kind="stable")
+    numbers = ids[order] // block_rows
+    bounds = [0, *(np.flatnonzero(np.diff(numbers)) + 1).tolist(), len(ids)]
+    out: np.ndarray | None = None
+    for begin, end in pairwise(bounds):
+        matrix = decode_block(bytes(blocks[int(numbers[begin])]))
+        if out is None:
+            out = np.empty((len(ids), matrix.shape[1]), dtype=np.float32)
+        rows = order[begin:end]
+        out[rows] = matrix[ids[rows] % block_rows]
+    assert out is not None
+    return out
