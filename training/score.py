@@ -186,7 +186,10 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
             ),
         )
     chunk = ScoredChunk(
-        subject_ids=accepted[id_column].astype("int64").to_numpy(),
+        # Validated ids are digit strings: Arrow's cast (4 ms a chunk) instead of pandas' (50 ms).
+        subject_ids=pc.cast(pa.array(accepted[id_column], pa.string()), pa.int64()).to_numpy(
+            zero_copy_only=False
+        ),
         category_codes=scored["category_codes"],
         category_names=list(bundle.categories),
         channel_codes=scored["channel_codes"],
