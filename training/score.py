@@ -33,7 +33,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from data_contracts.identifiers import ORGANISATION_NUMBER_DIGITS, PERSONAL_NUMBER_DIGITS
+from data_contracts.identifiers import (
+    ORGANISATION_NUMBER_DIGITS,
+    PERSONAL_NUMBER_DIGITS,
+    as_integers,
+)
 from data_contracts.validation import ID_COLUMN, ContractError, check_columns, validate
 from models.bundle import SegmentationBundle
 from segmentation.features import numeric_matrix
@@ -186,10 +190,7 @@ def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
             ),
         )
     chunk = ScoredChunk(
-        # Validated ids are digit strings: Arrow's cast (4 ms a chunk) instead of pandas' (50 ms).
-        subject_ids=pc.cast(pa.array(accepted[id_column], pa.string()), pa.int64()).to_numpy(
-            zero_copy_only=False
-        ),
+        subject_ids=as_integers(accepted[id_column]),
         category_codes=scored["category_codes"],
         category_names=list(bundle.categories),
         channel_codes=scored["channel_codes"],

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from mlflow import MlflowClient
 from threadpoolctl import threadpool_limits
 
+from data_contracts.identifiers import as_integers
 from data_contracts.reviews import validate_reviews
 from data_contracts.schemas import CONTRACT_VERSION
 from data_contracts.validation import ID_COLUMN, validate
@@ -319,9 +320,7 @@ def _prepare(
     groups = sensitive_frame(population, result.accepted)
     # Validated ids are digit strings: as integers once (7.2 M Python strings cost seconds
     # each time they were hashed or converted).
-    ids = pc.cast(
-        pa.array(result.accepted[ID_COLUMN[population]], pa.string()), pa.int64()
-    ).to_numpy(zero_copy_only=False)
+    ids = as_integers(result.accepted[ID_COLUMN[population]])
     data_print = fingerprint(path)  # SHA-256 of the file: once (about a second at 7.2 M)
     reviewed = match_reviews(population, reviews, ids, designs)
     current, current_version = _current_champion(population)

@@ -68,3 +68,14 @@ def test_scalar_checks_agree_with_the_vectorised_ones() -> None:
     for value in organisations:
         expected = organisation_number_problems(pd.Series([value])).iloc[0]
         assert organisation_number_problem(value) == expected, value
+
+
+def test_validated_ids_become_the_integers_they_spell() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from data_contracts.identifiers import as_integers
+
+    ids = pd.Series(["198112189876", "000000000019", "202001010005"], dtype="string")
+    assert as_integers(ids).tolist() == [198112189876, 19, 202001010005]
+    assert as_integers(ids).dtype == np.int64
