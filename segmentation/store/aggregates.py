@@ -42,6 +42,13 @@ from segmentation.taxonomy import POPULATIONS, Population
 SAMPLE_RUN_BLOCKS = 8
 
 
+def _blocks(connection: Any, table: str, start: int, stop: int) -> dict[int, bytes]:
+    """The inputs blocks ``start`` up to (not including) ``stop`` of a period table."""
+    sql = text(f"SELECT block, data FROM {table}_inputs WHERE block >= :start AND block < :stop")
+    rows = connection.execute(sql, {"start": start, "stop": stop})
+    return {int(block): bytes(data) for block, data in rows}
+
+
 class Aggregates(StoreBase):
     """Whole-period reads."""
 
@@ -103,9 +110,6 @@ class Aggregates(StoreBase):
         table, block_rows = period.table_name, period.input_blocks
         inputs = "inputs" if block_rows is None else "row_id"
         sql = f"SELECT category, region, {inputs} FROM {table} ORDER BY row_id"
-        blocks_sql = text(
-            f"SELECT block, data FROM {table}_inputs WHERE block >= :low AND block <= :high"
-        )
         with self.engine.connect() as connection:
             result = connection.execute(text(sql))
             while rows := result.fetchmany(batch_rows):
@@ -114,12 +118,10 @@ class Aggregates(StoreBase):
                     matrix = np.frombuffer(blob, dtype="<f4").reshape(len(rows), -1)
                 else:
                     ids = [int(row[2]) for row in rows]
-                    bounds = {"low": ids[0] // block_rows, "high": ids[-1] // block_rows}
                     with self.engine.connect() as reader:
-                        found: dict[int, bytes] = {
-                            int(block): bytes(data)
-                            for block, data in reader.execute(blocks_sql, bounds)
-                        }
+                        found = _blocks(
+                            reader, table, ids[0] // block_rows, ids[-1] // block_rows + 1
+                        )
                     matrix = rows_of_blocks(found, ids, block_rows)
                 yield [row[0] for row in rows], np.array([row[1] for row in rows]), matrix
 
@@ -282,9 +284,6 @@ class Aggregates(StoreBase):
                 f"SELECT row_id, category FROM {table}"
                 " WHERE row_id >= :start AND row_id < :stop ORDER BY row_id"
             )
-            blocks_sql = text(
-                f"SELECT block, data FROM {table}_inputs WHERE block >= :start AND block < :stop"
-            )
             for position in np.unique(np.linspace(0, total - 1, runs).astype(np.int64)).tolist():
                 chunk = int(np.searchsorted(starts, position, side="right")) - 1
                 first, blocks = extents[chunk]
@@ -295,8 +294,7 @@ class Aggregates(StoreBase):
                 }
                 if span["start"] in found:
                     continue
-                for block, data in connection.execute(blocks_sql, span):
-                    found[int(block)] = bytes(data)
+                found.update(_blocks(connection, table, span["start"], span["stop"]))
                 fetched += connection.execute(
                     rows_sql,
                     {"start": span["start"] * block_rows, "stop": span["stop"] * block_rows},
