@@ -1,13 +1,14 @@
 """`segmentation score`: batch-score the tables in a folder into the segment store.
 
-Streams each table in chunks (pyarrow), validates each chunk, scores the valid rows with the
-`champion` model and writes them to the store in one transaction per chunk, marking the chunk
-done in the same transaction. A run killed halfway resumes at the first unfinished chunk; a
-chunk is never written twice, and a repeated run changes nothing but ``scored_at``. With an
-output folder, each chunk's rows also go to a Parquet part (written atomically, before the
-chunk's commit), and the parts are joined into the SPEC's files when the table is done.
+Cuts each table into chunks along its row groups (``chunk_plan``), validates each chunk,
+scores the valid rows with the `champion` model and writes them to the store in one
+transaction per chunk, marking the chunk done in the same transaction. A run killed halfway
+resumes at the first unfinished chunk; a chunk is never written twice, and a repeated run
+changes nothing but ``scored_at``. With an output folder, each chunk's rows also go to a
+Parquet part (written atomically, before the chunk's commit), and the parts are joined into
+the SPEC's files when the table is done.
 
-Chunks are validated, scored and written by two worker processes, each a chunk at a time,
+Chunks are read, validated, scored and written by two worker processes, each a chunk at a time,
 one core each: while one writes its chunk (SQLite takes one writer at a time, the other waits
 for the lock), the other validates and scores the next. Chunks are committed in the order
 they finish, each with its index (``batch_chunks``), so a resumed run skips exactly the chunks
@@ -79,6 +80,8 @@ class _Job:
     """What the worker needs to know about the table being scored (small: sent per chunk)."""
 
     population: Population
+    #: The table: each worker reads its chunks from the file itself (``_read_chunk``).
+    path: Path
     model_version: str
     scored_at: object  # datetime, kept loose for pickling across processes
     segments_dir: Path | None
@@ -99,7 +102,6 @@ class _Job:
 class _Written:
     """What the worker reports of a chunk: rows set aside, and where its time went."""
 
-    index: int
     rejected: int
     scored_seconds: float
     written_seconds: float
@@ -111,6 +113,62 @@ class _Prepared:
     index: int
     rows: PreparedRows | None
     rejected: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A chunk's place in the table: one of the equal slices its row group is cut into."""
+
+    index: int
+    row_group: int
+    #: The slice's number in its row group, and the rows of each slice (the last has fewer).
+    piece: int
+    piece_rows: int
+    #: Rows of the table up to the end of this chunk (for progress).
+    end_row: int
+
+
+def chunk_plan(metadata: pq.FileMetaData, chunk_rows: int) -> list[Chunk]:
+    """The table's chunks (pure): every row group cut into the fewest equal slices of at
+    most ``chunk_rows`` rows, numbered in file order. A chunk never spans two row groups,
+    so a worker reads its own chunk from the file: the scoring process sends a chunk's
+    place (a few bytes) instead of its rows (64 MB pickled and piped: 0.1 s of CPU each
+    side of the pipe at 250,000 rows)."""
+    chunks: list[Chunk] = []
+    end = 0
+    for group in range(metadata.num_row_groups):
+        rows = metadata.row_group(group).num_rows
+        if rows == 0:
+            continue
+        pieces = -(-rows // chunk_rows)
+        piece_rows = -(-rows // pieces)
+        for piece in range(pieces):
+            end += min(piece_rows, rows - piece * piece_rows)
+            chunks.append(Chunk(len(chunks), group, piece, piece_rows, end))
+    return chunks
+
+
+_FILES: dict[tuple[str, int, int], pq.ParquetFile] = {}
+
+
+def _read_chunk(path: Path, chunk: Chunk) -> pa.RecordBatch:
+    """A chunk's rows, read from the file by the worker (the file opened once a process:
+    its metadata parsed once). The slices before the chunk's in its row group are decoded
+    and dropped (Parquet reads no row range of a row group): reading every chunk of a
+    7.2 M table this way takes 1.7 s of CPU against 1.2 s for one pass."""
+    status = path.stat()
+    key = (str(path), status.st_mtime_ns, status.st_size)
+    parquet = _FILES.get(key)
+    if parquet is None:
+        _FILES.clear()
+        parquet = _FILES[key] = pq.ParquetFile(path)
+    batches = parquet.iter_batches(
+        batch_size=chunk.piece_rows, row_groups=[chunk.row_group], use_threads=False
+    )
+    for piece, batch in enumerate(batches):
+        if piece == chunk.piece:
+            return batch
+    raise ContractError(f"{path.name}: row group {chunk.row_group} is shorter than its metadata")
 
 
 def _write_part(directory: Path, index: int, table: pa.Table) -> None:
@@ -297,26 +355,24 @@ class _Run:
 
     population: Population
     progress: Progress
-    chunk_rows: int
     total_rows: int
     on_progress: ProgressCallback | None
 
-    def report_progress(self, index: int) -> None:
+    def report_progress(self, chunk: Chunk) -> None:
         if self.on_progress:
-            done = min((index + 1) * self.chunk_rows, self.total_rows)
-            self.on_progress(self.population, done, self.total_rows)
+            self.on_progress(self.population, chunk.end_row, self.total_rows)
 
-    def finished(self, chunk: _Written) -> None:
+    def finished(self, chunk: Chunk, written: _Written) -> None:
         log.info(
             "%s chunk %d: %d rejected, scored in %.2f s, written in %.2f s%s",
             self.population,
             chunk.index,
-            chunk.rejected,
-            chunk.scored_seconds,
-            chunk.written_seconds,
-            "" if chunk.written else " (already written)",
+            written.rejected,
+            written.scored_seconds,
+            written.written_seconds,
+            "" if written.written else " (already written)",
         )
-        self.report_progress(chunk.index)
+        self.report_progress(chunk)
 
 
 _STORES: dict[str, SegmentStore] = {}
@@ -330,40 +386,40 @@ def _worker_store(url: str) -> SegmentStore:
     return store
 
 
-def _score_and_write(job: _Job, index: int, batch: pa.RecordBatch) -> _Written:
-    """Validate, score and write one chunk; runs in a worker process."""
+def _score_and_write(job: _Job, chunk: Chunk) -> _Written:
+    """Read, validate, score and write one chunk; runs in a worker process."""
     started = time.perf_counter()
-    prepared = _prepare(job, index, batch)
+    index = chunk.index
+    prepared = _prepare(job, index, _read_chunk(job.path, chunk))
     scored = time.perf_counter()
     written = _worker_store(job.store_url).write_chunk(
         prepared.rows, progress=job.progress, chunk_index=index, rejected=prepared.rejected
     )
-    return _Written(
-        index, prepared.rejected, scored - started, time.perf_counter() - scored, written
-    )
+    return _Written(prepared.rejected, scored - started, time.perf_counter() - scored, written)
 
 
-def _score_chunks(run: _Run, parquet: pq.ParquetFile, job: _Job, pool: ProcessPoolExecutor) -> int:
-    """Score the chunks not yet written: each goes to a worker, which validates, scores and
-    writes it; one chunk more than there are workers is kept queued, so neither waits for
-    the next chunk to be read. Returns the number of chunks in the table."""
-    chunks = 0
-    pending: deque[Future[_Written]] = deque()
+def _score_chunks(run: _Run, chunks: list[Chunk], job: _Job, pool: ProcessPoolExecutor) -> None:
+    """Score the chunks not yet written: each goes to a worker, which reads, validates,
+    scores and writes it; one chunk more than there are workers is kept queued."""
+    pending: deque[tuple[Chunk, Future[_Written]]] = deque()
     try:
-        for index, batch in enumerate(parquet.iter_batches(batch_size=run.chunk_rows)):
-            chunks = index + 1
-            if index in run.progress.done:
-                run.report_progress(index)
+        for chunk in chunks:
+            if chunk.index in run.progress.done:
+                run.report_progress(chunk)
                 continue
-            pending.append(pool.submit(_score_and_write, job, index, batch))
+            pending.append((chunk, pool.submit(_score_and_write, job, chunk)))
             while len(pending) > WORKERS:
-                run.finished(pending.popleft().result())
+                run.finished(*_oldest(pending))
         while pending:
-            run.finished(pending.popleft().result())
+            run.finished(*_oldest(pending))
     finally:
-        for future in pending:  # after a failure: no chunk starts; those started finish
+        for _, future in pending:  # after a failure: no chunk starts; those started finish
             future.cancel()
-    return chunks
+
+
+def _oldest(pending: deque[tuple[Chunk, Future[_Written]]]) -> tuple[Chunk, _Written]:
+    chunk, future = pending.popleft()
+    return chunk, future.result()
 
 
 def _join_outputs(
@@ -401,7 +457,9 @@ def score_table(
     parquet = open_table(path, population)
     facts = facts or table_facts(path, population)
     period_end = facts.period_end
-    run_key = f"{population}:{facts.fingerprint}:{model_version}:{out is not None}"
+    # "groups": chunks cut by row group (``chunk_plan``); a run left unfinished by a version
+    # that cut them otherwise starts again instead of resuming with other chunk numbers.
+    run_key = f"{population}:{facts.fingerprint}:{model_version}:{out is not None}:groups"
     progress = store.start_run(
         run_key=run_key,
         population=population,
@@ -420,6 +478,7 @@ def score_table(
                 shutil.rmtree(directory)
     job = _Job(
         population,
+        path,
         model_version,
         progress.scored_at,
         parts[0] if parts else None,
@@ -431,7 +490,8 @@ def score_table(
         period_end,
     )
     total_rows = parquet.metadata.num_rows
-    run = _Run(population, progress, chunk_rows, total_rows, on_progress)
+    chunks = chunk_plan(parquet.metadata, chunk_rows)
+    run = _Run(population, progress, total_rows, on_progress)
     log.info(
         "%s: %d rows, chunks of %d, %d written already",
         population,
@@ -439,7 +499,7 @@ def score_table(
         chunk_rows,
         len(progress.done),
     )
-    chunks = _score_chunks(run, parquet, job, pool)
+    _score_chunks(run, chunks, job, pool)
     if out is not None and parts is not None:
         _join_outputs(out, population, parquet, parts)
     store.finish_run(progress, population)
@@ -450,7 +510,7 @@ def score_table(
         model_version=model_version,
         accepted=accepted,
         rejected=rejected,
-        chunks=chunks,
+        chunks=len(chunks),
         resumed_from_chunk=len(progress.done),
         period_end=period_end,
         supportive=period.supportive if period else 0,

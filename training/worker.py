@@ -26,8 +26,8 @@ _MALLOC_SETTINGS = (
     (M_TRIM_THRESHOLD, 4 * 1024**3),
     (M_TOP_PAD, 256 * 1024**2),
 )
-#: Worker processes: one per core of the machine it was sized for (2). Each validates,
-#: scores and writes a chunk; the scoring process itself only reads the file.
+#: Worker processes: one per core of the machine it was sized for (2). Each reads,
+#: validates, scores and writes a chunk; the scoring process only hands out the chunks.
 WORKERS = 2
 
 
