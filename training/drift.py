@@ -4,6 +4,7 @@ when it calls for retraining."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -22,13 +23,18 @@ SAMPLE_ROWS = 200_000
 EXPERIMENT = "segmentation-drift"
 
 
-def drift_report(store: SegmentStore, population: Population) -> dict[str, Any] | None:
-    """The latest period against the one before it (if any) and against the reference."""
+def drift_report(
+    store: SegmentStore, population: Population, latest: Period | None = None
+) -> dict[str, Any] | None:
+    """A period (the latest listed, without ``latest``) against the period before it (if
+    any) and against the reference. ``latest`` may be a run's table still being indexed
+    (``SegmentStore.written_period``): its rows are sampled by row id."""
     periods = store.periods(population, fresh=True)
-    if not periods:
-        return None
-    latest = periods[0]
-    previous = periods[1] if len(periods) > 1 else None
+    if latest is None:
+        if not periods:
+            return None
+        latest = periods[0]
+    previous = next((p for p in periods if p.period_end < latest.period_end), None)
     shares = store.category_shares(latest)
     reference = {c.name: c.share for c in CATEGORIES[population]}
     report: dict[str, Any] = {
@@ -58,14 +64,19 @@ def drift_report(store: SegmentStore, population: Population) -> dict[str, Any] 
     return report
 
 
-def record_drift(store: SegmentStore, population: Population) -> dict[str, Any] | None:
-    """Compute the latest period's drift, keep it in the store, log it to MLflow and flag
-    the model version for retraining when it drifted past the thresholds."""
-    report = drift_report(store, population)
+def record_drift(
+    store: SegmentStore, population: Population, report: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """Keep a period's drift (``report``, or the latest period's, computed here) in the
+    store, log it to MLflow and flag the model version for retraining when it drifted past
+    the thresholds."""
+    report = report or drift_report(store, population)
     if report is None:
         return None
-    latest: Period = store.periods(population)[0]
-    store.save_drift(latest, json.dumps(report))
+    period = store.period(population, dt.date.fromisoformat(report["period_end"]))
+    if period is None:
+        return None
+    store.save_drift(period, json.dumps(report))
     try:
         client = MlflowClient()
         experiment = client.get_experiment_by_name(EXPERIMENT)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ from data_contracts.validation import ID_COLUMN, ContractError, check_columns, v
 from models.bundle import SegmentationBundle
 from segmentation.features import numeric_matrix
 from segmentation.store import (
+    Period,
     PreparedRows,
     Progress,
     ScoredChunk,
@@ -57,6 +59,8 @@ from training.worker import WORKERS, start_pool
 
 log = logging.getLogger(__name__)
 
+#: Work on a run's period while its index is built: ``training.drift.drift_report``.
+DriftCallback = Callable[[SegmentStore, Population, Period], dict[str, Any] | None]
 ProgressCallback = Callable[[Population, int, int], None]  # population, rows done, rows total
 
 
@@ -73,6 +77,8 @@ class ScoreReport:
     period_end: dt.date | None = None
     #: Borderline customers given a more supportive channel than their category's.
     supportive: int = 0
+    #: The period's drift (``training.drift.drift_report``), when asked for.
+    drift: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -450,10 +456,12 @@ def score_table(
     out: Path | None = None,
     on_progress: ProgressCallback | None = None,
     facts: TableFacts | None = None,
+    drift: DriftCallback | None = None,
 ) -> ScoreReport:
     """Score one table into the store (and ``out``), resuming an unfinished run; ``pool``
     is a pool of worker processes started with :func:`start_pool`; ``facts`` of the table
-    if read already (``prefetch_facts``)."""
+    if read already (``prefetch_facts``); ``drift`` computes the period's drift while the
+    table is indexed."""
     parquet = open_table(path, population)
     facts = facts or table_facts(path, population)
     period_end = facts.period_end
@@ -502,7 +510,7 @@ def score_table(
     _score_chunks(run, chunks, job, pool)
     if out is not None and parts is not None:
         _join_outputs(out, population, parquet, parts)
-    store.finish_run(progress, population)
+    drift_found = _finish(store, progress, population, drift)
     accepted, rejected = store.run_totals(run_key)
     period = store.period(population, period_end)
     return ScoreReport(
@@ -514,18 +522,59 @@ def score_table(
         resumed_from_chunk=len(progress.done),
         period_end=period_end,
         supportive=period.supportive if period else 0,
+        drift=drift_found,
     )
+
+
+def _finish(
+    store: SegmentStore, progress: Progress, population: Population, drift: DriftCallback | None
+) -> dict[str, Any] | None:
+    """Index the run's table and list it (``finish_run``: seconds on one core, the id index
+    alone 3-4 s at 7.2 M) while ``drift`` samples the written rows on the other."""
+    if drift is None:
+        store.finish_run(progress, population)
+        return None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index") as indexer:
+        finished = indexer.submit(store.finish_run, progress, population)
+        try:
+            return drift(store, population, store.written_period(progress, population))
+        finally:
+            finished.result()
+
+
+def _period_in_statistics(metadata: pq.FileMetaData) -> object | None:
+    """The one ``period_end`` of a table whose every row group's statistics say it holds
+    that one value and no empty cell, or None (no statistics, or more than one value)."""
+    if "period_end" not in metadata.schema.names or metadata.num_row_groups == 0:
+        return None
+    position = metadata.schema.names.index("period_end")
+    values = set()
+    for group in range(metadata.num_row_groups):
+        statistics = metadata.row_group(group).column(position).statistics
+        if statistics is None or not statistics.has_min_max or statistics.null_count != 0:
+            return None
+        if statistics.min != statistics.max:
+            return None
+        values.add(statistics.min)
+    return values.pop() if len(values) == 1 else None
 
 
 def table_period(path: Path) -> dt.date:
     """The table's reference period: its most common ``period_end`` (rows of another
-    period are set aside when the table is scored)."""
+    period are set aside when the table is scored). Read from the row groups' statistics
+    where they name one value; otherwise counted from the column (0.25 s at 7.2 M)."""
+    known = _period_in_statistics(pq.ParquetFile(path).metadata)
+    if known is not None:
+        return _as_date(known, path)
     column = pq.read_table(path, columns=["period_end"])["period_end"]
     counts = pc.value_counts(column.combine_chunks())
     if len(counts) == 0:
         raise ContractError(f"{path.name}: no rows")
     best = int(np.argmax(counts.field("counts").to_numpy(zero_copy_only=False)))
-    value = counts.field("values")[best].as_py()
+    return _as_date(counts.field("values")[best].as_py(), path)
+
+
+def _as_date(value: object, path: Path) -> dt.date:
     if value is None:
         raise ContractError(f"{path.name}: period_end is empty")
     if isinstance(value, dt.datetime):
@@ -560,10 +609,12 @@ def score_folder(
     on_progress: ProgressCallback | None = None,
     pool: ProcessPoolExecutor | None = None,
     facts: Mapping[Population, Future[TableFacts]] | None = None,
+    drift: DriftCallback | None = None,
 ) -> list[ScoreReport]:
     """Score every population table ``data_dir`` holds that has a champion (the caller says
     which have none); ``pool`` (from :func:`start_pool`, shut down here) lets a caller start
-    the worker early, ``facts`` (from :func:`prefetch_facts`) the reads of the tables."""
+    the worker early, ``facts`` (from :func:`prefetch_facts`) the reads of the tables;
+    ``drift`` is computed for each table's period while its index is built."""
     present = [p for p in POPULATIONS if (data_dir / f"{p}.parquet").exists()]
     if not present:
         raise FileNotFoundError(f"no citizens.parquet or employers.parquet in {data_dir}")
@@ -587,6 +638,7 @@ def score_folder(
                     out=out,
                     on_progress=on_progress,
                     facts=facts[population].result() if facts and population in facts else None,
+                    drift=drift,
                 )
             )
     return reports

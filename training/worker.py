@@ -32,14 +32,19 @@ WORKERS = 2
 
 
 def start_pool(workers: int = WORKERS) -> ProcessPoolExecutor:
-    """The worker processes that validate, score and write chunks (``training.score``). A
-    first trivial task starts them now."""
+    """The worker processes that read, validate, score and write chunks
+    (``training.score``). A trivial task per worker starts them all now, from this thread:
+    a spawning pool starts a process when a task finds no idle one, and a worker started
+    from another thread (the one reading a table's facts) would be killed when that thread
+    ends (``_die_with_parent``). The tasks are submitted long before the first worker has
+    imported its libraries and could take a second one."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_start_worker,
     )
-    pool.submit(int)
+    for _ in range(workers):
+        pool.submit(int)
     return pool
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from segmentation.capacity import PeriodLoads, chunk_loads, merge_loads
-from segmentation.store.base import StoreBase
+from segmentation.store.base import Period, StoreBase
 from segmentation.store.blocks import INPUT_BLOCK_ROWS, encode_blocks, first_row_id
 from segmentation.store.schema import (
     WARNING_INDEX_FLOOR,
@@ -457,6 +457,28 @@ class BatchWrites(StoreBase):
             log.info("%s: indexed and listed in %.1f s", name, time.perf_counter() - started)
         log.info("%s: committed in %.1f s", name, time.perf_counter() - started)
         self.forget_periods()
+
+    def written_period(self, progress: Progress, population: Population) -> Period:
+        """The run's table, all its chunks written, as the catalog will list it once
+        ``finish_run`` has indexed it: its rows can be read meanwhile (by row id, not by
+        customer id), so work on the period (its drift) need not wait for the index."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(batch_progress).where(batch_progress.c.run_key == progress.run_key)
+            ).one()
+        return Period(
+            population,
+            progress.period_end,
+            progress.table_name,
+            row.model_version,
+            progress.scored_at,
+            int(row.rows_accepted),
+            json.loads(row.counts or "{}"),
+            int(row.supportive or 0),
+            json.loads(row.soft_confusion or "{}"),
+            json.loads(row.loads) if row.loads else None,
+            INPUT_BLOCK_ROWS,
+        )
 
     def run_totals(self, run_key: str) -> tuple[int, int]:
         """Accepted and rejected rows counted by a run (across resumptions)."""

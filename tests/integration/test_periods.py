@@ -49,7 +49,7 @@ def scored(
     tmp_path: Path,
 ) -> Iterator[Scored]:
     from models.registry import configure_mlflow, load_champion
-    from training.drift import record_drift
+    from training.drift import drift_report, record_drift
     from training.score import score_folder
 
     if request.param == "postgres":
@@ -64,8 +64,14 @@ def scored(
         folder = tmp_path / period.period_end.isoformat()
         folder.mkdir()
         period.citizens.to_parquet(folder / "citizens.parquet", index=False)
-        score_folder(folder, store, champions, chunk_rows=7_000, out=folder / "out")
-        record_drift(store, "citizens")
+        # As `segmentation score` does: the drift sampled while the table is indexed is the
+        # drift of the period as listed once it is.
+        (report,) = score_folder(
+            folder, store, champions, chunk_rows=7_000, out=folder / "out", drift=drift_report
+        )
+        assert report.drift is not None
+        assert report.drift == drift_report(store, "citizens")
+        record_drift(store, "citizens", report.drift)
     yield Scored(store, settings, generated, tmp_path)
     store.dispose()
 

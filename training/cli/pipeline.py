@@ -157,6 +157,7 @@ def score(
     from models.registry import champion, configure_mlflow, load_champion
     from segmentation.store import SegmentStore
     from segmentation.taxonomy import POPULATIONS
+    from training.drift import drift_report, record_drift
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -201,6 +202,7 @@ def score(
                 on_progress=on_progress,
                 pool=pool,
                 facts=facts,
+                drift=drift_report,
             )
         except (ContractError, ArrowInvalid, OSError) as error:
             # One line naming the file and what is wrong with it; nothing was scored.
@@ -208,8 +210,6 @@ def score(
             console.print(f"[red]{error}[/red]")
             store.dispose()
             raise typer.Exit(BAD_INPUT) from error
-    from training.drift import record_drift
-
     for report in reports:
         resumed = (
             f" (resumed: {report.resumed_from_chunk} chunks were written already)"
@@ -221,7 +221,7 @@ def score(
             f"rejected {report.rejected:,}, model version {report.model_version}{resumed}; "
             f"{report.supportive:,} borderline customers given the more supportive channel"
         )
-        drift = record_drift(store, report.population)
+        drift = record_drift(store, report.population, report.drift)
         if drift and drift["flags"]:
             console.print(
                 f"[yellow]{report.population}: drifted since {drift['previous_period_end']} "

@@ -1,12 +1,21 @@
-"""A table's chunks: every row read once, in file order, by the worker that scores it."""
+"""A table's chunks (every row read once, in file order, by the worker that scores it) and
+the facts read before the first chunk (repeated ids, the period)."""
 
+import datetime as dt
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from training.score import Chunk, _read_chunk, chunk_plan
+from training.score import (
+    Chunk,
+    _period_in_statistics,
+    _read_chunk,
+    chunk_plan,
+    duplicated_ids,
+    table_period,
+)
 
 
 def _table(path: Path, rows: int, row_group_size: int) -> pa.Table:
@@ -68,3 +77,38 @@ def _buffer(table: pa.Table, row_group_size: int) -> pa.Buffer:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, row_group_size=row_group_size)
     return sink.getvalue()
+
+
+def test_ids_repeated_in_other_row_groups_are_found(tmp_path: Path) -> None:
+    ids = [f"{n:012d}" for n in range(1_000)]
+    ids[900] = ids[5]  # a repeat in another row group
+    ids[950] = ids[951] = "not-a-number"  # invalid ids, repeated
+    ids[960] = ids[10] = "12345"  # too short: compared as text
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"customer_id": ids}), path, row_group_size=300)
+    assert (
+        duplicated_ids(path, "customer_id")
+        == {ids[5], "not-a-number", "12345"}
+        == {ids[5], "not-a-number", "12345"}
+    )
+
+
+def test_the_period_comes_from_the_statistics_or_the_column(tmp_path: Path) -> None:
+    one = pa.table({"period_end": pa.array([dt.date(2025, 12, 31)] * 6)})
+    pq.write_table(one, tmp_path / "one.parquet", row_group_size=2)
+    assert _period_in_statistics(pq.ParquetFile(tmp_path / "one.parquet").metadata) == dt.date(
+        2025, 12, 31
+    )
+    assert table_period(tmp_path / "one.parquet") == dt.date(2025, 12, 31)
+    # Two periods, mostly 2025: the statistics say nothing; the column is counted.
+    mixed = pa.table(
+        {"period_end": pa.array([dt.date(2024, 12, 31)] + [dt.date(2025, 12, 31)] * 5)}
+    )
+    pq.write_table(mixed, tmp_path / "mixed.parquet", row_group_size=2)
+    assert _period_in_statistics(pq.ParquetFile(tmp_path / "mixed.parquet").metadata) is None
+    assert table_period(tmp_path / "mixed.parquet") == dt.date(2025, 12, 31)
+    # An empty cell: counted too (the empty row is set aside when scored).
+    empty = pa.table({"period_end": pa.array([None] + [dt.date(2025, 12, 31)] * 2)})
+    pq.write_table(empty, tmp_path / "empty.parquet")
+    assert _period_in_statistics(pq.ParquetFile(tmp_path / "empty.parquet").metadata) is None
+    assert table_period(tmp_path / "empty.parquet") == dt.date(2025, 12, 31)
