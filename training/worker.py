@@ -7,6 +7,7 @@ imports (pandas, pandera, scikit-learn: seconds) overlap with the main process's
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -52,6 +53,10 @@ def _start_worker() -> None:
     _die_with_parent()
     _keep_the_heap()
     import training.score  # noqa: F401  (import the libraries now, not with the first chunk)
+
+    # The libraries' own objects live as long as the worker: kept out of the cycle
+    # collector's passes, during chunks and at exit (the pool's shutdown waits for it).
+    gc.freeze()
 
 
 def _keep_the_heap() -> None:

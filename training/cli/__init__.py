@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -62,7 +63,7 @@ def main(
 
 def entry() -> None:
     """The console script: the commands, with a registry that cannot be read said in one
-    line (exit 3) rather than as a traceback or as 'no champion'."""
+    line (exit 3) rather than as a traceback or as 'no champion'. The process ends after it."""
     from models.registry import RegistryError
 
     try:
@@ -70,3 +71,7 @@ def entry() -> None:
     except RegistryError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(REGISTRY_UNREADABLE)
+    finally:
+        # The command is done: the interpreter's exit need not search every object MLflow,
+        # pandas and scikit-learn made for cycles (0.55 s at exit; 0.05 s with them frozen).
+        gc.freeze()
