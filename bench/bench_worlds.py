@@ -69,7 +69,9 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
         learnt_model, raw, reviewed, weights, folds=5, seed=seed, champion=model
     )
     weight, reported = chosen.weight, chosen.agreement
-    learnt_model.set_params(review_weight=weight).fit(raw, reviewed, champion=model)
+    learnt_model.set_params(review_weight=weight, relabel=chosen.relabel).fit(
+        raw, reviewed, champion=model
+    )
     learnt = agreement(learnt_model.predict_index(raw), truth, "citizens")
     employers, employer_truth = WORLDS[world].employers(max(size // 10, 2_000), seed)
     employer_model = ClusterSegmenter("employers", random_state=seed).fit(
@@ -99,6 +101,7 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
             <= reported.get("review_macro_recall_high", -1)
         ),
         "review_weight": weight,
+        "relabel": chosen.relabel,
         "employer_accuracy": employer_accuracy,
         "ceiling": ceiling(raw, truth, seed),
         "fit_seconds": fit_seconds,

@@ -63,6 +63,10 @@ CLUSTER_WEIGHTS: dict[str, float] = {
 OTHER_WEIGHT = 0.25
 #: The lowest weight a named row gets in the final fit (a cluster right on a threshold).
 MIN_NAMED_WEIGHT = 0.05
+#: ``relabel``: a classifier of the reviews alone re-names an unreviewed row it disagrees
+#: with at this probability or more, given at least ``RELABEL_MIN_REVIEWS`` reviews.
+RELABEL_CONFIDENCE = 0.6
+RELABEL_MIN_REVIEWS = 100
 _EMPLOYEES = EMPLOYER_NUMERIC_COLUMNS.index("employees")
 _BLOCK_ROWS = 262_144
 
@@ -86,6 +90,7 @@ class ClusterSegmenter(BaseEstimator):
     #: row (their pickles lack these attributes; ``get_params`` finds these).
     n_clusterings = 1
     cluster_rows: int | None = None
+    relabel = False
 
     def __init__(
         self,
@@ -98,6 +103,7 @@ class ClusterSegmenter(BaseEstimator):
         max_fit_rows: int = 300_000,
         max_classifier_rows: int = 60_000,
         review_weight: float = 1.0,
+        relabel: bool = False,
         regularisation: float = 1.0,
         random_state: int = 0,
     ) -> None:
@@ -109,6 +115,7 @@ class ClusterSegmenter(BaseEstimator):
         self.max_fit_rows = max_fit_rows
         self.max_classifier_rows = max_classifier_rows
         self.review_weight = review_weight
+        self.relabel = relabel
         self.regularisation = regularisation
         self.random_state = random_state
 
@@ -136,19 +143,23 @@ class ClusterSegmenter(BaseEstimator):
         *,
         champion: ClusterSegmenter | None = None,
         weights: Sequence[float],
+        relabels: Sequence[bool] = (False,),
     ) -> list[ClusterSegmenter]:
-        """One fit per review weight, sharing the clustering and naming (which the weight
-        does not touch), each regression started from the previous weight's solution: each
-        equals ``fit`` with that ``review_weight`` (to the solver's tolerance). What choosing
-        the weight by cross-validation costs is then one clustering per fold."""
+        """One fit per review weight (for each ``relabel`` setting: the weights of the
+        first, then of the next), sharing the clustering and naming (which neither touches),
+        each regression started from the previous weight's solution: each equals ``fit``
+        with that ``review_weight`` and ``relabel`` (to the solver's tolerance). What
+        choosing them by cross-validation costs is then one clustering per fold."""
         named = self._cluster_and_name(raw, y, champion)
         fitted: list[ClusterSegmenter] = []
-        for weight in weights:
-            model = copy.deepcopy(self)
-            model.review_weight = weight
-            start = fitted[-1].classifier_ if fitted else None
-            model._learn_named(replace(named, rng=copy.deepcopy(named.rng)), start)
-            fitted.append(model)
+        for relabel in relabels:
+            start: LogisticRegression | None = None
+            for weight in weights:
+                model = copy.deepcopy(self)
+                model.review_weight, model.relabel = weight, relabel
+                model._learn_named(replace(named, rng=copy.deepcopy(named.rng)), start)
+                start = model.classifier_
+                fitted.append(model)
         return fitted
 
     def _cluster_and_name(
@@ -263,10 +274,23 @@ class ClusterSegmenter(BaseEstimator):
         is_reviewed = reviewed >= 0
         pool = np.flatnonzero(~is_reviewed)
         chosen = pool[_sample(rng, len(pool), self.max_classifier_rows)]
-        weights = np.maximum(confidence[chosen], MIN_NAMED_WEIGHT)
         review_rows = np.flatnonzero(is_reviewed)
+        chosen_named, chosen_confidence = named[chosen], confidence[chosen]
+        if (
+            self.relabel
+            and len(review_rows) >= RELABEL_MIN_REVIEWS
+            and len(np.unique(reviewed[review_rows])) > 1
+        ):
+            chosen_named, chosen_confidence = _relabelled(
+                scaled[review_rows],
+                reviewed[review_rows],
+                scaled[chosen],
+                chosen_named,
+                chosen_confidence,
+            )
+        weights = np.maximum(chosen_confidence, MIN_NAMED_WEIGHT)
         rows = np.concatenate([chosen, review_rows])
-        labels = np.concatenate([named[chosen], reviewed[review_rows]])
+        labels = np.concatenate([chosen_named, reviewed[review_rows]])
         if len(review_rows):
             # All reviews together weigh ``review_weight`` times all named rows together,
             # each category's reviews alike (the measure is macro recall: a category with
@@ -394,6 +418,33 @@ class ClusterSegmenter(BaseEstimator):
         # Squared distances without the (rows, clusters, features) cube: |w|^2 - 2 w.c + |c|^2.
         distances = -2 * weighted @ self.cluster_centres_.T + (self.cluster_centres_**2).sum(axis=1)
         return np.asarray(np.argmin(distances, axis=1))
+
+
+def _relabelled(
+    reviewed_z: np.ndarray,
+    reviews: np.ndarray,
+    z: np.ndarray,
+    named: np.ndarray,
+    confidence: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``named`` rows re-named where a classifier of the reviews alone (of two categories or
+    more; the same quadratic logistic regression, each category's reviews weighing alike)
+    says another category at ``RELABEL_CONFIDENCE`` or more; such a row's confidence is
+    that classifier's (pure).
+    Where the clusters blur the categories (a life course), the reviews then correct the
+    named rows the model learns from, not only outweigh them."""
+    counts = np.bincount(reviews)
+    balance = len(reviews) / (np.count_nonzero(counts) * counts[reviews])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        judge = LogisticRegression(max_iter=1_000).fit(
+            np.hstack([reviewed_z, reviewed_z * reviewed_z]), reviews, sample_weight=balance
+        )
+    probabilities = judge.predict_proba(np.hstack([z, z * z]))
+    best = np.asarray(judge.classes_)[probabilities.argmax(axis=1)]
+    sure = probabilities.max(axis=1)
+    flip = (best != named) & (sure >= RELABEL_CONFIDENCE)
+    return np.where(flip, best, named), np.where(flip, sure, confidence)
 
 
 def _sample(

@@ -134,8 +134,11 @@ def _agreement(
 
 
 #: The weights of the reviews against the named rows that training chooses among, by
-#: cross-validated agreement with the reviews (``choose_review_weight``).
+#: cross-validated agreement with the reviews (``choose_review_weight``), each without and
+#: with the reviews re-naming the rows a classifier of them alone disagrees with
+#: (``ClusterSegmenter.relabel``).
 REVIEW_WEIGHTS = (1.0, 3.0, 10.0)
+RELABEL_OPTIONS = (False, True)
 
 
 def choose_review_weight(
@@ -148,6 +151,7 @@ def choose_review_weight(
     seed: int,
     champion: ClusterSegmenter | None = None,
     candidates: tuple[float, ...] = REVIEW_WEIGHTS,
+    relabels: tuple[bool, ...] = RELABEL_OPTIONS,
     fit_rows: int = 40_000,
     cv_clusterings: int = 3,
 ) -> ReviewWeight:
@@ -155,18 +159,19 @@ def choose_review_weight(
     agency has: the agreement with case handlers' reviews by cross-validation (macro
     recall; a tie goes to the lighter weight). Where the clusters already match the
     documented categories the reviews refine them; where they do not (a population whose
-    life course blurs the clusters), the reviews must lead. Every candidate is judged on
-    the same folds, each fold clustered once for all of them (the cross-validation fits are
-    lightened to ``fit_rows`` rows and ``cv_clusterings`` voting clusterings): the chosen
-    weight, its agreement (each candidate's figure beside it) and the reviews' out-of-fold
-    probabilities at that weight.
+    life course blurs the clusters), the reviews must lead, and may re-name the rows a
+    classifier of them alone disagrees with (``relabels``; a tie goes to not re-naming).
+    Every candidate is judged on the same folds, each fold clustered once for all of them
+    (the cross-validation fits are lightened to ``fit_rows`` rows and ``cv_clusterings``
+    voting clusterings): the chosen weight and re-naming, its agreement (each candidate's
+    figure beside it) and the reviews' out-of-fold probabilities at that setting.
 
     Each fold's reviews are hidden, a model is fitted as ``model`` is (with the other
     folds' reviews), and its categories for the hidden rows are compared with the reviews.
     Only rows with a design weight (1 / inclusion probability; NaN for borderline and other
     reviews) estimate the agreement, so the figure is one for the whole population. Recall
     per category comes with a Wilson 95 % interval on the effective sample size. With one
-    candidate this is the agreement of a model of that weight."""
+    candidate this is the agreement of a model of that setting."""
     labelled = np.flatnonzero(reviewed >= 0)
     fold_of = np.random.default_rng(seed).permutation(len(labelled)) % folds
     params = {
@@ -176,25 +181,41 @@ def choose_review_weight(
         "n_clusterings": min(model.n_clusterings, cv_clusterings),
     }
     n_categories = len(category_names(model.population))
-    probabilities = {weight: np.zeros((len(labelled), n_categories)) for weight in candidates}
+    # Candidates in order of preference on a tie: the lighter weight, then without relabelling.
+    settings = sorted(
+        ((weight, relabel) for relabel in relabels for weight in candidates),
+        key=lambda setting: (setting[0], setting[1]),
+    )
+    probabilities = {setting: np.zeros((len(labelled), n_categories)) for setting in settings}
 
     def run(fold: int) -> tuple[int, list[np.ndarray]]:
         hidden = labelled[fold_of == fold]
         training = reviewed.copy()
         training[hidden] = -1
         fitted = ClusterSegmenter(**params).fit_review_weights(
-            raw, training, champion=champion, weights=candidates
+            raw, training, champion=champion, weights=candidates, relabels=relabels
         )
         return fold, [each.predict_proba(raw[hidden]) for each in fitted]
 
+    fitted_order = [(weight, relabel) for relabel in relabels for weight in candidates]
     with ThreadPoolExecutor(max_workers=max(1, min(folds, CORES))) as pool:
-        for fold, per_weight in pool.map(run, range(folds)):
-            for weight, hidden_probabilities in zip(candidates, per_weight, strict=True):
-                probabilities[weight][fold_of == fold] = hidden_probabilities
-    predicted = {weight: p.argmax(axis=1) for weight, p in probabilities.items()}
+        for fold, per_setting in pool.map(run, range(folds)):
+            for setting, hidden_probabilities in zip(fitted_order, per_setting, strict=True):
+                probabilities[setting][fold_of == fold] = hidden_probabilities
+    predicted = {setting: p.argmax(axis=1) for setting, p in probabilities.items()}
     truth, design = reviewed[labelled], weights[labelled]
-    results = {w: _agreement(model.population, truth, predicted[w], design) for w in candidates}
-    best = max(candidates, key=lambda w: (results[w].get("review_macro_recall", -1.0), -w))
+    results = {
+        setting: _agreement(model.population, truth, predicted[setting], design)
+        for setting in settings
+    }
+    # The best agreement; the first in ``settings`` among equals.
+    best = max(
+        settings,
+        key=lambda setting: (
+            results[setting].get("review_macro_recall", -1.0),
+            -settings.index(setting),
+        ),
+    )
     out = with_fold_variance(
         results[best],
         [
@@ -202,12 +223,14 @@ def choose_review_weight(
             for part in (fold_of == fold for fold in range(folds))
         ],
     )
-    if len(candidates) > 1:
-        out["review_weight"] = best
-        for weight, measured in results.items():
+    if len(settings) > 1:
+        out["review_weight"] = best[0]
+        out["review_relabel"] = float(best[1])
+        for (weight, relabel), measured in results.items():
             if "review_macro_recall" in measured:
-                out[f"review_macro_recall_at_weight_{weight:g}"] = measured["review_macro_recall"]
-    return ReviewWeight(best, out, probabilities[best])
+                key = f"review_macro_recall_at_weight_{weight:g}" + ("_relabel" if relabel else "")
+                out[key] = measured["review_macro_recall"]
+    return ReviewWeight(best[0], out, probabilities[best], relabel=best[1])
 
 
 def with_fold_variance(
@@ -245,6 +268,8 @@ class ReviewWeight:
     weight: float
     agreement: dict[str, float]
     out_of_fold: np.ndarray
+    #: Whether the reviews re-name the rows a classifier of them alone disagrees with.
+    relabel: bool = False
 
 
 #: Rows per block when scoring or measuring the whole table: a temporary of 262,144 rows

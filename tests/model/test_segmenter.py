@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.segmenter import ClusterSegmenter
+from models.segmenter import RELABEL_MIN_REVIEWS, ClusterSegmenter
 from segmentation.features import build_features, numeric_matrix
 from tests.factories import citizen_row, irregular_row, needs_support_row
 
@@ -55,6 +55,49 @@ def test_one_fit_per_review_weight_equals_a_fit_with_that_weight(fitted) -> None
         np.testing.assert_allclose(one.predict_proba(raw), plain.predict_proba(raw), atol=0.02)
         assert np.mean(one.predict_index(raw) == plain.predict_index(raw)) >= 0.998
     assert not np.array_equal(shared[0].predict_index(raw), shared[1].predict_index(raw))
+
+
+def test_relabelling_learns_from_rows_the_reviews_rename(fitted) -> None:
+    """With ``relabel``, a classifier of the reviews alone re-names the unreviewed rows it
+    disagrees with surely: reviews that say the model's quiet customers need support move
+    more of the customers like them than reviews that only outweigh the named rows; with
+    fewer reviews than the minimum nothing changes; and the one-clustering fits of
+    ``fit_review_weights`` equal plain fits with that setting."""
+    model, raw = fitted
+    predicted = model.predict_index(raw)
+    quiet = np.flatnonzero(predicted == 0)
+    rows = quiet[: RELABEL_MIN_REVIEWS + 50]
+    reviewed = np.full(len(raw), -1)
+    reviewed[rows] = 2  # the reviewers say these need support
+    irregular = np.flatnonzero(predicted == 1)[:50]
+    reviewed[irregular] = 1  # and these are what the model says
+    others = quiet[RELABEL_MIN_REVIEWS + 50 :]
+    plain, renamed = (
+        ClusterSegmenter("citizens", max_fit_rows=20_000, random_state=3, relabel=relabel).fit(
+            raw, reviewed, champion=model
+        )
+        for relabel in (False, True)
+    )
+    moved_plain = np.mean(plain.predict_index(raw[others]) == 2)
+    moved_renamed = np.mean(renamed.predict_index(raw[others]) == 2)
+    assert moved_renamed > moved_plain
+    few = np.full(len(raw), -1)
+    few[rows[: RELABEL_MIN_REVIEWS - 51]] = 2
+    few[irregular] = 1
+    unchanged = [
+        ClusterSegmenter("citizens", max_fit_rows=20_000, random_state=3, relabel=relabel)
+        .fit(raw, few, champion=model)
+        .predict_proba(raw[:2_000])
+        for relabel in (False, True)
+    ]
+    np.testing.assert_array_equal(unchanged[0], unchanged[1])
+    template = ClusterSegmenter("citizens", max_fit_rows=20_000, random_state=3)
+    shared = template.fit_review_weights(
+        raw, reviewed, champion=model, weights=(1.0,), relabels=(False, True)
+    )
+    assert [one.relabel for one in shared] == [False, True]
+    for one, alone in zip(shared, (plain, renamed), strict=True):
+        assert np.mean(one.predict_index(raw) == alone.predict_index(raw)) >= 0.998
 
 
 def test_champion_behaves_like_the_categories_say(champion_bundles) -> None:

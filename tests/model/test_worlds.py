@@ -106,12 +106,27 @@ def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
     # Out-of-fold probabilities of every reviewed row (what calibration learns from).
     assert chosen.out_of_fold.shape == (int((reviewed >= 0).sum()), 3)
     np.testing.assert_allclose(chosen.out_of_fold.sum(axis=1), 1.0)
-    by_weight = {w: agreed[f"review_macro_recall_at_weight_{w:g}"] for w in (1.0, 10.0)}
-    best = max(by_weight.values())
-    assert weight == min(w for w, value in by_weight.items() if value == best)
+    # Every weight, without and with the reviews re-naming rows: the best; among equals the
+    # lighter weight, then not re-naming.
+    by_setting = {
+        (w, relabel): agreed[f"review_macro_recall_at_weight_{w:g}{'_relabel' if relabel else ''}"]
+        for w in (1.0, 10.0)
+        for relabel in (False, True)
+    }
+    best = max(by_setting.values())
+    assert (weight, chosen.relabel) == min(s for s, value in by_setting.items() if value == best)
     assert agreed["review_weight"] == weight
+    assert agreed["review_relabel"] == float(chosen.relabel)
     again = choose_review_weight(
-        model, raw, reviewed, weights, folds=3, seed=7, champion=champion, candidates=(weight,)
+        model,
+        raw,
+        reviewed,
+        weights,
+        folds=3,
+        seed=7,
+        champion=champion,
+        candidates=(weight,),
+        relabels=(chosen.relabel,),
     ).agreement
     assert again["review_macro_recall"] == agreed["review_macro_recall"] == best
 
