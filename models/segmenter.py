@@ -430,9 +430,8 @@ def _relabelled(
     """``named`` rows re-named where a classifier of the reviews alone (of two categories or
     more; the same quadratic logistic regression, each category's reviews weighing alike)
     says another category at ``RELABEL_CONFIDENCE`` or more; such a row's confidence is
-    that classifier's (pure).
-    Where the clusters blur the categories (a life course), the reviews then correct the
-    named rows the model learns from, not only outweigh them."""
+    that classifier's (pure). Where the clusters blur the categories (a life course), the
+    reviews then correct the named rows the model learns from, not only outweigh them."""
     counts = np.bincount(reviews)
     balance = len(reviews) / (np.count_nonzero(counts) * counts[reviews])
     with warnings.catch_warnings():

@@ -182,10 +182,7 @@ def choose_review_weight(
     }
     n_categories = len(category_names(model.population))
     # Candidates in order of preference on a tie: the lighter weight, then without relabelling.
-    settings = sorted(
-        ((weight, relabel) for relabel in relabels for weight in candidates),
-        key=lambda setting: (setting[0], setting[1]),
-    )
+    settings = sorted((weight, relabel) for relabel in relabels for weight in candidates)
     probabilities = {setting: np.zeros((len(labelled), n_categories)) for setting in settings}
 
     def run(fold: int) -> tuple[int, list[np.ndarray]]:
