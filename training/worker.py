@@ -36,8 +36,8 @@ def start_pool(workers: int = WORKERS) -> ProcessPoolExecutor:
     """The worker processes that read, validate, score and write chunks
     (``training.score``). A trivial task per worker starts them all now, from this thread:
     a spawning pool starts a process when a task finds no idle one, and a worker started
-    from another thread (the one reading a table's facts) would be killed when that thread
-    ends (``_die_with_parent``). The tasks are submitted long before the first worker has
+    by a task submitted from another thread would be killed when that thread ends
+    (``_die_with_parent``). The tasks are submitted long before the first worker has
     imported its libraries and could take a second one."""
     pool = ProcessPoolExecutor(
         max_workers=workers,
