@@ -78,7 +78,8 @@ def main() -> None:
         "--steps",
         nargs="+",
         default=None,
-        help="only these steps (e.g. train review_sample review_answer train_with_reviews)",
+        help="only these steps (e.g. train review_sample review_answer train_with_reviews; "
+        "round1_sample round1_answer round1_train round2_sample round2_answer train_two_rounds)",
     )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="segbench-"))
@@ -138,7 +139,35 @@ def main() -> None:
                 "--reviews",
                 str(work / "reviews.parquet"),
             ],
-        }
+            # The same 1,000 reviews in two rounds of 500 (README, "The review loop"): all
+            # spread; a training; all borderline, cross-fitted; a training with both.
+            "round1_sample": [
+                *CLI, "review", "sample", "--n", "500", "--part", "spread", "--data", str(data),
+                "--out", str(work / "round1.parquet"),
+            ],
+            "round1_answer": [
+                sys.executable, "-c", ANSWER, str(work / "round1.parquet"),
+                str(data / "citizens_truth.parquet"), str(work / "round1-reviews.parquet"),
+            ],
+            "round1_train": [
+                *CLI, "train", "--data", str(data),
+                "--reviews", str(work / "round1-reviews.parquet"),
+            ],
+            "round2_sample": [
+                *CLI, "review", "sample", "--n", "500", "--data", str(data),
+                "--out", str(work / "round2.parquet"),
+                "--reviews", str(work / "round1-reviews.parquet"),
+            ],
+            "round2_answer": [
+                sys.executable, "-c", ANSWER, str(work / "round2.parquet"),
+                str(data / "citizens_truth.parquet"), str(work / "round2-reviews.parquet"),
+            ],
+            "train_two_rounds": [
+                *CLI, "train", "--data", str(data),
+                "--reviews", str(work / "round1-reviews.parquet"),
+                "--reviews", str(work / "round2-reviews.parquet"),
+            ],
+        }  # fmt: skip
         if args.steps:
             steps = {name: command for name, command in steps.items() if name in args.steps}
         if args.reuse and (data / "citizens.parquet").exists():

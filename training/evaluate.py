@@ -154,6 +154,7 @@ def choose_review_weight(
     relabels: tuple[bool, ...] = RELABEL_OPTIONS,
     fit_rows: int = 40_000,
     cv_clusterings: int = 3,
+    halves: np.ndarray | None = None,
 ) -> ReviewWeight:
     """How much the reviews should weigh against the clusters' names, chosen by what the
     agency has: the agreement with case handlers' reviews by cross-validation (macro
@@ -171,9 +172,25 @@ def choose_review_weight(
     Only rows with a design weight (1 / inclusion probability; NaN for borderline and other
     reviews) estimate the agreement, so the figure is one for the whole population. Recall
     per category comes with a Wilson 95 % interval on the effective sample size. With one
-    candidate this is the agreement of a model of that setting."""
+    candidate this is the agreement of a model of that setting.
+
+    ``halves`` (per row; -1 for none) marks reviews of a cross-fitted second round
+    (``training.review``, "Rounds"): a first round's spread reviews split in two halves
+    (0 and 1), and the borderline reviews each half's model drew. A hidden spread review
+    must not be judged by a model taught by the reviews its answer steered to: the folds
+    are then two per half, and while a fold of half h is hidden, the borderline reviews of
+    half h stay out of the fit (those of the other half were drawn without its answers)."""
     labelled = np.flatnonzero(reviewed >= 0)
-    fold_of = np.random.default_rng(seed).permutation(len(labelled)) % folds
+    rng = np.random.default_rng(seed)
+    fold_of = rng.permutation(len(labelled)) % folds
+    half_of = np.full(len(labelled), -1) if halves is None else np.asarray(halves)[labelled]
+    crossed = half_of >= 0
+    if crossed.any():
+        folds = 4
+        fold_of = rng.permutation(len(labelled)) % folds
+        # Two folds per half: fold 2h or 2h + 1.
+        fold_of[crossed] = 2 * half_of[crossed] + rng.integers(0, 2, int(crossed.sum()))
+    steering = crossed & ~(np.isfinite(weights[labelled]) & (weights[labelled] > 0))
     params = {
         **model.get_params(),
         "max_fit_rows": min(model.max_fit_rows, fit_rows),
@@ -189,6 +206,8 @@ def choose_review_weight(
         hidden = labelled[fold_of == fold]
         training = reviewed.copy()
         training[hidden] = -1
+        # The borderline reviews this fold's hidden half steered to (none without halves).
+        training[labelled[steering & (half_of == fold // 2)]] = -1
         fitted = ClusterSegmenter(**params).fit_review_weights(
             raw, training, champion=champion, weights=candidates, relabels=relabels
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,7 @@ from training.evaluate import (
     stability,
 )
 from training.files import fingerprint
-from training.review import load_designs
+from training.review import STEERED, design_halves, load_designs
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,13 @@ class PopulationReport:
 
 @dataclass(frozen=True)
 class Reviewed:
-    """Reviews matched to the rows being trained: category index per row (-1: none) and
-    the design weight per row (1 / inclusion probability; NaN where unknown)."""
+    """Reviews matched to the rows being trained: category index per row (-1: none), the
+    design weight per row (1 / inclusion probability; NaN where unknown) and the half of a
+    cross-fitted round of review each belongs to (-1: none; ``training.review``)."""
 
     codes: np.ndarray
     weights: np.ndarray
+    halves: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -141,15 +144,18 @@ def match_reviews(
         if "inclusion_probability" in mine.columns
         else np.full(len(mine), np.nan)
     )
+    halves = np.full(len(ids), -1, dtype=np.int64)
     if designs is not None and len(designs):
-        kept = designs.drop_duplicates("id", keep="last").set_index("id")
-        looked_up = kept["inclusion_probability"].reindex(mine["id"].astype(str)).to_numpy()
+        drawn = designs[designs["part"] != STEERED].drop_duplicates("id", keep="last")
+        review_ids = mine["id"].astype(str)
+        looked_up = drawn.set_index("id")["inclusion_probability"].reindex(review_ids).to_numpy()
         probability = np.where(np.isfinite(probability), probability, looked_up)
+        halves[rows] = design_halves(designs, review_ids)[found]
     with np.errstate(divide="ignore"):
         weights[rows] = np.where(probability[found] > 0, 1.0 / probability[found], np.nan)
     if (~found).any():
         log.info("%s: %d reviews name no row of the data", population, int((~found).sum()))
-    return Reviewed(codes, weights)
+    return Reviewed(codes, weights, halves)
 
 
 class _Clock:
@@ -381,6 +387,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
                 folds=REVIEW_FOLDS,
                 seed=settings.seed,
                 champion=prepared.current,
+                halves=prepared.reviewed.halves,
             )
         agreed, out_of_fold = chosen.agreement, chosen.out_of_fold
         model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
@@ -510,18 +517,28 @@ def train_population(
     )
 
 
-def load_reviews(path: Path) -> tuple[pd.DataFrame, int]:
-    """The accepted reviews of a `reviews.parquet` file and how many rows were set aside."""
-    result = validate_reviews(pq.read_table(path).to_pandas())
-    if len(result.rejected):
-        log.warning("reviews: %d rows set aside (%s)", len(result.rejected), path.name)
-    return result.accepted, len(result.rejected)
+def load_reviews(paths: Path | Sequence[Path]) -> tuple[pd.DataFrame, int]:
+    """The accepted reviews of one or more `reviews.parquet` files (rounds of review) and
+    how many rows were set aside. Each file is validated on its own; a customer reviewed in
+    two files keeps the later file's review (the later round's judgement)."""
+    accepted, rejected = [], 0
+    for path in [paths] if isinstance(paths, Path) else paths:
+        result = validate_reviews(pq.read_table(path).to_pandas())
+        if len(result.rejected):
+            log.warning("reviews: %d rows set aside (%s)", len(result.rejected), path.name)
+        accepted.append(result.accepted)
+        rejected += len(result.rejected)
+    if not accepted:
+        raise ValueError("no reviews file given")
+    joined = pd.concat(accepted, ignore_index=True) if len(accepted) > 1 else accepted[0]
+    return joined.drop_duplicates(["population", "id"], keep="last"), rejected
 
 
 def train(
-    data_dir: Path, settings: Settings, reviews_path: Path | None = None
+    data_dir: Path, settings: Settings, reviews_path: Path | Sequence[Path] | None = None
 ) -> list[PopulationReport]:
-    """Train every population whose table is in ``data_dir`` (with reviews, if given)."""
+    """Train every population whose table is in ``data_dir`` (with reviews, if given: a
+    file, or one per round of review)."""
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     reviews = load_reviews(reviews_path)[0] if reviews_path is not None else None
     designs = load_designs(settings.home) if reviews is not None else None

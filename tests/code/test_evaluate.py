@@ -82,3 +82,49 @@ def test_the_interval_widens_to_the_folds_spread_and_never_narrows() -> None:
     assert widened["review_macro_recall_fold_sd"] == pytest.approx(math.sqrt(0.00625))
     assert widened["review_macro_recall"] == 0.90  # the figure itself is the pooled one
     assert with_fold_variance(pooled, agreeing[:1]) == pooled  # one fold: nothing to add
+
+
+def test_a_hidden_spread_review_is_never_judged_by_the_reviews_its_answer_steered_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cross-fitted rounds: while a fold of half h is hidden, no borderline review that
+    half h's model drew is in the fit; the other half's are, and so is every other review."""
+    from models.segmenter import ClusterSegmenter
+    from training.evaluate import choose_review_weight
+
+    seen: list[np.ndarray] = []
+
+    class Fitted:
+        def predict_proba(self, raw: np.ndarray) -> np.ndarray:
+            return np.tile([0.6, 0.3, 0.1], (len(raw), 1))
+
+    def spy(self, raw, y, *, champion=None, weights, relabels=(False,)):  # type: ignore[no-untyped-def]
+        seen.append(np.asarray(y).copy())
+        return [Fitted() for _ in range(len(weights) * len(relabels))]
+
+    monkeypatch.setattr(ClusterSegmenter, "fit_review_weights", spy)
+    rng = np.random.default_rng(4)
+    n = 2_000
+    reviewed = np.full(n, -1)
+    weights = np.full(n, np.nan)
+    halves = np.full(n, -1)
+    spread = np.arange(0, 200)
+    borderline = np.arange(200, 400)
+    plain = np.arange(400, 450)  # reviews of no design (an override with a reason)
+    reviewed[:450] = rng.integers(0, 3, 450)
+    weights[spread] = 20.0
+    halves[spread] = rng.integers(0, 2, 200)
+    halves[borderline] = np.repeat([0, 1], 100)
+    chosen = choose_review_weight(
+        ClusterSegmenter("citizens"), np.zeros((n, 3)), reviewed, weights,
+        folds=5, seed=1, candidates=(1.0,), relabels=(False,), halves=halves,
+    )  # fmt: skip
+    assert len(seen) == 4  # two folds per half
+    for y in seen:
+        hidden_spread = spread[y[spread] < 0]
+        (half,) = set(halves[hidden_spread])
+        assert (y[borderline[halves[borderline] == half]] < 0).all()
+        # The other half's borderline reviews are hidden only with a fold of their half.
+        assert (y[borderline[halves[borderline] == 1 - half]] >= 0).all()
+        assert (y[plain] >= 0).mean() > 0.5
+    assert chosen.out_of_fold.shape == (450, 3)

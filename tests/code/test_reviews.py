@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from data_contracts.reviews import validate_reviews
 from data_contracts.validation import ContractError
-from training.review import _spread, macro_interval, weighted_recall, wilson
+from training.review import (
+    _spread,
+    design_halves,
+    draw_from_scores,
+    keep_design,
+    load_designs,
+    macro_interval,
+    review_halves,
+    weighted_recall,
+    wilson,
+)
 from training.synthetic import generate_citizens, generate_employers
 
 
@@ -76,3 +88,116 @@ def test_weighted_recall_and_wilson_intervals() -> None:
     assert recall[0].effective_n == pytest.approx(36 / 12)
     macro = macro_interval(recall)
     assert macro.low < 0.5 < macro.high
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_round_draws_its_part_and_never_a_customer_reviewed_already(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    strata = rng.choice(5, size=3_000, p=[0.6, 0.2, 0.1, 0.07, 0.03])
+    margin = rng.random(3_000)
+    ids = np.arange(10_000, 13_000)
+    reviewed = np.zeros(3_000, dtype=bool)
+    reviewed[rng.choice(3_000, size=400, replace=False)] = True
+
+    spread = draw_from_scores(strata, margin, ids, n=200, seed=seed, part="spread")
+    assert set(spread["part"]) == {"spread"} and len(spread) == 200
+    assert set(strata[spread["id"].to_numpy() - 10_000]) == set(range(5))
+    assert (1 / spread["inclusion_probability"]).sum() == pytest.approx(3_000)
+
+    second = draw_from_scores(
+        strata, margin, ids, n=300, seed=seed, part="borderline", exclude=reviewed
+    )
+    rows = second["id"].to_numpy() - 10_000
+    assert set(second["part"]) == {"borderline"} and len(np.unique(rows)) == 300
+    assert not reviewed[rows].any()
+    # The least sure of the customers not reviewed yet, least sure first.
+    expected = np.sort(margin[~reviewed])[:300]
+    np.testing.assert_array_equal(margin[rows], expected)
+    assert second["inclusion_probability"].isna().all()
+
+    both = draw_from_scores(strata, margin, ids, n=301, seed=seed, exclude=reviewed)
+    assert both["part"].value_counts().to_dict() == {"borderline": 151, "spread": 150}
+    assert not reviewed[both["id"].to_numpy() - 10_000].any()
+    # Excluded rows are in no stratum: the spread stands for the rows that could be drawn.
+    spread_part = both[both["part"] == "spread"]
+    assert (1 / spread_part["inclusion_probability"]).sum() == pytest.approx(2_600)
+
+
+def test_a_round_asks_for_no_more_than_is_left() -> None:
+    strata, margin = np.zeros(50, dtype=np.int64), np.linspace(0, 1, 50)
+    everyone_but_ten = np.arange(50) >= 10
+    sample = draw_from_scores(
+        strata, margin, np.arange(50), n=40, seed=0, part="borderline", exclude=everyone_but_ten
+    )
+    assert sorted(sample["id"]) == list(range(10))
+    with pytest.raises(ValueError, match="part"):
+        draw_from_scores(strata, margin, np.arange(50), n=5, seed=0, part="half")
+
+
+def test_the_halves_are_the_same_in_every_round_and_split_the_reviews_evenly() -> None:
+    ids = np.arange(100_000_000_000, 100_000_002_000)
+    halves = review_halves(ids)
+    assert set(halves) == {0, 1} and 0.45 < halves.mean() < 0.55
+    np.testing.assert_array_equal(review_halves(ids[::-1]), halves[::-1])
+    np.testing.assert_array_equal(review_halves(ids.astype(str)), halves)
+
+
+def test_a_cross_fitted_round_marks_its_halves_only_once_it_is_reviewed(tmp_path: Path) -> None:
+    first = pd.DataFrame(
+        {"id": ["11", "12", "13"], "part": ["spread"] * 3, "inclusion_probability": [0.1] * 3}
+    )
+    keep_design(tmp_path, "citizens", first, "20261101")
+    second = pd.DataFrame(
+        {
+            "id": ["21", "22"],
+            "part": ["borderline"] * 2,
+            "inclusion_probability": [np.nan] * 2,
+            "half": [0, 1],
+        }
+    )
+    steered = pd.DataFrame({"id": ["11", "12", "13"], "half": [1, 0, 1]})
+    keep_design(tmp_path, "citizens", second, "20261120", steered)
+    designs = load_designs(tmp_path)
+    assert list(designs["sample"].unique()) == ["20261101", "20261120"]
+
+    # Only the first round reviewed: its spread reviews belong to no half.
+    only_first = pd.Series(["11", "12", "13"])
+    assert design_halves(designs, only_first).tolist() == [-1, -1, -1]
+    # Both rounds reviewed: the spread reviews and the borderline ones each half drew.
+    both = pd.Series(["11", "12", "13", "21", "22", "99"])
+    assert design_halves(designs, both).tolist() == [1, 0, 1, 0, 1, -1]
+
+
+def test_designs_kept_before_the_halves_still_load(tmp_path: Path) -> None:
+    folder = tmp_path / "reviews"
+    folder.mkdir()
+    pd.DataFrame(
+        {
+            "id": ["11"],
+            "part": ["spread"],
+            "inclusion_probability": [0.2],
+            "population": ["citizens"],
+        }
+    ).to_parquet(folder / "design-citizens-old.parquet")
+    designs = load_designs(tmp_path)
+    assert designs[["half", "sample"]].values.tolist() == [[-1, "design-citizens-old"]]
+    assert design_halves(designs, pd.Series(["11"])).tolist() == [-1]
+
+
+def test_reviews_of_several_rounds_are_read_together_the_later_file_winning(
+    tmp_path: Path,
+) -> None:
+    from training.train import load_reviews
+
+    frame = _reviews()
+    first, second = tmp_path / "first.parquet", tmp_path / "second.parquet"
+    frame.iloc[[0, 4]].to_parquet(first)
+    changed = frame.iloc[[0]].assign(category="needs_support", reviewer="bo")
+    pd.concat([changed, frame.iloc[[6]]]).to_parquet(second)
+    reviews, rejected = load_reviews([first, second])
+    assert rejected == 1  # the second file's row with a category no population has
+    assert reviews[["population", "category", "reviewer"]].values.tolist() == [
+        ["employers", "small", "dan"],
+        ["citizens", "needs_support", "bo"],
+    ]
+    assert load_reviews(first)[0]["category"].tolist() == ["regular", "small"]

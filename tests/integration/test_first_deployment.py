@@ -107,6 +107,39 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert "reviews used 200" in trained.stdout
     assert "agreement with reviews (cross-validated, 95 %)" in trained.stdout
 
+    # A second round: never a customer reviewed already, all borderline, drawn by two models
+    # each taught by half of the first round's spread reviews; then training with both.
+    second_path = tmp_path / "second.parquet"
+    second_round = _cli(
+        env, "review", "sample", "--n", "150", "--out", str(second_path), "--data", str(data),
+        "--reviews", str(reviews),
+    )  # fmt: skip
+    assert second_round.returncode == 0, second_round.stderr
+    assert "two models, each taught by half of 100 spread reviews" in " ".join(
+        second_round.stdout.split()
+    )
+    second = pd.read_parquet(second_path)
+    assert len(second) == 150 and set(second["part"]) == {"borderline"}
+    assert not set(second["customer_id"]) & set(sample["customer_id"])
+    designs = sorted((tmp_path / "home" / "reviews").glob("design-citizens-*.parquet"))
+    design = pd.read_parquet(designs[-1])
+    drawn = design[design["part"] == "borderline"]
+    assert sorted(drawn["half"].value_counts().tolist()) == [75, 75]
+    steered = design[design["part"] == "steered"]
+    spread_ids = set(sample.loc[sample["part"] == "spread", "customer_id"])
+    assert set(steered["id"]) == spread_ids and set(steered["half"]) == {0, 1}
+    second["category"] = truth.reindex(second["customer_id"]).to_numpy()
+    second["reviewer"] = "bo.berg"
+    second["reviewed_at"] = pd.Timestamp("2026-11-27", tz="UTC")
+    answered = tmp_path / "reviews-2.parquet"
+    second[["customer_id", "category", "reviewer", "reviewed_at", "note"]].to_parquet(answered)
+    both = _cli(
+        env, "train", "--data", str(data), "--reviews", str(reviews), "--reviews", str(answered)
+    )
+    assert both.returncode == 0, both.stderr
+    assert "reviews used 350" in both.stdout
+    assert "agreement with reviews (cross-validated, 95 %)" in both.stdout
+
 
 def test_an_unreadable_registry_is_reported_as_such(tmp_path: Path) -> None:
     env = _fresh_env()

@@ -147,3 +147,42 @@ def test_a_review_sample_drawn_chunk_by_chunk_is_the_same_sample() -> None:
     margin = np.concatenate([p[1] for p in parts])
     pd.testing.assert_frame_equal(draw_from_scores(strata, margin, ids, n=400, seed=8), whole)
     assert set(whole["part"]) == {"spread", "borderline"} and whole["id"].is_unique
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_a_cross_fitted_second_round_teaches_and_never_repeats_a_customer(seed: int) -> None:
+    """Reviews in two rounds: a spread round, then a borderline round drawn by two models,
+    each taught by half of the first round; the second round's reviews add to the first's."""
+    from training.review import draw_cross_fitted, review_halves
+
+    raw, truth = _world("life_course", seed)
+    model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
+    first = draw_sample(model, raw, np.arange(len(raw)), n=300, seed=seed, part="spread")
+    reviewed = np.full(len(raw), -1)
+    rows = first["id"].to_numpy()
+    reviewed[rows] = truth[rows]
+    template = ClusterSegmenter("citizens", random_state=seed, relabel=True)
+    first_round = template.fit(raw, reviewed, champion=model)
+    second = draw_cross_fitted(
+        ClusterSegmenter("citizens", random_state=seed, relabel=True),
+        raw,
+        np.arange(len(raw)),
+        reviewed,
+        reviewed >= 0,
+        np.full(len(raw), -1),
+        n=300,
+        seed=seed,
+    )
+    drawn = second["id"].to_numpy()
+    assert len(np.unique(drawn)) == 300 and not (reviewed[drawn] >= 0).any()
+    assert set(second["part"]) == {"borderline"}
+    assert second["half"].value_counts().to_dict() == {0: 150, 1: 150}
+    assert second["half"].head(4).tolist() == [0, 1, 0, 1]  # the halves interleaved
+    assert 100 < review_halves(rows).sum() < 200
+    reviewed[drawn] = truth[drawn]
+    both = ClusterSegmenter("citizens", random_state=seed, relabel=True).fit(
+        raw, reviewed, champion=first_round
+    )
+    before = agreement(first_round.predict_index(raw), truth, "citizens")["truth_macro_recall"]
+    after = agreement(both.predict_index(raw), truth, "citizens")["truth_macro_recall"]
+    assert after >= before + 0.005, (before, after)

@@ -70,8 +70,11 @@ def generate(
 def train(
     data: Annotated[Path, typer.Option(help="Folder with citizens.parquet / employers.parquet.")],
     reviews: Annotated[
-        Path | None,
-        typer.Option(help="reviews.parquet: case handlers' judgements to name and refine."),
+        list[Path] | None,
+        typer.Option(
+            help="reviews.parquet: case handlers' judgements to name and refine; once per "
+            "round of review (a customer in two files keeps the later file's review)."
+        ),
     ] = None,
 ) -> None:
     """Validate, train both models, log to MLflow, register, and gate the `champion` alias."""
@@ -80,11 +83,12 @@ def train(
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    if reviews is not None and not reviews.exists():
-        raise typer.BadParameter(f"{reviews} does not exist", param_hint="--reviews")
+    for path in reviews or []:
+        if not path.exists():
+            raise typer.BadParameter(f"{path} does not exist", param_hint="--reviews")
     try:
         with console.status("training"):
-            reports = run_training(data, settings, reviews)
+            reports = run_training(data, settings, reviews or None)
     except (ContractError, FileNotFoundError, ValueError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error

@@ -23,76 +23,161 @@ def review_sample(
     out: Annotated[Path, typer.Option(help="The Parquet file case handlers fill in.")],
     data: Annotated[Path, typer.Option(help="Folder with the population to sample from.")],
     population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+    reviews: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="reviews.parquet answered already (once per earlier round): never drawn "
+            "again; with no champion yet, the model that draws is fitted with them."
+        ),
+    ] = None,
+    part: Annotated[
+        str | None,
+        typer.Option(
+            help="both (half spread over every cluster, half borderline), spread, or "
+            "borderline. Default: both; borderline when --reviews names an earlier round."
+        ),
+    ] = None,
 ) -> None:
     """Draw the customers whose review teaches the model most (every cluster, the borderline
-    ones first) into a file of the review contract's columns."""
+    ones first) into a file of the review contract's columns. In rounds: a first round
+    `--part spread`, `segmentation train --reviews` with it, then a second round with
+    `--reviews` of the first: the customers two models, each taught by half of the first
+    round, are least sure of (cross-fitted, so the first round still measures)."""
     import datetime as dt
 
     import numpy as np
+    import pandas as pd
     import pyarrow.parquet as pq
 
+    from data_contracts.identifiers import as_integers
     from data_contracts.validation import ID_COLUMN, validate
     from models.registry import configure_mlflow, load_champion
     from models.segmenter import ClusterSegmenter
     from segmentation.features import numeric_matrix
     from training.files import atomic_write_parquet
     from training.review import (
+        PARTS,
+        draw_cross_fitted,
         draw_from_scores,
-        draw_sample,
         keep_design,
+        load_designs,
+        review_halves,
         sample_file,
         sample_scores,
     )
     from training.score import duplicated_ids
+    from training.train import load_reviews, match_reviews
 
     if population not in ("citizens", "employers"):
         raise typer.BadParameter("citizens or employers", param_hint="--population")
+    part = part or ("borderline" if reviews else "both")
+    if part not in PARTS:
+        raise typer.BadParameter(" or ".join(PARTS), param_hint="--part")
     path = data / f"{population}.parquet"
     if not path.exists():
         raise typer.BadParameter(f"no {path.name} in {data}", param_hint="--data")
+    for answered in reviews or []:
+        if not answered.exists():
+            raise typer.BadParameter(f"{answered} does not exist", param_hint="--reviews")
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    answered_reviews = load_reviews(reviews)[0] if reviews else None
     duplicated = duplicated_ids(path, ID_COLUMN[population])
+    designs = load_designs(settings.home)
     try:
         bundle, version = load_champion(population)  # type: ignore[arg-type]
     except LookupError:
-        # No champion yet: the unsupervised model is fitted on the whole table first.
+        champion_model, version = None, None
+    else:
+        champion_model = bundle.segmenter
+    steered = None
+    if champion_model is None or answered_reviews is not None:
+        # The whole table in memory: a model is fitted on it (no champion yet, or the two
+        # models of a cross-fitted round).
         accepted = validate(pq.read_table(path).to_pandas(), population, duplicated).accepted  # type: ignore[arg-type]
+        if not len(accepted):
+            raise typer.BadParameter(f"{path.name} has no valid row", param_hint="--data")
         raw = numeric_matrix(accepted, population)  # type: ignore[arg-type]
-        ids = accepted[ID_COLUMN[population]].to_numpy()
-        with console.status("no champion yet: fitting the unsupervised model to sample from"):
-            model = ClusterSegmenter(
-                population,  # type: ignore[arg-type]
-                max_fit_rows=settings.train_sample_rows,
-                random_state=settings.seed,
-            ).fit(raw)
-        sample = draw_sample(model, raw, ids, n=n, seed=settings.seed)
-        source = "an unsupervised fit (no champion yet)"
+        column = accepted[ID_COLUMN[population]]
+        ids = column.to_numpy()
+        reviewed = match_reviews(population, answered_reviews, as_integers(column), designs)  # type: ignore[arg-type]
+        exclude = reviewed.codes >= 0
+        estimating = exclude & np.isfinite(reviewed.weights)
+        template = ClusterSegmenter(
+            population,  # type: ignore[arg-type]
+            max_fit_rows=settings.train_sample_rows,
+            random_state=settings.seed,
+        )
+        if champion_model is not None:
+            # The champion's way of weighing reviews, not its names (it learnt from them).
+            template.set_params(
+                review_weight=champion_model.review_weight, relabel=champion_model.relabel
+            )
+        if estimating.any():
+            if not (~exclude).any():
+                raise typer.BadParameter(
+                    "every customer is reviewed already", param_hint="--reviews"
+                )
+            with console.status("fitting a model to each half of the spread reviews"):
+                sample = draw_cross_fitted(
+                    template,
+                    raw,
+                    ids,
+                    reviewed.codes,
+                    estimating,
+                    reviewed.halves if reviewed.halves is not None else np.full(len(ids), -1),
+                    n=n,
+                    seed=settings.seed,
+                    part=part,
+                )
+            steered = pd.DataFrame({"id": ids[estimating], "half": review_halves(ids[estimating])})
+            source = f"two models, each taught by half of {int(estimating.sum()):,} spread reviews"
+        else:
+            if champion_model is None:
+                with console.status("no champion yet: fitting the model to sample from"):
+                    champion_model = template.fit(raw, reviewed.codes if reviewed.count else None)
+                source = "a fit without a champion" + (
+                    f" with {reviewed.count:,} reviews" if reviewed.count else " (unsupervised)"
+                )
+            else:
+                source = f"champion version {version}"
+            strata, margin = sample_scores(champion_model, raw)
+            sample = draw_from_scores(
+                strata, margin, ids, n=n, seed=settings.seed, part=part, exclude=exclude
+            )
     else:
         # The champion scores the table a chunk at a time: only each row's stratum and
         # margin are kept (a 7.2 M-row table at once took 10 GB).
-        model, source = bundle.segmenter, f"champion version {version}"
+        source = f"champion version {version}"
         scored = []
         for batch in pq.ParquetFile(path).iter_batches(batch_size=SAMPLE_CHUNK_ROWS):
             accepted = validate(batch.to_pandas(), population, duplicated).accepted  # type: ignore[arg-type]
             if len(accepted):
-                strata, margin = sample_scores(model, numeric_matrix(accepted, population))  # type: ignore[arg-type]
+                strata, margin = sample_scores(champion_model, numeric_matrix(accepted, population))  # type: ignore[arg-type]
                 scored.append((strata, margin, accepted[ID_COLUMN[population]].to_numpy()))
         if not scored:
             raise typer.BadParameter(f"{path.name} has no valid row", param_hint="--data")
         strata, margin, ids = (np.concatenate(parts) for parts in zip(*scored, strict=True))
-        sample = draw_from_scores(strata, margin, ids, n=n, seed=settings.seed)
+        exclude = np.zeros(len(ids), dtype=bool)
+        sample = draw_from_scores(strata, margin, ids, n=n, seed=settings.seed, part=part)
+    if not len(sample):
+        raise typer.BadParameter("every customer is reviewed already", param_hint="--reviews")
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(sample_file(population, sample), out)  # type: ignore[arg-type]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
-    keep_design(settings.home, population, sample, stamp)  # type: ignore[arg-type]
+    keep_design(settings.home, population, sample, stamp, steered)  # type: ignore[arg-type]
     parts = sample["part"].value_counts().to_dict()
+    left_out = int(np.sum(exclude))
     console.print(
         f"{len(sample):,} {population} to review -> {out} (from {source}; "
         f"{parts.get('borderline', 0):,} borderline first, {parts.get('spread', 0):,} spread "
-        "over every cluster). Fill in category, reviewer and reviewed_at; then "
-        f"`segmentation train --data {data} --reviews {out}`"
+        "over every cluster"
+        + (f"; {left_out:,} reviewed already left out" if left_out else "")
+        + "). Fill in category, reviewer and reviewed_at; then "
+        f"`segmentation train --data {data}"
+        + "".join(f" --reviews {p}" for p in reviews or [])
+        + f" --reviews {out}`"
     )
 
 
