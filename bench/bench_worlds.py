@@ -4,7 +4,11 @@ For each world of ``training.worlds`` and each seed: the unsupervised model's ma
 and ARI against the world's truth, its stability (share of customers a re-fit with another
 seed keeps), then 1,000 reviews drawn by the review sample and answered from the truth: the
 refit's macro recall and ARI, and the agreement training reports (cross-validated on the
-reviews, Wilson 95 %) with whether its interval holds the true figure. Employers: accuracy
+reviews, Wilson 95 %) with whether its interval holds the true figure. The reviews come in
+one round (half spread, half borderline) and, in the ``two_rounds_`` columns, in two rounds
+of half as many (all spread; a training; all borderline among the customers not reviewed
+yet, cross-fitted: each half drawn by a model taught by half of the first round; a training
+with both, its agreement cross-validated by the halves). Employers: accuracy
 against head count. Peers measured in the same run: the method this replaced (share-matched
 naming, the last commit before issue 8, when ``--previous`` gives its checkout) and a
 supervised ceiling (gradient boosting given every second customer's true category).
@@ -30,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from models.segmenter import ClusterSegmenter  # noqa: E402
 from segmentation.features import build_features, numeric_matrix  # noqa: E402
-from training.evaluate import agreement, choose_review_weight  # noqa: E402
-from training.review import draw_sample  # noqa: E402
+from training.evaluate import ReviewWeight, agreement, choose_review_weight  # noqa: E402
+from training.review import draw_cross_fitted, draw_sample, review_halves  # noqa: E402
 from training.worlds import WORLDS  # noqa: E402
 
 NAMES = ["regular", "irregular", "needs_support"]
@@ -46,6 +50,62 @@ def ceiling(raw: np.ndarray, truth: np.ndarray, seed: int) -> float:
     return agreement(model.predict(features[half:]), truth[half:], "citizens")["truth_macro_recall"]
 
 
+def answer(
+    truth: np.ndarray,
+    sample: pd.DataFrame,
+    reviewed: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sample answered from the truth, added to earlier answers: each row's reviewed
+    category (-1: none) and design weight (1 / inclusion probability; NaN: none)."""
+    reviewed = np.full(len(truth), -1) if reviewed is None else reviewed.copy()
+    weights = np.full(len(truth), np.nan) if weights is None else weights.copy()
+    rows = sample["id"].to_numpy()
+    reviewed[rows] = truth[rows]
+    weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
+    return reviewed, weights
+
+
+def train_with(
+    raw: np.ndarray,
+    reviewed: np.ndarray,
+    weights: np.ndarray,
+    seed: int,
+    *,
+    champion: ClusterSegmenter,
+    halves: np.ndarray | None = None,
+) -> tuple[ClusterSegmenter, ReviewWeight]:
+    """As training does: the reviews' weight (and re-naming) chosen by cross-validated
+    agreement with them, then the model fitted at that setting."""
+    model = ClusterSegmenter("citizens", random_state=seed)
+    chosen = choose_review_weight(
+        model, raw, reviewed, weights, folds=5, seed=seed, champion=champion, halves=halves
+    )
+    model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
+    return model.fit(raw, reviewed, champion=champion), chosen
+
+
+def outcome(
+    model: ClusterSegmenter, chosen: ReviewWeight, raw: np.ndarray, truth: np.ndarray
+) -> dict[str, object]:
+    """The true figures of a model trained with reviews beside what training reported."""
+    learnt = agreement(model.predict_index(raw), truth, "citizens")
+    reported = chosen.agreement
+    true_macro = learnt["truth_macro_recall"]
+    low = reported.get("review_macro_recall_low", float("nan"))
+    high = reported.get("review_macro_recall_high", float("nan"))
+    return {
+        "reviewed_macro_recall": true_macro,
+        "reviewed_ari": learnt["truth_ari"],
+        "reported": reported.get("review_macro_recall", float("nan")),
+        "reported_low": low,
+        "reported_high": high,
+        "interval_holds_truth": bool(low <= true_macro <= high),
+        "review_weight": chosen.weight,
+        "relabel": chosen.relabel,
+    }
+
+
 def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
     frame, truth_frame = WORLDS[world].citizens(size, seed)
     raw = numeric_matrix(frame, "citizens")
@@ -57,22 +117,45 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
     unsupervised = agreement(predicted, truth, "citizens")
     refit = ClusterSegmenter("citizens", random_state=seed + 1000).fit(raw)
     stability = float(np.mean(refit.predict_index(raw) == predicted))
-    sample = draw_sample(model, raw, np.arange(len(raw)), n=reviews, seed=seed)
-    reviewed = np.full(len(raw), -1)
-    rows = sample["id"].to_numpy()
-    reviewed[rows] = truth[rows]
-    weights = np.full(len(raw), np.nan)
-    weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
-    # As training does: the reviews' weight chosen by cross-validated agreement with them.
-    learnt_model = ClusterSegmenter("citizens", random_state=seed)
-    chosen = choose_review_weight(
-        learnt_model, raw, reviewed, weights, folds=5, seed=seed, champion=model
+    # One round: half spread, half borderline, drawn by the unsupervised model.
+    reviewed, weights = answer(
+        truth, draw_sample(model, raw, np.arange(len(raw)), n=reviews, seed=seed)
     )
-    weight, reported = chosen.weight, chosen.agreement
-    learnt_model.set_params(review_weight=weight, relabel=chosen.relabel).fit(
-        raw, reviewed, champion=model
+    learnt_model, chosen = train_with(raw, reviewed, weights, seed, champion=model)
+    one_round = outcome(learnt_model, chosen, raw, truth)
+    # Two rounds of half as many, as `review sample` draws them: all spread; a training (the
+    # champion then); all borderline, cross-fitted (two models, each taught by half of the
+    # first round, not named by the champion that learnt from all of it); a training with both.
+    first = reviews // 2
+    reviewed, weights = answer(
+        truth, draw_sample(model, raw, np.arange(len(raw)), n=first, seed=seed, part="spread")
     )
-    learnt = agreement(learnt_model.predict_index(raw), truth, "citizens")
+    first_champion, first_chosen = train_with(raw, reviewed, weights, seed, champion=model)
+    template = ClusterSegmenter(
+        "citizens",
+        random_state=seed,
+        review_weight=first_chosen.weight,
+        relabel=first_chosen.relabel,
+    )
+    estimating = (reviewed >= 0) & np.isfinite(weights)
+    second = draw_cross_fitted(
+        template,
+        raw,
+        np.arange(len(raw)),
+        reviewed,
+        estimating,
+        np.full(len(raw), -1),
+        n=reviews - first,
+        seed=seed,
+    )
+    reviewed, weights = answer(truth, second, reviewed, weights)
+    halves = np.full(len(raw), -1)
+    halves[np.flatnonzero(estimating)] = review_halves(np.flatnonzero(estimating))
+    halves[second["id"].to_numpy()] = second["half"].to_numpy()
+    two_model, two_chosen = train_with(
+        raw, reviewed, weights, seed, champion=first_champion, halves=halves
+    )
+    two_rounds = outcome(two_model, two_chosen, raw, truth)
     employers, employer_truth = WORLDS[world].employers(max(size // 10, 2_000), seed)
     employer_model = ClusterSegmenter("employers", random_state=seed).fit(
         numeric_matrix(employers, "employers")
@@ -83,25 +166,14 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
             == employer_truth["category"].to_numpy()
         )
     )
-    true_macro = learnt["truth_macro_recall"]
     return {
         "world": world,
         "seed": seed,
         "macro_recall": unsupervised["truth_macro_recall"],
         "ari": unsupervised["truth_ari"],
         "stability": stability,
-        "reviewed_macro_recall": true_macro,
-        "reviewed_ari": learnt["truth_ari"],
-        "reported": reported.get("review_macro_recall", float("nan")),
-        "reported_low": reported.get("review_macro_recall_low", float("nan")),
-        "reported_high": reported.get("review_macro_recall_high", float("nan")),
-        "interval_holds_truth": bool(
-            reported.get("review_macro_recall_low", 2)
-            <= true_macro
-            <= reported.get("review_macro_recall_high", -1)
-        ),
-        "review_weight": weight,
-        "relabel": chosen.relabel,
+        **one_round,
+        **{f"two_rounds_{key}": value for key, value in two_rounds.items()},
         "employer_accuracy": employer_accuracy,
         "ceiling": ceiling(raw, truth, seed),
         "fit_seconds": fit_seconds,
@@ -142,8 +214,13 @@ def summarise(table: pd.DataFrame) -> None:
             ari_min=("ari", "min"),
             stability_min=("stability", "min"),
             reviewed_min=("reviewed_macro_recall", "min"),
+            reviewed_median=("reviewed_macro_recall", "median"),
             reviewed_ari_min=("reviewed_ari", "min"),
             intervals_holding=("interval_holds_truth", "sum"),
+            two_rounds_min=("two_rounds_reviewed_macro_recall", "min"),
+            two_rounds_median=("two_rounds_reviewed_macro_recall", "median"),
+            two_rounds_ari_min=("two_rounds_reviewed_ari", "min"),
+            two_rounds_intervals_holding=("two_rounds_interval_holds_truth", "sum"),
             employers_min=("employer_accuracy", "min"),
             ceiling=("ceiling", "median"),
             fit_seconds=("fit_seconds", statistics.median),
@@ -155,7 +232,7 @@ def summarise(table: pd.DataFrame) -> None:
 
 def markdown(frame: pd.DataFrame) -> str:
     """A pipe table for the README (without the optional tabulate package)."""
-    header = [frame.index.name or "", *map(str, frame.columns)]
+    header = [str(frame.index.name or ""), *map(str, frame.columns)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for index, row in frame.iterrows():
         lines.append("| " + " | ".join([str(index), *(f"{v:g}" for v in row)]) + " |")
