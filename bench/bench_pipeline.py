@@ -55,6 +55,18 @@ sample.to_parquet(sys.argv[3], index=False)
 """
 
 
+def answer(sample: Path, data: Path, out: Path) -> list[str]:
+    """The command that answers ``sample`` from ``data``'s truth file into ``out``."""
+    return [
+        sys.executable,
+        "-c",
+        ANSWER,
+        str(sample),
+        str(data / "citizens_truth.parquet"),
+        str(out),
+    ]
+
+
 def timed(command: list[str], env: dict[str, str]) -> dict[str, float]:
     started = time.perf_counter()
     result = subprocess.run(
@@ -123,14 +135,7 @@ def main() -> None:
                 "--out",
                 str(work / "sample.parquet"),
             ],
-            "review_answer": [
-                sys.executable,
-                "-c",
-                ANSWER,
-                str(work / "sample.parquet"),
-                str(data / "citizens_truth.parquet"),
-                str(work / "reviews.parquet"),
-            ],
+            "review_answer": answer(work / "sample.parquet", data, work / "reviews.parquet"),
             "train_with_reviews": [
                 *CLI,
                 "train",
@@ -145,10 +150,9 @@ def main() -> None:
                 *CLI, "review", "sample", "--n", "500", "--part", "spread", "--data", str(data),
                 "--out", str(work / "round1.parquet"),
             ],
-            "round1_answer": [
-                sys.executable, "-c", ANSWER, str(work / "round1.parquet"),
-                str(data / "citizens_truth.parquet"), str(work / "round1-reviews.parquet"),
-            ],
+            "round1_answer": answer(
+                work / "round1.parquet", data, work / "round1-reviews.parquet"
+            ),
             "round1_train": [
                 *CLI, "train", "--data", str(data),
                 "--reviews", str(work / "round1-reviews.parquet"),
@@ -158,10 +162,9 @@ def main() -> None:
                 "--out", str(work / "round2.parquet"),
                 "--reviews", str(work / "round1-reviews.parquet"),
             ],
-            "round2_answer": [
-                sys.executable, "-c", ANSWER, str(work / "round2.parquet"),
-                str(data / "citizens_truth.parquet"), str(work / "round2-reviews.parquet"),
-            ],
+            "round2_answer": answer(
+                work / "round2.parquet", data, work / "round2-reviews.parquet"
+            ),
             "train_two_rounds": [
                 *CLI, "train", "--data", str(data),
                 "--reviews", str(work / "round1-reviews.parquet"),
