@@ -76,6 +76,12 @@ def draw_sample(
     return draw_from_scores(strata, margin, ids, n=n, seed=seed, part=part, exclude=exclude)
 
 
+def _spread_count(n: int, part: str) -> int:
+    """How many of a sample of ``n`` are spread: half for ``both`` (all of one), all for
+    ``spread``, none for ``borderline``."""
+    return {"both": n // 2 if n > 1 else n, SPREAD: n, BORDERLINE: 0}[part]
+
+
 #: Rows scored at a time for the sample (strata and margins): the temporaries of a block
 #: stay small whatever the table's size.
 SAMPLE_BLOCK_ROWS = 262_144
@@ -119,7 +125,7 @@ def draw_from_scores(
     strata, margin = np.asarray(strata)[eligible], np.asarray(margin, dtype=np.float64)[eligible]
     n = min(n, len(strata))
     rng = np.random.default_rng(seed)
-    n_spread = {"both": n // 2 if n > 1 else n, SPREAD: n, BORDERLINE: 0}[part]
+    n_spread = _spread_count(n, part)
     spread, probability = _spread(rng, strata, n_spread)
     margin = margin.copy()
     margin[spread] = np.inf
@@ -355,7 +361,7 @@ def draw_cross_fitted(
     n = min(n, int((~taken).sum()))
     if n < 1:
         raise ValueError("every customer is reviewed already")
-    n_spread = {"both": n // 2 if n > 1 else n, SPREAD: n, BORDERLINE: 0}[part]
+    n_spread = _spread_count(n, part)
     counts = [(n - n_spread) // 2, n - n_spread - (n - n_spread) // 2]
     positions = np.arange(len(raw))
     parts = []
