@@ -28,12 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_worlds import NAMES, answer, train_with  # noqa: E402
+from bench_worlds import NAMES, train_with, two_rounds_of_review  # noqa: E402
 
 from models.segmenter import ClusterSegmenter  # noqa: E402
 from segmentation.features import build_features, numeric_matrix  # noqa: E402
 from training.evaluate import REVIEW_WEIGHTS, agreement  # noqa: E402
-from training.review import draw_cross_fitted, draw_sample, review_halves  # noqa: E402
 from training.worlds import WORLDS  # noqa: E402
 
 
@@ -41,25 +40,8 @@ def one(world: str, seed: int, size: int) -> dict[str, object]:
     frame, truth_frame = WORLDS[world].citizens(size, seed)
     raw = numeric_matrix(frame, "citizens")
     truth = pd.Categorical(truth_frame["category"], categories=NAMES).codes.astype(np.int64)
-    rows = np.arange(len(raw))
     model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
-    first_sample = draw_sample(model, raw, rows, n=500, seed=seed, part="spread")
-    reviewed, weights = answer(truth, first_sample)
-    first, first_chosen = train_with(raw, reviewed, weights, seed, champion=model)
-    estimating = (reviewed >= 0) & np.isfinite(weights)
-    template = ClusterSegmenter(
-        "citizens",
-        random_state=seed,
-        review_weight=first_chosen.weight,
-        relabel=first_chosen.relabel,
-    )
-    second = draw_cross_fitted(
-        template, raw, rows, reviewed, estimating, np.full(len(raw), -1), n=500, seed=seed
-    )
-    reviewed, weights = answer(truth, second, reviewed, weights)
-    halves = np.full(len(raw), -1)
-    halves[np.flatnonzero(estimating)] = review_halves(np.flatnonzero(estimating))
-    halves[second["id"].to_numpy()] = second["half"].to_numpy()
+    first, reviewed, weights, halves = two_rounds_of_review(raw, truth, model, seed, 1_000)
     _, chosen = train_with(raw, reviewed, weights, seed, champion=first, halves=halves)
     settings = [(w, r) for r in (False, True) for w in REVIEW_WEIGHTS]
     fits = ClusterSegmenter("citizens", random_state=seed).fit_review_weights(

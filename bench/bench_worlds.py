@@ -106,6 +106,44 @@ def outcome(
     }
 
 
+def two_rounds_of_review(
+    raw: np.ndarray, truth: np.ndarray, model: ClusterSegmenter, seed: int, reviews: int
+) -> tuple[ClusterSegmenter, np.ndarray, np.ndarray, np.ndarray]:
+    """``reviews`` in two rounds, as `review sample` draws them: half all spread, from
+    ``model``; a training (the champion then); the rest all borderline, cross-fitted (two
+    models, each taught by half of the first round, not named by the champion that learnt
+    from all of it). Returns the first round's champion, every row's reviewed category and
+    design weight after both rounds, and every row's half (-1: none) for the training."""
+    rows = np.arange(len(raw))
+    first = reviews // 2
+    reviewed, weights = answer(
+        truth, draw_sample(model, raw, rows, n=first, seed=seed, part="spread")
+    )
+    first_champion, first_chosen = train_with(raw, reviewed, weights, seed, champion=model)
+    template = ClusterSegmenter(
+        "citizens",
+        random_state=seed,
+        review_weight=first_chosen.weight,
+        relabel=first_chosen.relabel,
+    )
+    estimating = (reviewed >= 0) & np.isfinite(weights)
+    second = draw_cross_fitted(
+        template,
+        raw,
+        rows,
+        reviewed,
+        estimating,
+        np.full(len(raw), -1),
+        n=reviews - first,
+        seed=seed,
+    )
+    reviewed, weights = answer(truth, second, reviewed, weights)
+    halves = np.full(len(raw), -1)
+    halves[np.flatnonzero(estimating)] = review_halves(np.flatnonzero(estimating))
+    halves[second["id"].to_numpy()] = second["half"].to_numpy()
+    return first_champion, reviewed, weights, halves
+
+
 def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
     frame, truth_frame = WORLDS[world].citizens(size, seed)
     raw = numeric_matrix(frame, "citizens")
@@ -123,35 +161,10 @@ def one(world: str, seed: int, size: int, reviews: int) -> dict[str, object]:
     )
     learnt_model, chosen = train_with(raw, reviewed, weights, seed, champion=model)
     one_round = outcome(learnt_model, chosen, raw, truth)
-    # Two rounds of half as many, as `review sample` draws them: all spread; a training (the
-    # champion then); all borderline, cross-fitted (two models, each taught by half of the
-    # first round, not named by the champion that learnt from all of it); a training with both.
-    first = reviews // 2
-    reviewed, weights = answer(
-        truth, draw_sample(model, raw, np.arange(len(raw)), n=first, seed=seed, part="spread")
+    # Two rounds of half as many, as `review sample` draws them.
+    first_champion, reviewed, weights, halves = two_rounds_of_review(
+        raw, truth, model, seed, reviews
     )
-    first_champion, first_chosen = train_with(raw, reviewed, weights, seed, champion=model)
-    template = ClusterSegmenter(
-        "citizens",
-        random_state=seed,
-        review_weight=first_chosen.weight,
-        relabel=first_chosen.relabel,
-    )
-    estimating = (reviewed >= 0) & np.isfinite(weights)
-    second = draw_cross_fitted(
-        template,
-        raw,
-        np.arange(len(raw)),
-        reviewed,
-        estimating,
-        np.full(len(raw), -1),
-        n=reviews - first,
-        seed=seed,
-    )
-    reviewed, weights = answer(truth, second, reviewed, weights)
-    halves = np.full(len(raw), -1)
-    halves[np.flatnonzero(estimating)] = review_halves(np.flatnonzero(estimating))
-    halves[second["id"].to_numpy()] = second["half"].to_numpy()
     two_model, two_chosen = train_with(
         raw, reviewed, weights, seed, champion=first_champion, halves=halves
     )
