@@ -81,7 +81,8 @@ def train_with(
     chosen = choose_review_weight(
         model, raw, reviewed, weights, folds=5, seed=seed, champion=champion, halves=halves
     )
-    model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
+    if not chosen.blend:
+        model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
     return model.fit(raw, reviewed, champion=champion), chosen
 
 
@@ -103,6 +104,7 @@ def outcome(
         "interval_holds_truth": bool(low <= true_macro <= high),
         "review_weight": chosen.weight,
         "relabel": chosen.relabel,
+        "blend": chosen.blend,
     }
 
 
@@ -125,6 +127,7 @@ def two_rounds_of_review(
         random_state=seed,
         review_weight=first_chosen.weight,
         relabel=first_chosen.relabel,
+        review_blend=first_chosen.blend,
     )
     estimating = (reviewed >= 0) & np.isfinite(weights)
     second = draw_cross_fitted(

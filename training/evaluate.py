@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import silhouette_score
 
-from models.segmenter import ClusterSegmenter
+from models.segmenter import BLEND_RELABELS, BLEND_WEIGHTS, ClusterSegmenter
 from segmentation.features import build_features
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, Population, category_names
@@ -133,12 +133,12 @@ def _agreement(
     return out
 
 
-#: The weights of the reviews against the named rows that training chooses among, by
-#: cross-validated agreement with the reviews (``choose_review_weight``), each without and
-#: with the reviews re-naming the rows a classifier of them alone disagrees with
-#: (``ClusterSegmenter.relabel``).
-REVIEW_WEIGHTS = (1.0, 3.0, 10.0)
-RELABEL_OPTIONS = (False, True)
+#: The weights of the reviews against the named rows (each without and with the reviews
+#: re-naming the rows a classifier of them alone disagrees with, ``ClusterSegmenter.relabel``)
+#: that a model with reviews averages (``review_blend``), or that training chooses among by
+#: cross-validated agreement when the model does not blend.
+REVIEW_WEIGHTS = BLEND_WEIGHTS
+RELABEL_OPTIONS = BLEND_RELABELS
 
 
 def choose_review_weight(
@@ -156,16 +156,21 @@ def choose_review_weight(
     cv_clusterings: int = 3,
     halves: np.ndarray | None = None,
 ) -> ReviewWeight:
-    """How much the reviews should weigh against the clusters' names, chosen by what the
-    agency has: the agreement with case handlers' reviews by cross-validation (macro
-    recall; a tie goes to the lighter weight). Where the clusters already match the
-    documented categories the reviews refine them; where they do not (a population whose
-    life course blurs the clusters), the reviews must lead, and may re-name the rows a
-    classifier of them alone disagrees with (``relabels``; a tie goes to not re-naming).
-    Every candidate is judged on the same folds, each fold clustered once for all of them
-    (the cross-validation fits are lightened to ``fit_rows`` rows and ``cv_clusterings``
-    voting clusterings): the chosen weight and re-naming, its agreement (each candidate's
-    figure beside it) and the reviews' out-of-fold probabilities at that setting.
+    """The agreement with case handlers' reviews by cross-validation (macro recall, per
+    category with intervals) of a model fitted as ``model`` is, and how the reviews weigh
+    against the clusters' names. Where the clusters already match the documented categories
+    the reviews refine them; where they do not (a population whose life course blurs the
+    clusters), the reviews must lead, and may re-name the rows a classifier of them alone
+    disagrees with (``relabels``).
+
+    A ``model`` that blends (``review_blend``, the default) is the average of a fit per
+    weight in ``candidates`` and setting in ``relabels``: its agreement is the average's,
+    each setting's figure beside it. One that does not gets the setting of best agreement
+    (a tie to the lighter weight, then to not re-naming), the average's figure beside it.
+    Every setting is judged on the same folds, each fold clustered once for all of them (the
+    cross-validation fits are lightened to ``fit_rows`` rows and ``cv_clusterings`` voting
+    clusterings). Returned: the setting, its agreement and the reviews' out-of-fold
+    probabilities at that setting.
 
     Each fold's reviews are hidden, a model is fitted as ``model`` is (with the other
     folds' reviews), and its categories for the hidden rows are compared with the reviews.
@@ -201,8 +206,9 @@ def choose_review_weight(
     # Candidates in order of preference on a tie: the lighter weight, then without relabelling.
     settings = sorted((weight, relabel) for relabel in relabels for weight in candidates)
     probabilities = {setting: np.zeros((len(labelled), n_categories)) for setting in settings}
+    blend_probabilities = np.zeros((len(labelled), n_categories))
 
-    def run(fold: int) -> tuple[int, list[np.ndarray]]:
+    def run(fold: int) -> tuple[int, list[np.ndarray], np.ndarray]:
         hidden = labelled[fold_of == fold]
         training = reviewed.copy()
         training[hidden] = -1
@@ -211,19 +217,23 @@ def choose_review_weight(
         fitted = ClusterSegmenter(**params).fit_review_weights(
             raw, training, champion=champion, weights=candidates, relabels=relabels
         )
-        return fold, [each.predict_proba(raw[hidden]) for each in fitted]
+        average = ClusterSegmenter.blended(fitted).predict_proba(raw[hidden])
+        return fold, [each.predict_proba(raw[hidden]) for each in fitted], average
 
     fitted_order = [(weight, relabel) for relabel in relabels for weight in candidates]
     with ThreadPoolExecutor(max_workers=max(1, min(folds, CORES))) as pool:
-        for fold, per_setting in pool.map(run, range(folds)):
+        for fold, per_setting, average in pool.map(run, range(folds)):
             for setting, hidden_probabilities in zip(fitted_order, per_setting, strict=True):
                 probabilities[setting][fold_of == fold] = hidden_probabilities
-    predicted = {setting: p.argmax(axis=1) for setting, p in probabilities.items()}
+            blend_probabilities[fold_of == fold] = average
     truth, design = reviewed[labelled], weights[labelled]
-    results = {
-        setting: _agreement(model.population, truth, predicted[setting], design)
-        for setting in settings
-    }
+
+    def measured(chosen: np.ndarray, rows: np.ndarray | slice = slice(None)) -> dict[str, float]:
+        return _agreement(model.population, truth[rows], chosen[rows].argmax(axis=1), design[rows])
+
+    results = {setting: measured(p) for setting, p in probabilities.items()}
+    blend = measured(blend_probabilities)
+    blends = model.review_blend and len(settings) > 1
     # The best agreement; the first in ``settings`` among equals.
     best = max(
         settings,
@@ -232,20 +242,24 @@ def choose_review_weight(
             -settings.index(setting),
         ),
     )
+    chosen = blend_probabilities if blends else probabilities[best]
     out = with_fold_variance(
-        results[best],
-        [
-            _agreement(model.population, truth[part], predicted[best][part], design[part])
-            for part in (fold_of == fold for fold in range(folds))
-        ],
+        blend if blends else results[best],
+        [measured(chosen, fold_of == fold) for fold in range(folds)],
     )
     if len(settings) > 1:
-        out["review_weight"] = best[0]
-        out["review_relabel"] = float(best[1])
-        for (weight, relabel), measured in results.items():
-            if "review_macro_recall" in measured:
+        out["review_blend"] = float(blends)
+        if not blends:
+            out["review_weight"] = best[0]
+            out["review_relabel"] = float(best[1])
+        for (weight, relabel), figures in results.items():
+            if "review_macro_recall" in figures:
                 key = f"review_macro_recall_at_weight_{weight:g}" + ("_relabel" if relabel else "")
-                out[key] = measured["review_macro_recall"]
+                out[key] = figures["review_macro_recall"]
+        if "review_macro_recall" in blend:
+            out["review_macro_recall_blended"] = blend["review_macro_recall"]
+    if blends:
+        return ReviewWeight(float("nan"), out, blend_probabilities, blend=True)
     return ReviewWeight(best[0], out, probabilities[best], relabel=best[1])
 
 
@@ -286,6 +300,8 @@ class ReviewWeight:
     out_of_fold: np.ndarray
     #: Whether the reviews re-name the rows a classifier of them alone disagrees with.
     relabel: bool = False
+    #: Whether the model is the settings' average (``weight`` and ``relabel`` then unused).
+    blend: bool = False
 
 
 #: Rows per block when scoring or measuring the whole table: a temporary of 262,144 rows

@@ -390,10 +390,14 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
                 halves=prepared.reviewed.halves,
             )
         agreed, out_of_fold = chosen.agreement, chosen.out_of_fold
-        model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
-        clock.lap(
-            f"review weight {chosen.weight:g}{' with re-naming' if chosen.relabel else ''} chosen"
-        )
+        if chosen.blend:
+            clock.lap("agreement of the review settings' average measured")
+        else:
+            model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
+            clock.lap(
+                f"review weight {chosen.weight:g}"
+                f"{' with re-naming' if chosen.relabel else ''} chosen"
+            )
     model.fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
     clock.lap("fitted")
     metrics, profiles, drift_flags, verdict, outcome = evaluate_model(

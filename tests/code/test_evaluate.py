@@ -103,6 +103,7 @@ def test_a_hidden_spread_review_is_never_judged_by_the_reviews_its_answer_steere
         return [Fitted() for _ in range(len(weights) * len(relabels))]
 
     monkeypatch.setattr(ClusterSegmenter, "fit_review_weights", spy)
+    monkeypatch.setattr(ClusterSegmenter, "blended", staticmethod(lambda fitted: fitted[0]))
     rng = np.random.default_rng(4)
     n = 2_000
     reviewed = np.full(n, -1)

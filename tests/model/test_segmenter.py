@@ -2,7 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.segmenter import RELABEL_MIN_REVIEWS, ClusterSegmenter
+from models.segmenter import (
+    BLEND_RELABELS,
+    BLEND_WEIGHTS,
+    RELABEL_MIN_REVIEWS,
+    ClusterSegmenter,
+)
 from segmentation.features import build_features, numeric_matrix
 from tests.factories import citizen_row, irregular_row, needs_support_row
 
@@ -48,7 +53,11 @@ def test_one_fit_per_review_weight_equals_a_fit_with_that_weight(fitted) -> None
     shared = template.fit_review_weights(raw, reviewed, champion=model, weights=(1.0, 10.0))
     for weight, one in zip((1.0, 10.0), shared, strict=True):
         plain = ClusterSegmenter(
-            "citizens", max_fit_rows=10_000, random_state=4, review_weight=weight
+            "citizens",
+            max_fit_rows=10_000,
+            random_state=4,
+            review_weight=weight,
+            review_blend=False,
         ).fit(raw, reviewed, champion=model)
         assert one.review_weight == weight
         # The same optimum, reached from another start: equal to the solver's tolerance.
@@ -73,9 +82,9 @@ def test_relabelling_learns_from_rows_the_reviews_rename(fitted) -> None:
     reviewed[irregular] = 1  # and these are what the model says
     others = quiet[RELABEL_MIN_REVIEWS + 50 :]
     plain, renamed = (
-        ClusterSegmenter("citizens", max_fit_rows=20_000, random_state=3, relabel=relabel).fit(
-            raw, reviewed, champion=model
-        )
+        ClusterSegmenter(
+            "citizens", max_fit_rows=20_000, random_state=3, relabel=relabel, review_blend=False
+        ).fit(raw, reviewed, champion=model)
         for relabel in (False, True)
     )
     moved_plain = np.mean(plain.predict_index(raw[others]) == 2)
@@ -85,7 +94,9 @@ def test_relabelling_learns_from_rows_the_reviews_rename(fitted) -> None:
     few[rows[: RELABEL_MIN_REVIEWS - 51]] = 2
     few[irregular] = 1
     unchanged = [
-        ClusterSegmenter("citizens", max_fit_rows=20_000, random_state=3, relabel=relabel)
+        ClusterSegmenter(
+            "citizens", max_fit_rows=20_000, random_state=3, relabel=relabel, review_blend=False
+        )
         .fit(raw, few, champion=model)
         .predict_proba(raw[:2_000])
         for relabel in (False, True)
@@ -98,6 +109,74 @@ def test_relabelling_learns_from_rows_the_reviews_rename(fitted) -> None:
     assert [one.relabel for one in shared] == [False, True]
     for one, alone in zip(shared, (plain, renamed), strict=True):
         assert np.mean(one.predict_index(raw) == alone.predict_index(raw)) >= 0.998
+
+
+def test_a_fit_with_reviews_is_the_average_of_the_settings(fitted) -> None:
+    """With reviews, a model is the average of a fit per review weight and re-naming (one
+    quadratic model: the coefficients' mean, which the folded scorer still equals); without
+    reviews there is nothing to average and blending changes nothing."""
+    model, raw = fitted
+    reviewed = np.full(len(raw), -1)
+    rows = np.random.default_rng(5).choice(len(raw), 300, replace=False)
+    reviewed[rows] = model.predict_index(raw[rows])[::-1]
+    blended = ClusterSegmenter("citizens", max_fit_rows=10_000, random_state=5).fit(
+        raw, reviewed, champion=model
+    )
+    assert blended.review_blend
+    settings = ClusterSegmenter("citizens", max_fit_rows=10_000, random_state=5).fit_review_weights(
+        raw, reviewed, champion=model, weights=BLEND_WEIGHTS, relabels=BLEND_RELABELS
+    )
+    assert len(settings) == 6 and not any(one.review_blend for one in settings)
+    assert blended.classifier_ is not None
+    for name in ("coef_", "intercept_"):
+        np.testing.assert_allclose(
+            getattr(blended.classifier_, name),
+            np.mean([getattr(one.classifier_, name) for one in settings], axis=0),
+        )
+    features = build_features(raw, "citizens")
+    np.testing.assert_allclose(
+        blended._log_joint(features),
+        np.mean([one._log_joint(features) for one in settings], axis=0),
+        atol=1e-6,
+    )
+    expected = blended.classifier_.predict_proba(blended.classifier_inputs(raw))
+    np.testing.assert_allclose(blended.predict_proba(raw), expected, atol=1e-9)
+    # ``blended`` (what cross-validation scores) is the same model.
+    np.testing.assert_allclose(
+        ClusterSegmenter.blended(settings).predict_proba(raw), blended.predict_proba(raw)
+    )
+    # The typical values explain the average's categories.
+    assert blended.typical_features_.shape == model.typical_features_.shape
+    # Without reviews: the same model as without blending.
+    alone = [
+        ClusterSegmenter("citizens", max_fit_rows=10_000, random_state=5, review_blend=blend).fit(
+            raw
+        )
+        for blend in (True, False)
+    ]
+    np.testing.assert_array_equal(alone[0].predict_proba(raw), alone[1].predict_proba(raw))
+
+
+def test_an_average_of_fits_without_some_category_never_loses_it(fitted) -> None:
+    """Where a setting learnt no row of some category, each category's logit is the mean
+    over the settings that know it: a category only one setting knows still wins its rows."""
+    _, raw = fitted
+    settings = ClusterSegmenter("citizens", max_fit_rows=10_000, random_state=6).fit_review_weights(
+        raw, np.full(len(raw), -1), weights=(1.0, 3.0)
+    )
+    features = build_features(raw[:2_000], "citizens")
+    knows_all = settings[0]._log_joint(features)
+    settings[1].constant_ = settings[1].constant_.copy()
+    settings[1].constant_[2] = -1e9  # the second never named needs_support
+    settings[1].classifier_ = None
+    average = ClusterSegmenter.blended(settings)
+    assert average.classifier_ is None
+    logits = average._log_joint(features)
+    np.testing.assert_allclose(logits[:, 2], knows_all[:, 2])
+    np.testing.assert_allclose(
+        logits[:, :2], (knows_all[:, :2] + settings[1]._log_joint(features)[:, :2]) / 2
+    )
+    assert (average.predict_index_features(features) == 2).sum() > 0
 
 
 def test_champion_behaves_like_the_categories_say(champion_bundles) -> None:

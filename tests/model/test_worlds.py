@@ -98,10 +98,11 @@ def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
     reviewed[rows] = truth[rows]
     weights = np.full(len(raw), np.nan)
     weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
-    model = ClusterSegmenter("citizens", random_state=7)
+    model = ClusterSegmenter("citizens", random_state=7, review_blend=False)
     chosen = choose_review_weight(
         model, raw, reviewed, weights, folds=3, seed=7, champion=champion, candidates=(1.0, 10.0)
     )
+    assert not chosen.blend and chosen.agreement["review_blend"] == 0.0
     weight, agreed = chosen.weight, chosen.agreement
     # Out-of-fold probabilities of every reviewed row (what calibration learns from).
     assert chosen.out_of_fold.shape == (int((reviewed >= 0).sum()), 3)
@@ -129,6 +130,24 @@ def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
         relabels=(chosen.relabel,),
     ).agreement
     assert again["review_macro_recall"] == agreed["review_macro_recall"] == best
+    # A model that blends (the default) is measured as the settings' average, on the
+    # same folds: its figure is the average's, each setting's beside it.
+    blending = choose_review_weight(
+        ClusterSegmenter("citizens", random_state=7),
+        raw,
+        reviewed,
+        weights,
+        folds=3,
+        seed=7,
+        champion=champion,
+        candidates=(1.0, 10.0),
+    )
+    assert blending.blend and blending.agreement["review_blend"] == 1.0
+    assert "review_weight" not in blending.agreement
+    assert blending.agreement["review_macro_recall"] == agreed["review_macro_recall_blended"]
+    assert blending.agreement["review_macro_recall_at_weight_10"] == by_setting[(10.0, False)]
+    np.testing.assert_allclose(blending.out_of_fold.sum(axis=1), 1.0)
+    assert not np.allclose(blending.out_of_fold, chosen.out_of_fold)
 
 
 def test_a_review_sample_drawn_chunk_by_chunk_is_the_same_sample() -> None:

@@ -112,7 +112,9 @@ def review_sample(
         if champion_model is not None:
             # The champion's way of weighing reviews, not its names (it learnt from them).
             template.set_params(
-                review_weight=champion_model.review_weight, relabel=champion_model.relabel
+                review_weight=champion_model.review_weight,
+                relabel=champion_model.relabel,
+                review_blend=champion_model.review_blend,
             )
         if estimating.any():
             if not (~exclude).any():
