@@ -158,7 +158,7 @@ class ClusterSegmenter(BaseEstimator):
         """
         named = self._cluster_and_name(raw, y, champion)
         if self.review_blend and (named.reviewed >= 0).any():
-            self._average(self._fit_settings(named, BLEND_WEIGHTS, BLEND_RELABELS))
+            self._average(self._fit_settings(named, BLEND_WEIGHTS, BLEND_RELABELS, explain=False))
             self._typical(named)
         else:
             self._learn_named(named)
@@ -172,26 +172,41 @@ class ClusterSegmenter(BaseEstimator):
         champion: ClusterSegmenter | None = None,
         weights: Sequence[float],
         relabels: Sequence[bool] = (False,),
+        explain: bool = True,
     ) -> list[ClusterSegmenter]:
         """One fit per review weight (for each ``relabel`` setting: the weights of the
         first, then of the next), sharing the clustering and naming (which neither touches),
-        each regression started from the previous weight's solution: each equals ``fit``
-        with that ``review_weight`` and ``relabel`` (to the solver's tolerance). What
-        choosing them by cross-validation costs is then one clustering per fold. The fits do
-        not blend (``review_blend`` is off in each); ``blended`` averages them."""
-        return self._fit_settings(self._cluster_and_name(raw, y, champion), weights, relabels)
+        each regression started from the previous weight's solution (the first re-naming one
+        from the same weight's without): each equals ``fit`` with that ``review_weight`` and
+        ``relabel`` (to the solver's tolerance). What choosing them by cross-validation costs
+        is then one clustering per fold. The fits do not blend (``review_blend`` is off in
+        each); ``blended`` averages them. ``explain=False`` leaves out each fit's typical
+        values (what explanations show; cross-validation needs only the categories)."""
+        named = self._cluster_and_name(raw, y, champion)
+        return self._fit_settings(named, weights, relabels, explain=explain)
 
     def _fit_settings(
-        self, named: _Named, weights: Sequence[float], relabels: Sequence[bool]
+        self,
+        named: _Named,
+        weights: Sequence[float],
+        relabels: Sequence[bool],
+        *,
+        explain: bool,
     ) -> list[ClusterSegmenter]:
         fitted: list[ClusterSegmenter] = []
+        solved: dict[float, LogisticRegression | None] = {}
         for relabel in relabels:
             start: LogisticRegression | None = None
             for weight in weights:
                 model = copy.deepcopy(self)
                 model.review_weight, model.relabel, model.review_blend = weight, relabel, False
-                model._learn_named(replace(named, rng=copy.deepcopy(named.rng)), start)
+                model._learn_named(
+                    replace(named, rng=copy.deepcopy(named.rng)),
+                    start if start is not None else solved.get(weight),
+                    explain=explain,
+                )
                 start = model.classifier_
+                solved.setdefault(weight, start)
                 fitted.append(model)
         return fitted
 
@@ -262,11 +277,14 @@ class ClusterSegmenter(BaseEstimator):
         self.named_shares_ = np.bincount(named, minlength=len(self.categories_)) / len(named)
         return _Named(rng, features, scaled, named, confidence, sample_reviewed)
 
-    def _learn_named(self, named: _Named, start: LogisticRegression | None = None) -> None:
+    def _learn_named(
+        self, named: _Named, start: LogisticRegression | None = None, *, explain: bool = True
+    ) -> None:
         self._learn(
             named.rng, named.scaled, named.category, named.confidence, named.reviewed, start
         )
-        self._typical(named)
+        if explain:
+            self._typical(named)
 
     def _typical(self, named: _Named) -> None:
         """Each category's typical features among the sample rows it wins (explanations)."""

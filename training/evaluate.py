@@ -215,7 +215,7 @@ def choose_review_weight(
         # The borderline reviews this fold's hidden half steered to (none without halves).
         training[labelled[steering & (half_of == fold // 2)]] = -1
         fitted = ClusterSegmenter(**params).fit_review_weights(
-            raw, training, champion=champion, weights=candidates, relabels=relabels
+            raw, training, champion=champion, weights=candidates, relabels=relabels, explain=False
         )
         average = ClusterSegmenter.blended(fitted).predict_proba(raw[hidden])
         return fold, [each.predict_proba(raw[hidden]) for each in fitted], average

@@ -98,7 +98,7 @@ def test_a_hidden_spread_review_is_never_judged_by_the_reviews_its_answer_steere
         def predict_proba(self, raw: np.ndarray) -> np.ndarray:
             return np.tile([0.6, 0.3, 0.1], (len(raw), 1))
 
-    def spy(self, raw, y, *, champion=None, weights, relabels=(False,)):  # type: ignore[no-untyped-def]
+    def spy(self, raw, y, *, champion=None, weights, relabels=(False,), explain=True):  # type: ignore[no-untyped-def]
         seen.append(np.asarray(y).copy())
         return [Fitted() for _ in range(len(weights) * len(relabels))]
 
