@@ -88,7 +88,7 @@ def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
     """Training weighs the reviews by cross-validated agreement with them: the chosen weight
     is the best candidate's (a tie to the lighter), and its reported figure is the one
     measured for a model of that weight alone on the same folds."""
-    from training.evaluate import choose_review_weight
+    from training.evaluate import ReviewWeight, choose_review_weight
 
     raw, truth = _world("life_course", 7)
     champion = ClusterSegmenter("citizens", random_state=7).fit(raw)
@@ -98,10 +98,15 @@ def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
     reviewed[rows] = truth[rows]
     weights = np.full(len(raw), np.nan)
     weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
-    model = ClusterSegmenter("citizens", random_state=7, review_blend=False)
-    chosen = choose_review_weight(
-        model, raw, reviewed, weights, folds=3, seed=7, champion=champion, candidates=(1.0, 10.0)
-    )
+
+    def measure(blend: bool, candidates: tuple[float, ...], **kwargs: object) -> ReviewWeight:
+        model = ClusterSegmenter("citizens", random_state=7, review_blend=blend)
+        return choose_review_weight(
+            model, raw, reviewed, weights, folds=3, seed=7, champion=champion,
+            candidates=candidates, **kwargs,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    chosen = measure(False, (1.0, 10.0))
     assert not chosen.blend and chosen.agreement["review_blend"] == 0.0
     weight, agreed = chosen.weight, chosen.agreement
     # Out-of-fold probabilities of every reviewed row (what calibration learns from).
@@ -118,30 +123,11 @@ def test_the_review_weight_is_the_one_the_reviews_agree_with_most() -> None:
     assert (weight, chosen.relabel) == min(s for s, value in by_setting.items() if value == best)
     assert agreed["review_weight"] == weight
     assert agreed["review_relabel"] == float(chosen.relabel)
-    again = choose_review_weight(
-        model,
-        raw,
-        reviewed,
-        weights,
-        folds=3,
-        seed=7,
-        champion=champion,
-        candidates=(weight,),
-        relabels=(chosen.relabel,),
-    ).agreement
+    again = measure(False, (weight,), relabels=(chosen.relabel,)).agreement
     assert again["review_macro_recall"] == agreed["review_macro_recall"] == best
     # A model that blends (the default) is measured as the settings' average, on the
     # same folds: its figure is the average's, each setting's beside it.
-    blending = choose_review_weight(
-        ClusterSegmenter("citizens", random_state=7),
-        raw,
-        reviewed,
-        weights,
-        folds=3,
-        seed=7,
-        champion=champion,
-        candidates=(1.0, 10.0),
-    )
+    blending = measure(True, (1.0, 10.0))
     assert blending.blend and blending.agreement["review_blend"] == 1.0
     assert "review_weight" not in blending.agreement
     assert blending.agreement["review_macro_recall"] == agreed["review_macro_recall_blended"]
