@@ -213,8 +213,9 @@ class ClusterSegmenter(BaseEstimator):
     @staticmethod
     def blended(fitted: Sequence[ClusterSegmenter]) -> ClusterSegmenter:
         """The average of fits that share their clustering (``fit_review_weights``): what
-        ``fit`` with ``review_blend`` gives for those settings (its typical values are the
-        first fit's; cross-validation needs only the categories)."""
+        ``fit`` with ``review_blend`` gives for those settings, save the typical values that
+        explanations show (the first fit's, if it has any; cross-validation needs only the
+        categories)."""
         model = copy.deepcopy(fitted[0])
         model.review_blend = True
         model._average(fitted)
