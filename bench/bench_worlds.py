@@ -75,8 +75,9 @@ def train_with(
     champion: ClusterSegmenter,
     halves: np.ndarray | None = None,
 ) -> tuple[ClusterSegmenter, ReviewWeight]:
-    """As training does: the reviews' weight (and re-naming) chosen by cross-validated
-    agreement with them, then the model fitted at that setting."""
+    """As training does: the agreement with the reviews cross-validated (of the review
+    settings' average; of each setting, and the best one taken, for a model that does not
+    average), then the model fitted."""
     model = ClusterSegmenter("citizens", random_state=seed)
     chosen = choose_review_weight(
         model, raw, reviewed, weights, folds=5, seed=seed, champion=champion, halves=halves
@@ -121,13 +122,14 @@ def two_rounds_of_review(
     reviewed, weights = answer(
         truth, draw_sample(model, raw, rows, n=first, seed=seed, part="spread")
     )
-    first_champion, first_chosen = train_with(raw, reviewed, weights, seed, champion=model)
+    first_champion, _ = train_with(raw, reviewed, weights, seed, champion=model)
+    # As `review sample` does: the champion's way of weighing reviews, not its names.
     template = ClusterSegmenter(
         "citizens",
         random_state=seed,
-        review_weight=first_chosen.weight,
-        relabel=first_chosen.relabel,
-        review_blend=first_chosen.blend,
+        review_weight=first_champion.review_weight,
+        relabel=first_champion.relabel,
+        review_blend=first_champion.review_blend,
     )
     estimating = (reviewed >= 0) & np.isfinite(weights)
     second = draw_cross_fitted(
