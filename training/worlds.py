@@ -13,6 +13,9 @@ here makes the true category in a structurally different way:
   separation, a move, a child) start and stop benefits and bring contacts; a chronic
   vulnerability brings several long benefits and many contacts. The category follows the
   life: vulnerable -> needs support, an event in the year -> irregular, else regular.
+- ``latent_need_clear``: latent need whose behaviour tells the band as surely as on the
+  population A issue 8 measured (1,000 true categories teach a classifier 0.93-0.94 macro
+  recall): nobody halfway between bands, changes in life only in the irregular band.
 - ``latent_need_70`` / ``life_course_86``: the same with shares far from the reference
   (70/18/12 and 86/8/6).
 - ``between``: the archetype world with heavier contact tails and 15 % of customers whose
@@ -109,33 +112,50 @@ def _set_months(matrix: np.ndarray, code: str, rows: np.ndarray, months: np.ndar
 
 # -- latent need ------------------------------------------------------------------------------
 def latent_need_citizens(
-    size: int, seed: int, shares: tuple[float, float, float] = (0.79, 0.11, 0.10)
+    size: int,
+    seed: int,
+    shares: tuple[float, float, float] = (0.79, 0.11, 0.10),
+    clarity: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One heavy-tailed latent need drives contacts, handling and benefits together."""
+    """One heavy-tailed latent need drives contacts, handling and benefits together.
+
+    ``clarity`` in [0, 1] makes the behaviour tell the category more surely: fewer customers
+    halfway between bands, a narrower spread within a band, counts less over-dispersed,
+    changes in life tied to the irregular band rather than also to chance. At 0 the world
+    is the one the suite has always had; at 1 (``latent_need_clear``) a classifier given
+    the true category of 1,000 customers reaches 0.93-0.94 macro recall, as on population A
+    of issue 8 (0.94-0.96)."""
     rng = np.random.default_rng([seed, 11])
     truth = rng.choice(3, size=size, p=np.asarray(shares) / np.sum(shares))
     # The level of need: category centres on a log scale, heavy-tailed spread; one customer
     # in sixteen lies halfway to a neighbouring category.
     centre = np.array([-0.9, 0.35, 1.7])[truth]
-    between = rng.random(size) < 0.06
+    between = rng.random(size) < 0.06 * (1 - clarity)
     toward = np.where(truth == 1, rng.choice([0, 2], size=size), 1)
     centre = np.where(between, (centre + np.array([-0.9, 0.35, 1.7])[toward]) / 2, centre)
-    level = centre + 0.22 * rng.standard_t(4, size=size)
+    level = centre + (0.22 - 0.10 * clarity) * rng.standard_t(4, size=size)
     matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
-    contacts = negative_binomial(rng, np.exp(-0.3 + 1.4 * np.clip(level, -2, 3.5)), 2.0, size)
+    contacts = negative_binomial(
+        rng, np.exp(-0.3 + 1.4 * np.clip(level, -2, 3.5)), 2.0 + 18.0 * clarity, size
+    )
     _channels(rng, matrix, contacts, 0.25 + 0.15 * np.clip(level, -1, 3))
-    applications = negative_binomial(rng, np.exp(0.0 + 0.5 * np.clip(level, -2, 3)), 1.0, size)
+    applications = negative_binomial(
+        rng, np.exp(0.0 + 0.5 * np.clip(level, -2, 3)), 1.0 + 9.0 * clarity, size
+    )
     _applications(rng, matrix, applications, 0.08 + 0.12 * np.clip(level, 0, 3))
     matrix[:, _COLUMN["handling_minutes"]] = applications * rng.lognormal(
         np.log(14 + 4 * np.clip(level, 0, 3)), 0.8, size
     )
     matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, 6.0, 0.8, size)
     # Changes in life rise a little with need, and mark the irregular band (seed 004).
-    change = np.clip(0.05 + 0.06 * np.clip(level + 0.9, 0, 3) + 0.85 * (truth == 1), 0, 0.95)
+    chance = (1 - clarity) * (0.05 + 0.06 * np.clip(level + 0.9, 0, 3))
+    change = np.clip(chance + (0.85 + 0.14 * clarity) * (truth == 1), 0, 0.95 + 0.04 * clarity)
     # A benefit starts or stops in the year for those whose life changes; else it runs all year.
     changing = rng.random(size) < change
     matrix[:, _COLUMN["life_events"]] = np.where(
-        changing & (rng.random(size) < 0.85), 1 + rng.poisson(0.5, size), rng.poisson(0.03, size)
+        changing & (rng.random(size) < 0.85 + 0.1 * clarity),
+        1 + rng.poisson(0.5, size),
+        rng.poisson(0.03, size),
     )
     matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(0.02 * np.exp(np.clip(level, -2, 3)))
     matrix[:, _COLUMN["recovery_claims"]] = rng.poisson(0.015 * np.exp(np.clip(level, -2, 3)))
@@ -340,6 +360,12 @@ WORLDS: dict[str, World] = {
             latent_need_citizens,
             loose_employers,
             "one heavy-tailed latent need; category = band of need, with noise",
+        ),
+        World(
+            "latent_need_clear",
+            lambda n, s: latent_need_citizens(n, s, clarity=1.0),
+            loose_employers,
+            "latent need as learnable as issue 8's population A; no one between bands",
         ),
         World(
             "life_course",

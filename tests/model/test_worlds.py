@@ -69,6 +69,19 @@ def test_every_world_at_any_seed(world: str, seed: int) -> None:
         assert learnt >= unsupervised + 0.03, (unsupervised, learnt)
 
 
+@pytest.mark.parametrize("seed", [3, 4])
+def test_without_reviews_the_issue_bar_holds_where_the_data_allows_it(seed: int) -> None:
+    """Issue 8's bar without reviews (macro recall >= 0.90, ARI >= 0.85 on a population like
+    A) on the latent-need world as learnable as A; measured 0.957-0.970 / 0.879-0.891 at
+    seeds 0-7 at this size. The plain latent-need world cannot be held to it: there every
+    true category of half the population teaches a classifier only about 0.82."""
+    raw, truth = _world("latent_need_clear", seed)
+    model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
+    figures = agreement(model.predict_index(raw), truth, "citizens")
+    assert figures["truth_macro_recall"] >= 0.90, figures
+    assert figures["truth_ari"] >= 0.85, figures
+
+
 def test_a_champion_keeps_its_customers_on_a_retrain() -> None:
     """Stable names: a retrain named by the champion keeps >= 98 % in their category."""
     raw, _ = _world("life_course", 5)
