@@ -34,7 +34,7 @@ from models.registry import (
     log_bundle,
     promote,
 )
-from models.segmenter import ClusterSegmenter
+from models.segmenter import BLEND_RELABELS, BLEND_WEIGHTS, ClusterSegmenter
 from segmentation.fairness import fairness_report, sensitive_frame
 from segmentation.features import build_features, numeric_matrix, raw_profile_metrics
 from segmentation.naming import category_profiles
@@ -424,6 +424,19 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
     return _Evaluated(model, metrics, profiles, drift_flags, verdict, fairness, calibration)
 
 
+def _model_params(model: ClusterSegmenter, *, blended: bool) -> dict[str, object]:
+    """The model's parameters as MLflow params. A model fitted with reviews as the average
+    of the review settings used every weight and both re-naming settings, not the one
+    ``review_weight`` and ``relabel`` it carries: the params say so."""
+    params: dict[str, object] = {
+        f"model_{k}": v for k, v in model.get_params().items() if k != "population"
+    }
+    if blended and model.review_blend:
+        params["model_review_weight"] = "average of " + ", ".join(f"{w:g}" for w in BLEND_WEIGHTS)
+        params["model_relabel"] = "average of " + ", ".join(str(r) for r in BLEND_RELABELS)
+    return params
+
+
 def _record(
     prepared: _Prepared, evaluated: _Evaluated, settings: Settings
 ) -> tuple[str, str | None]:
@@ -444,9 +457,7 @@ def _record(
             "named_by_champion": prepared.current_version or "",
         }
     )
-    mlflow.log_params(
-        {f"model_{k}": v for k, v in evaluated.model.get_params().items() if k != "population"}
-    )
+    mlflow.log_params(_model_params(evaluated.model, blended=prepared.reviewed.count > 0))
     mlflow.log_metrics(finite)
     with tempfile.TemporaryDirectory() as tmp:
         table = Path(tmp) / "profile_vs_reference.csv"

@@ -129,3 +129,21 @@ def test_a_hidden_spread_review_is_never_judged_by_the_reviews_its_answer_steere
         assert (y[borderline[halves[borderline] == 1 - half]] >= 0).all()
         assert (y[plain] >= 0).mean() > 0.5
     assert chosen.out_of_fold.shape == (450, 3)
+
+
+def test_the_logged_params_say_a_model_with_reviews_is_the_settings_average() -> None:
+    """MLflow params of a blending model trained with reviews name every setting it averaged,
+    not the unused ``review_weight`` it carries; without reviews, or choosing one setting,
+    the params are the model's own."""
+    from models.segmenter import ClusterSegmenter
+    from training.train import _model_params
+
+    blending = ClusterSegmenter("citizens", random_state=1)
+    params = _model_params(blending, blended=True)
+    assert params["model_review_weight"] == "average of 1, 3, 10"
+    assert params["model_relabel"] == "average of False, True"
+    assert params["model_review_blend"] is True and "model_population" not in params
+    assert _model_params(blending, blended=False)["model_review_weight"] == 1.0
+    chosen = ClusterSegmenter("citizens", review_blend=False, review_weight=3.0, relabel=True)
+    assert _model_params(chosen, blended=True)["model_review_weight"] == 3.0
+    assert _model_params(chosen, blended=True)["model_relabel"] is True
