@@ -9,9 +9,9 @@ one round (half spread, half borderline) and, in the ``two_rounds_`` columns, in
 of half as many (all spread; a training; all borderline among the customers not reviewed
 yet, cross-fitted: each half drawn by a model taught by half of the first round; a training
 with both, its agreement cross-validated by the halves). Employers: accuracy
-against head count. Peers measured in the same run: the method this replaced (share-matched
-naming, the last commit before issue 8, when ``--previous`` gives its checkout) and a
-supervised ceiling (gradient boosting given every second customer's true category).
+against head count. The peer measured in the same run: a supervised ceiling (gradient
+boosting given every second customer's true category). (The method this replaced,
+share-matched naming, is the checkout before commit 838c611; the README quotes it.)
 
     .venv/bin/python bench/bench_worlds.py --size 100000 --seeds 0 1 2
 """
