@@ -15,6 +15,22 @@ CATEGORY_SV: dict[str, str] = {
     "small": "Liten arbetsgivare (färre än 20 anställda)",
     "medium_large": "Medelstor eller stor arbetsgivare",
 }
+#: What each category means, as the source documents give it (seed 004): what a case handler
+#: judges a customer by on the review page.
+CATEGORY_HINT_SV: dict[str, str] = {
+    "regular": "Vardagen rullar på: få kontakter, förmåner som löper utan avbrott.",
+    "irregular": "Vardagen förändras: sjukdom, arbetslöshet, separation, flytt eller barn; "
+    "förmåner som börjar eller upphör under året.",
+    "needs_support": "Flera förmåner samtidigt, ekonomiskt beroende, långa perioder och "
+    "många kontakter.",
+    "small": "Färre än 20 anställda.",
+    "medium_large": "20 anställda eller fler.",
+}
+#: Why a customer is in the review sample (``training.review``: the sample's parts).
+PART_SV: dict[str, str] = {
+    "spread": "slumpvis ur alla grupper",
+    "borderline": "gränsfall för modellen",
+}
 CHANNEL_SV: dict[str, str] = {
     "digital_self_service": "Digital självservice",
     "guided_digital": "Digital service med vägledning",

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import re
 import secrets
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -31,7 +32,13 @@ from api.web.session import Sessions, WebSession, new_session
 from segmentation import excel
 from segmentation.capacity import ASSUMPTION_BOUNDS, Assumptions, parse_changes, report
 from segmentation.security import WEB_ROLES, verify_password
-from segmentation.taxonomy import COUNTY_NAMES, Population, category_names, county_name
+from segmentation.taxonomy import (
+    COUNTY_NAMES,
+    POPULATIONS,
+    Population,
+    category_names,
+    county_name,
+)
 
 HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
@@ -47,6 +54,8 @@ templates.env.globals.update(
     tag=lambda name: labels.TAG_SV.get(name, name),
     source=lambda name: labels.SOURCE_SV.get(name, name),
     role_name=lambda name: labels.ROLE_SV.get(name, name),
+    part=lambda name: labels.PART_SV.get(name, name),
+    dashed=lambda number: f"{number[:-4]}-{number[-4:]}",
 )
 router = APIRouter(include_in_schema=False)
 HOME = {"case_handler": "/kund", "planner": "/planering", "operator": "/modeller"}
@@ -554,6 +563,142 @@ async def review(request: Request, number: str) -> Response:
         )
     )
     return RedirectResponse(f"/kund/{subject}?meddelande=granskad", 303)
+
+
+# -- the review queue (issue 8): the samples `segmentation review sample` drew ---------------
+REVIEW_MESSAGES = {
+    "sparad": "Din bedömning är sparad. Här är nästa kund att granska.",
+    "klar": "Din bedömning är sparad. Det finns inga fler kunder att granska just nu.",
+}
+
+
+def _page_number(request: Request) -> int:
+    try:
+        return max(1, int(request.query_params.get("sida", "1")))
+    except ValueError:
+        return 1
+
+
+@router.get("/granskning")
+async def review_queue_page(request: Request) -> Response:
+    """The customers drawn for review, in the sample's order, one population at a time."""
+    session = signed_in(request, "case_handler")
+    _needs_purpose(request, session)
+    group = request.query_params.get("grupp", "citizens")
+    population: Population = "employers" if group == "employers" else "citizens"
+    page = _page_number(request)
+    store = _context(request).store
+    queues = {
+        name: await anyio.to_thread.run_sync(
+            partial(store.review_queue, name, page=page if name == population else 1)
+        )
+        for name in POPULATIONS
+    }
+    answer = queues[population]
+    for customer in answer["customers"]:
+        await _audit(
+            request, session, f"{population}.review_queue", customer["customer_id"], "allowed"
+        )
+    return render(
+        request,
+        "review_queue.html",
+        {
+            "answer": answer,
+            "queues": queues,
+            "population": population,
+            "page": page,
+            "message": REVIEW_MESSAGES.get(request.query_params.get("meddelande") or ""),
+        },
+        session=session,
+    )
+
+
+def _render_review_form(
+    request: Request,
+    session: WebSession,
+    population: Population,
+    subject: str,
+    still_open: int,
+    *,
+    errors: dict[str, str] | None = None,
+    form: Any = None,
+    message: str | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "review_form.html",
+        {
+            "customer": subject,
+            "population": population,
+            "categories": category_names(population),
+            "hints": labels.CATEGORY_HINT_SV,
+            "open": still_open,
+            "errors": errors or {},
+            "form": dict(form or {}),
+            "message": message,
+        },
+        session=session,
+        status=422 if errors else 200,
+    )
+
+
+@router.get("/granskning/{number}")
+async def review_form(request: Request, number: str) -> Response:
+    """One customer of the sample to judge, blind: the model's category is not shown, so
+    the review measures the model instead of echoing it."""
+    session = signed_in(request, "case_handler")
+    population, subject = _found(number)
+    _needs_purpose(request, session)
+    store = _context(request).store
+    if not await anyio.to_thread.run_sync(store.queued_for_review, population, subject):
+        raise PageError(
+            404,
+            "Kunden väntar inte på granskning",
+            "Kunden är redan granskad eller finns inte i något urval att granska.",
+        )
+    await _audit(request, session, f"{population}.review_queue", subject, "allowed")
+    queue = await anyio.to_thread.run_sync(
+        lambda: store.review_queue(population, page=1, page_size=1)
+    )
+    message = REVIEW_MESSAGES.get(request.query_params.get("meddelande") or "")
+    return _render_review_form(
+        request, session, population, subject, queue["open"], message=message
+    )
+
+
+@router.post("/granskning/{number}")
+async def review_save(request: Request, number: str) -> Response:
+    """Record the judgement (audited) and go on to the next customer in the queue."""
+    session = signed_in(request, "case_handler")
+    form = await request.form()
+    _checked_form(session, form)
+    population, subject = _found(number)
+    _needs_purpose(request, session)
+    await _audit(request, session, f"{population}.review", subject, "allowed")
+    store = _context(request).store
+    category = str(form.get("kategori", ""))
+    note = " ".join(str(form.get("anteckning", "")).split())[:500] or None
+    if category not in category_names(population):
+        queue = await anyio.to_thread.run_sync(
+            lambda: store.review_queue(population, page=1, page_size=1)
+        )
+        errors = {f"kategori-{category_names(population)[0]}": "Välj en kategori."}
+        return _render_review_form(
+            request, session, population, subject, queue["open"], errors=errors, form=form
+        )
+    await anyio.to_thread.run_sync(
+        lambda: store.add_review(
+            population, subject, category=category, reviewer=session.user, note=note
+        )
+    )
+    queue = await anyio.to_thread.run_sync(
+        lambda: store.review_queue(population, page=1, page_size=1)
+    )
+    if queue["customers"]:
+        return RedirectResponse(
+            f"/granskning/{queue['customers'][0]['customer_id']}?meddelande=sparad", 303
+        )
+    return RedirectResponse(f"/granskning?grupp={population}&meddelande=klar", 303)
 
 
 @router.get("/arbetslista")

@@ -4,13 +4,22 @@ and reviews (what training learns from)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from segmentation.store.base import StoreBase
-from segmentation.store.schema import as_utc, format_id, history, overrides, reviews, utcnow
+from segmentation.store.schema import (
+    as_utc,
+    format_id,
+    history,
+    overrides,
+    review_queue,
+    reviews,
+    utcnow,
+)
 from segmentation.taxonomy import Population
 
 
@@ -136,6 +145,104 @@ class CaseWrites(StoreBase):
         with self.begin() as connection:
             connection.execute(insert(reviews).values(**values))
         return {**values, "subject_id": format_id(population, int(subject_id))}
+
+    # -- the review queue ------------------------------------------------------------------
+    def queue_reviews(
+        self,
+        population: Population,
+        sample: str,
+        subject_ids: Sequence[str],
+        parts: Sequence[str],
+        answered: Sequence[str] = (),
+    ) -> int:
+        """Queue a drawn review sample for the case handlers' review page, in its order
+        (``subject_ids[0]`` first). Queuing the same sample again replaces it. ``answered``:
+        customers reviewed in files of earlier rounds, taken off the queue."""
+        now = utcnow()
+        rows = [
+            {
+                "population": population,
+                "sample": sample,
+                "subject_id": int(subject),
+                "priority": rank,
+                "part": part,
+                "queued_at": now,
+            }
+            for rank, (subject, part) in enumerate(zip(subject_ids, parts, strict=True))
+        ]
+        with self.begin() as connection:
+            connection.execute(
+                delete(review_queue).where(
+                    (review_queue.c.population == population) & (review_queue.c.sample == sample)
+                )
+            )
+            done = [int(subject) for subject in answered]
+            for start in range(0, len(done), 10_000):
+                connection.execute(
+                    delete(review_queue).where(
+                        (review_queue.c.population == population)
+                        & review_queue.c.subject_id.in_(done[start : start + 10_000])
+                    )
+                )
+            if rows:
+                connection.execute(insert(review_queue), rows)
+        return len(rows)
+
+    def _open_reviews(self, population: Population) -> Any:
+        """Queued customers of ``population`` not reviewed since they were queued."""
+        reviewed = exists().where(
+            and_(
+                reviews.c.population == review_queue.c.population,
+                reviews.c.subject_id == review_queue.c.subject_id,
+                reviews.c.reviewed_at >= review_queue.c.queued_at,
+            )
+        )
+        return and_(review_queue.c.population == population, ~reviewed)
+
+    def review_queue(
+        self, population: Population, *, page: int = 1, page_size: int = 25
+    ) -> dict[str, Any]:
+        """The customers still to review, oldest sample first and in each sample's order,
+        one page of them; with how many are queued and how many are still open."""
+        open_rows = self._open_reviews(population)
+        with self.engine.connect() as connection:
+            total = connection.execute(
+                select(func.count()).where(review_queue.c.population == population)
+            ).scalar_one()
+            still_open = connection.execute(
+                select(func.count()).select_from(review_queue).where(open_rows)
+            ).scalar_one()
+            rows = connection.execute(
+                select(review_queue.c.subject_id, review_queue.c.part, review_queue.c.sample)
+                .where(open_rows)
+                .order_by(review_queue.c.queued_at, review_queue.c.sample, review_queue.c.priority)
+                .limit(page_size)
+                .offset((max(page, 1) - 1) * page_size)
+            ).all()
+        return {
+            "customers": [
+                {
+                    "customer_id": format_id(population, row.subject_id),
+                    "part": row.part,
+                    "sample": row.sample,
+                }
+                for row in rows
+            ],
+            "queued": int(total),
+            "open": int(still_open),
+            "page_size": page_size,
+        }
+
+    def queued_for_review(self, population: Population, subject_id: str) -> bool:
+        """Whether the customer is in a review sample and not reviewed since it was queued."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(review_queue.c.subject_id)
+                .where(self._open_reviews(population))
+                .where(review_queue.c.subject_id == int(subject_id))
+                .limit(1)
+            ).first()
+        return found is not None
 
     def review_records(self, *, include_overrides: bool = True) -> list[dict[str, Any]]:
         """Every review as a row of `reviews.parquet` (the latest per customer), and, with

@@ -215,6 +215,20 @@ reviews = Table(
     Index("ix_reviews_subject", "population", "subject_id"),
 )
 
+#: The review samples `segmentation review sample` drew, queued for case handlers' review page
+#: (issue 8): who to review, in the sample's order; a customer leaves the queue when reviewed.
+review_queue = Table(
+    "segment_review_queue",
+    metadata,
+    Column("population", String(16), primary_key=True),
+    Column("sample", String(32), primary_key=True),
+    Column("subject_id", SubjectId, primary_key=True, autoincrement=False),
+    Column("priority", Integer, nullable=False),
+    Column("part", String(16), nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Index("ix_review_queue_subject", "population", "subject_id"),
+)
+
 batch_progress = Table(
     "batch_runs",
     metadata,

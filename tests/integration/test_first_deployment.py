@@ -89,6 +89,18 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert sampled.returncode == 0, sampled.stderr
     sample = pd.read_parquet(sample_path)
     assert len(sample) == 200 and sample["category"].isna().all()
+    # The same sample waits on the case handlers' review page, in the file's order.
+    assert "queued for case handlers on the review page /granskning (200)" in " ".join(
+        sampled.stdout.split()
+    )
+    from segmentation.store import SegmentStore
+
+    store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")
+    queue = store.review_queue("citizens", page_size=500)
+    by_priority = sample.sort_values("priority")["customer_id"].tolist()
+    assert [c["customer_id"] for c in queue["customers"]] == by_priority
+    assert (queue["queued"], queue["open"]) == (200, 200)
+    store.dispose()
     assert list(sample.columns[:5]) == [
         "customer_id",
         "category",
@@ -128,11 +140,20 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     steered = design[design["part"] == "steered"]
     spread_ids = set(sample.loc[sample["part"] == "spread", "customer_id"])
     assert set(steered["id"]) == spread_ids and set(steered["half"]) == {0, 1}
-    second["category"] = truth.reindex(second["customer_id"]).to_numpy()
-    second["reviewer"] = "bo.berg"
-    second["reviewed_at"] = pd.Timestamp("2026-11-27", tz="UTC")
+    # The second round answered on the review page (the store, as the page writes it), then
+    # exported: the design kept by `review sample` still weighs them.
+    store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")
+    for customer in second["customer_id"]:
+        store.add_review(
+            "citizens", customer, category=truth[customer], reviewer="bo.berg", note=None
+        )
+    # The first round, answered in its file, left the page when the second was drawn.
+    assert store.review_queue("citizens")["open"] == 0
+    store.dispose()
     answered = tmp_path / "reviews-2.parquet"
-    second[["customer_id", "category", "reviewer", "reviewed_at", "note"]].to_parquet(answered)
+    exported = _cli(env, "review", "export", "--out", str(answered))
+    assert exported.returncode == 0, exported.stderr
+    assert len(pd.read_parquet(answered)) == 150
     both = _cli(
         env, "train", "--data", str(data), "--reviews", str(reviews), "--reviews", str(answered)
     )

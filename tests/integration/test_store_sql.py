@@ -246,3 +246,45 @@ def test_a_run_left_unfinished_in_the_earlier_layout_starts_again(store: Segment
     again = start()
     assert again.done == frozenset() and again.table_name != first.table_name
     assert first.table_name not in sa.inspect(store.engine).get_table_names()
+
+
+def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
+    store: SegmentStore,
+) -> None:
+    """The case handlers' review queue: the sample's order, oldest sample first, a page at a
+    time; a review since queuing closes a customer, one from before does not; re-queuing a
+    sample replaces it."""
+    import time
+
+    earlier = "194001011230"
+    store.add_review("citizens", earlier, category="irregular", reviewer="anna", note=None)
+    time.sleep(0.01)
+    first = [earlier, "195002021231", "196003031232"]
+    assert store.queue_reviews("citizens", "s1", first, ["borderline", "spread", "spread"]) == 3
+    time.sleep(0.01)
+    store.queue_reviews("citizens", "s2", ["197004041233"], ["borderline"])
+    store.queue_reviews("employers", "s3", ["5560000001"], ["spread"])
+    queue = store.review_queue("citizens", page=1, page_size=2)
+    assert [c["customer_id"] for c in queue["customers"]] == first[:2]
+    assert (queue["queued"], queue["open"]) == (4, 4)  # the earlier review does not count
+    assert [c["customer_id"] for c in store.review_queue("citizens", page=2, page_size=2)[
+        "customers"
+    ]] == [first[2], "197004041233"]  # fmt: skip
+    store.add_review("citizens", first[1], category="regular", reviewer="anna", note="ok")
+    assert not store.queued_for_review("citizens", first[1])
+    assert store.queued_for_review("citizens", first[0])
+    assert not store.queued_for_review("citizens", "198005051234")  # never queued
+    queue = store.review_queue("citizens")
+    assert [c["customer_id"] for c in queue["customers"]] == [first[0], first[2], "197004041233"]
+    assert (queue["queued"], queue["open"]) == (4, 3)
+    assert store.queue_reviews("citizens", "s1", first[:1], ["spread"]) == 1  # replaced
+    assert store.review_queue("citizens")["queued"] == 2
+    # A later round takes off the customers reviewed in an earlier round's file.
+    store.queue_reviews("citizens", "s4", ["198005051234"], ["borderline"], answered=first[:1])
+    assert [c["customer_id"] for c in store.review_queue("citizens")["customers"]] == [
+        "197004041233",
+        "198005051234",
+    ]
+    assert store.review_queue("employers")["customers"] == [
+        {"customer_id": "5560000001", "part": "spread", "sample": "s3"}
+    ]

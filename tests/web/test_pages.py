@@ -156,7 +156,7 @@ def test_repeated_failures_lock_the_account(page: Any, site: Site) -> None:
     expect(page.get_by_role("alert")).to_contain_text("Kontot är låst")
 
 
-def test_every_page_passes_axe(page: Any, site: Site) -> None:
+def test_every_page_passes_axe(page: Any, site: Site, small_population: Path) -> None:
     problems: dict[str, list[str]] = {}
     page.goto(f"{site.url}/logga-in")
     problems["logga-in"] = _serious(page)
@@ -166,6 +166,15 @@ def test_every_page_passes_axe(page: Any, site: Site) -> None:
     problems["kundkort"] = _serious(page)
     page.goto(f"{site.url}/arbetslista")
     problems["arbetslista"] = _serious(page)
+    queued = _queue_two(site, small_population, "20261201T000000000002", start=20)
+    page.goto(f"{site.url}/granskning")
+    problems["granskning"] = _serious(page)
+    page.goto(f"{site.url}/granskning/{queued[0]}")
+    problems["granska-kund"] = _serious(page)
+    page.get_by_role("button", name="Spara och gå till nästa").click()
+    problems["granska-kund-fel"] = _serious(page)
+    for customer in queued:  # the queue is the session's: leave it empty
+        site.store.add_review("citizens", customer, category="regular", reviewer="t", note=None)
     page.goto(f"{site.url}/planering")
     problems["403"] = _serious(page)
     page.get_by_role("button", name="Logga ut").click()
@@ -277,10 +286,71 @@ def test_pages_reflow_at_200_percent_zoom(browser: Any, site: Site) -> None:
     try:
         sign_in(zoomed, site, "anna")
         _open_card(zoomed, site)
-        for path in (f"/kund/{site.citizen_id}", "/kund", "/arbetslista"):
+        for path in (f"/kund/{site.citizen_id}", "/kund", "/arbetslista", "/granskning"):
             zoomed.goto(f"{site.url}{path}")
             wide = zoomed.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert wide <= 0, (path, wide)
             expect(zoomed.get_by_role("button", name="Logga ut")).to_be_visible()
     finally:
         context.close()
+
+
+def _queue_two(site: Site, small_population: Path, sample: str, start: int = 5) -> list[str]:
+    """Two customers of the site's population queued for review, as `review sample` does."""
+    import pandas as pd
+
+    ids = pd.read_parquet(small_population / "citizens.parquet")["customer_id"].astype(str)
+    chosen = [ids.iloc[start], ids.iloc[start + 4]]
+    site.store.queue_reviews("citizens", sample, chosen, ["borderline", "spread"])
+    return chosen
+
+
+def test_a_case_handler_works_through_the_review_queue(
+    page: Any, site: Site, small_population: Path
+) -> None:
+    """The review sample on its page: blind (the model's category is not shown), one
+    customer after the other, each judgement stored as a review and audited."""
+    first, second = _queue_two(site, small_population, "20261201T000000000001")
+    assert site.store.review_queue("citizens")["open"] == 2  # only these two
+    sign_in(page, site, "anna")
+    page.get_by_role("link", name="Granskning").click()
+    expect(page).to_have_url(re.compile(r"/syfte"))
+    page.get_by_label("Syfte").fill("granskning av urval")
+    page.get_by_role("button", name="Fortsätt").click()
+    expect(page).to_have_url(re.compile(r"/granskning$"))
+    table = page.locator("table")
+    expect(table).to_contain_text(_dashed(first))
+    expect(table).to_contain_text("gränsfall för modellen")
+    page.screenshot(path=str(SHOTS / "granskning.png"), full_page=False)
+    page.get_by_role("link", name=_dashed(first)).click()
+    expect(page.get_by_role("heading", name=f"Granska kund {_dashed(first)}")).to_be_visible()
+    assert "enligt modellen" not in page.content()  # blind: no model category on the page
+    page.get_by_role("button", name="Spara och gå till nästa").click()
+    expect(page.get_by_role("alert")).to_contain_text("Välj en kategori.")
+    expect(page.get_by_label("Regelbunden vardag", exact=True)).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    page.get_by_label("Oregelbunden vardag").check()
+    page.get_by_label("Anteckning (frivilligt)").fill("flytt och ny förmån i våras")
+    page.screenshot(path=str(SHOTS / "granska-kund.png"), full_page=False)
+    page.get_by_role("button", name="Spara och gå till nästa").click()
+    expect(page).to_have_url(re.compile(f"/granskning/{second}"))
+    expect(page.get_by_role("status")).to_contain_text("Här är nästa kund att granska")
+    page.get_by_label("Vardag som kräver stöd").check()
+    page.get_by_role("button", name="Spara och gå till nästa").click()
+    expect(page.get_by_role("status")).to_contain_text("inga fler kunder att granska")
+    # A customer reviewed already is not offered again.
+    answer = page.goto(f"{site.url}/granskning/{first}")
+    assert answer is not None and answer.status == 404
+    expect(page.get_by_role("heading", name="Kunden väntar inte på granskning")).to_be_visible()
+    reviews = {r["id"]: r for r in site.store.review_records(include_overrides=False)}
+    assert (reviews[first]["category"], reviews[first]["reviewer"]) == ("irregular", "anna")
+    assert reviews[first]["note"] == "flytt och ny förmån i våras"
+    assert reviews[second]["category"] == "needs_support"
+    actions = {
+        (e["action"], e["subject"])
+        for e in site.store.audit_entries(limit=500)
+        if e["actor"] == "anna" and e["purpose"] == "granskning av urval"
+    }
+    assert {("citizens.review", first), ("citizens.review", second)} <= actions
+    assert ("citizens.review_queue", first) in actions

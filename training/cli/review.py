@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from segmentation.settings import get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from segmentation.settings import Settings
 from training.cli.common import console
 
 #: Rows validated and scored at a time when a champion draws the review sample.
@@ -37,6 +42,14 @@ def review_sample(
             "borderline. Default: both; borderline when --reviews names an earlier round."
         ),
     ] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue/--no-queue",
+            help="Also put the sample on the case handlers' review page (/granskning), in "
+            "the segment store; their reviews come back with `segmentation review export`.",
+        ),
+    ] = True,
 ) -> None:
     """Draw the customers whose review teaches the model most (every cluster, the borderline
     ones first) into a file of the review contract's columns. In rounds: a first round
@@ -169,6 +182,8 @@ def review_sample(
     atomic_write_parquet(sample_file(population, sample), out)  # type: ignore[arg-type]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     keep_design(settings.home, population, sample, stamp, steered)  # type: ignore[arg-type]
+    answered_ids = [str(i) for i in ids[exclude]] if answered_reviews is not None else []
+    queued = _queue(settings, population, stamp, sample, answered_ids) if queue else ""
     parts = sample["part"].value_counts().to_dict()
     left_out = int(np.sum(exclude))
     console.print(
@@ -180,6 +195,39 @@ def review_sample(
         f"`segmentation train --data {data}"
         + "".join(f" --reviews {p}" for p in reviews or [])
         + f" --reviews {out}`"
+        + queued
+    )
+
+
+def _queue(
+    settings: Settings, population: str, stamp: str, sample: pd.DataFrame, answered: list[str]
+) -> str:
+    """Queue the sample on the case handlers' review page (the customers reviewed in the
+    earlier rounds' files off it); what to tell the operator. The file is written already:
+    a store that cannot be reached costs the page, not the file."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from segmentation.store import SegmentStore
+
+    ordered = sample.sort_values("priority", kind="stable")
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    try:
+        store.create()
+        count = store.queue_reviews(
+            population,  # type: ignore[arg-type]
+            stamp,
+            ordered["id"].astype(str).tolist(),
+            ordered["part"].astype(str).tolist(),
+            answered,
+        )
+    except SQLAlchemyError as error:
+        log.warning("review sample not queued: %s", type(error).__name__)
+        return " Not queued for the review page: the segment store could not be reached."
+    finally:
+        store.dispose()
+    return (
+        f" Also queued for case handlers on the review page /granskning ({count:,}); "
+        "`segmentation review export` then writes their reviews."
     )
 
 
