@@ -222,11 +222,11 @@ def _queue(
         )
     except SQLAlchemyError as error:
         log.warning("review sample not queued: %s", type(error).__name__)
-        return " Not queued for the review page: the segment store could not be reached."
+        return ". Not queued for the review page: the segment store could not be reached."
     finally:
         store.dispose()
     return (
-        f" Also queued for case handlers on the review page /granskning ({count:,}); "
+        f". Also queued for case handlers on the review page /granskning ({count:,}); "
         "`segmentation review export` then writes their reviews."
     )
 
