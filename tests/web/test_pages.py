@@ -354,3 +354,31 @@ def test_a_case_handler_works_through_the_review_queue(
     }
     assert {("citizens.review", first), ("citizens.review", second)} <= actions
     assert ("citizens.review_queue", first) in actions
+
+
+def test_a_review_is_given_with_the_keyboard_alone(
+    page: Any, site: Site, small_population: Path
+) -> None:
+    """The blind review form: arrow keys choose among the everyday lives, Tab reaches the
+    note, Enter sends it."""
+    first, second = _queue_two(site, small_population, "20261201T000000000003", start=30)
+    sign_in(page, site, "anna")
+    page.goto(f"{site.url}/granskning/{first}")
+    page.get_by_label("Syfte").focus()
+    page.keyboard.type("granskning med tangentbordet")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"/granskning/{first}$"))
+    page.get_by_label("Regelbunden vardag", exact=True).focus()
+    page.keyboard.press("ArrowDown")  # moves to, and chooses, the next everyday life
+    expect(page.get_by_label("Oregelbunden vardag")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Anteckning (frivilligt)")).to_be_focused()
+    page.keyboard.type("med tangentbordet")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(f"/granskning/{second}"))
+    reviews = {r["id"]: r for r in site.store.review_records(include_overrides=False)}
+    assert (reviews[first]["category"], reviews[first]["note"]) == (
+        "irregular",
+        "med tangentbordet",
+    )
+    site.store.add_review("citizens", second, category="regular", reviewer="t", note=None)
