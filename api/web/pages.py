@@ -483,14 +483,23 @@ def _found(number: str) -> tuple[Population, str]:
     return found
 
 
-@router.post("/kund/{number}/andra")
-async def override(request: Request, number: str) -> Response:
+async def _case_form(
+    request: Request, number: str, action: str
+) -> tuple[WebSession, Any, Population, str]:
+    """What every case handler's form about one customer checks first: the role, the form
+    token, the number, the purpose; then the audit record of ``{population}.{action}``."""
     session = signed_in(request, "case_handler")
     form = await request.form()
     _checked_form(session, form)
     population, subject = _found(number)
     _needs_purpose(request, session)
-    await _audit(request, session, f"{population}.override", subject, "allowed")
+    await _audit(request, session, f"{population}.{action}", subject, "allowed")
+    return session, form, population, subject
+
+
+@router.post("/kund/{number}/andra")
+async def override(request: Request, number: str) -> Response:
+    session, form, population, subject = await _case_form(request, number, "override")
     errors: dict[str, str] = {}
     category = str(form.get("kategori", ""))
     reason = " ".join(str(form.get("motivering", "")).split())
@@ -528,11 +537,7 @@ async def override(request: Request, number: str) -> Response:
 
 @router.post("/kund/{number}/ta-bort")
 async def remove_override(request: Request, number: str) -> Response:
-    session = signed_in(request, "case_handler")
-    _checked_form(session, await request.form())
-    population, subject = _found(number)
-    _needs_purpose(request, session)
-    await _audit(request, session, f"{population}.override", subject, "allowed")
+    session, _, population, subject = await _case_form(request, number, "override")
     store = _context(request).store
     await anyio.to_thread.run_sync(
         lambda: store.remove_override(
@@ -544,12 +549,7 @@ async def remove_override(request: Request, number: str) -> Response:
 
 @router.post("/kund/{number}/granska")
 async def review(request: Request, number: str) -> Response:
-    session = signed_in(request, "case_handler")
-    form = await request.form()
-    _checked_form(session, form)
-    population, subject = _found(number)
-    _needs_purpose(request, session)
-    await _audit(request, session, f"{population}.review", subject, "allowed")
+    session, form, population, subject = await _case_form(request, number, "review")
     category = str(form.get("bedomning", ""))
     note = " ".join(str(form.get("anteckning", "")).split())[:500] or None
     if category not in category_names(population):
@@ -577,6 +577,13 @@ def _page_number(request: Request) -> int:
         return max(1, int(request.query_params.get("sida", "1")))
     except ValueError:
         return 1
+
+
+async def _first_open(store: Any, population: Population) -> dict[str, Any]:
+    """The review queue's first page of one: the next customer and how many are open."""
+    return await anyio.to_thread.run_sync(
+        partial(store.review_queue, population, page=1, page_size=1)
+    )
 
 
 @router.get("/granskning")
@@ -657,9 +664,7 @@ async def review_form(request: Request, number: str) -> Response:
             "Kunden är redan granskad eller finns inte i något urval att granska.",
         )
     await _audit(request, session, f"{population}.review_queue", subject, "allowed")
-    queue = await anyio.to_thread.run_sync(
-        lambda: store.review_queue(population, page=1, page_size=1)
-    )
+    queue = await _first_open(store, population)
     message = REVIEW_MESSAGES.get(request.query_params.get("meddelande") or "")
     return _render_review_form(
         request, session, population, subject, queue["open"], message=message
@@ -669,19 +674,12 @@ async def review_form(request: Request, number: str) -> Response:
 @router.post("/granskning/{number}")
 async def review_save(request: Request, number: str) -> Response:
     """Record the judgement (audited) and go on to the next customer in the queue."""
-    session = signed_in(request, "case_handler")
-    form = await request.form()
-    _checked_form(session, form)
-    population, subject = _found(number)
-    _needs_purpose(request, session)
-    await _audit(request, session, f"{population}.review", subject, "allowed")
+    session, form, population, subject = await _case_form(request, number, "review")
     store = _context(request).store
     category = str(form.get("kategori", ""))
     note = " ".join(str(form.get("anteckning", "")).split())[:500] or None
     if category not in category_names(population):
-        queue = await anyio.to_thread.run_sync(
-            lambda: store.review_queue(population, page=1, page_size=1)
-        )
+        queue = await _first_open(store, population)
         errors = {f"kategori-{category_names(population)[0]}": "Välj en kategori."}
         return _render_review_form(
             request, session, population, subject, queue["open"], errors=errors, form=form
@@ -691,9 +689,7 @@ async def review_save(request: Request, number: str) -> Response:
             population, subject, category=category, reviewer=session.user, note=note
         )
     )
-    queue = await anyio.to_thread.run_sync(
-        lambda: store.review_queue(population, page=1, page_size=1)
-    )
+    queue = await _first_open(store, population)
     if queue["customers"]:
         return RedirectResponse(
             f"/granskning/{queue['customers'][0]['customer_id']}?meddelande=sparad", 303
