@@ -656,6 +656,7 @@ async def review_form(request: Request, number: str) -> Response:
     session = signed_in(request, "case_handler")
     population, subject = _found(number)
     _needs_purpose(request, session)
+    await _audit(request, session, f"{population}.review_queue", subject, "allowed")
     store = _context(request).store
     if not await anyio.to_thread.run_sync(store.queued_for_review, population, subject):
         raise PageError(
@@ -663,7 +664,6 @@ async def review_form(request: Request, number: str) -> Response:
             "Kunden väntar inte på granskning",
             "Kunden är redan granskad eller finns inte i något urval att granska.",
         )
-    await _audit(request, session, f"{population}.review_queue", subject, "allowed")
     queue = await _first_open(store, population)
     message = REVIEW_MESSAGES.get(request.query_params.get("meddelande") or "")
     return _render_review_form(
