@@ -156,8 +156,9 @@ class CaseWrites(StoreBase):
         answered: Sequence[str] = (),
     ) -> int:
         """Queue a drawn review sample for the case handlers' review page, in its order
-        (``subject_ids[0]`` first). Queuing the same sample again replaces it. ``answered``:
-        customers reviewed in files of earlier rounds, taken off the queue."""
+        (``subject_ids[0]`` first). Queuing the same sample again replaces it; a customer
+        still waiting from an earlier sample waits once, in this one. ``answered``: customers
+        reviewed in files of earlier rounds, taken off the queue."""
         now = utcnow()
         rows = [
             {
@@ -176,7 +177,7 @@ class CaseWrites(StoreBase):
                     (review_queue.c.population == population) & (review_queue.c.sample == sample)
                 )
             )
-            done = [int(subject) for subject in answered]
+            done = [int(subject) for subject in (*answered, *subject_ids)]
             for start in range(0, len(done), 10_000):
                 connection.execute(
                     delete(review_queue).where(

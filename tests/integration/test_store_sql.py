@@ -285,6 +285,13 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
         "197004041233",
         "198005051234",
     ]
+    # A customer drawn again waits once, in the later sample.
+    store.queue_reviews("citizens", "s5", ["197004041233"], ["spread"])
+    queue = store.review_queue("citizens")
+    assert [(c["customer_id"], c["sample"]) for c in queue["customers"]] == [
+        ("198005051234", "s4"),
+        ("197004041233", "s5"),
+    ]
     assert store.review_queue("employers")["customers"] == [
         {"customer_id": "5560000001", "part": "spread", "sample": "s3"}
     ]
