@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from segmentation.store.base import StoreBase
@@ -189,16 +189,20 @@ class CaseWrites(StoreBase):
                 connection.execute(insert(review_queue), rows)
         return len(rows)
 
-    def _open_reviews(self, population: Population) -> Any:
-        """Queued customers of ``population`` not reviewed since they were queued."""
-        reviewed = exists().where(
+    @staticmethod
+    def _reviewed_since_queued() -> Any:
+        """A queued customer has a review given since they were queued."""
+        return exists().where(
             and_(
                 reviews.c.population == review_queue.c.population,
                 reviews.c.subject_id == review_queue.c.subject_id,
                 reviews.c.reviewed_at >= review_queue.c.queued_at,
             )
         )
-        return and_(review_queue.c.population == population, ~reviewed)
+
+    def _open_reviews(self, population: Population) -> Any:
+        """Queued customers of ``population`` not reviewed since they were queued."""
+        return and_(review_queue.c.population == population, ~self._reviewed_since_queued())
 
     def review_queue(
         self, population: Population, *, page: int = 1, page_size: int = 25
@@ -233,6 +237,40 @@ class CaseWrites(StoreBase):
             "open": int(still_open),
             "page_size": page_size,
         }
+
+    def review_samples(self) -> list[dict[str, Any]]:
+        """Every queued sample, oldest first: its population, when it was queued, how many
+        customers it holds and how many still wait."""
+        waiting = func.sum(case((~self._reviewed_since_queued(), 1), else_=0))
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(
+                    review_queue.c.population,
+                    review_queue.c.sample,
+                    func.min(review_queue.c.queued_at).label("queued_at"),
+                    func.count().label("queued"),
+                    waiting.label("open"),
+                )
+                .group_by(review_queue.c.population, review_queue.c.sample)
+                .order_by(func.min(review_queue.c.queued_at), review_queue.c.sample)
+            ).all()
+        return [
+            {
+                "population": row.population,
+                "sample": row.sample,
+                "queued_at": as_utc(row.queued_at),
+                "queued": int(row.queued),
+                "open": int(row.open or 0),
+            }
+            for row in rows
+        ]
+
+    def withdraw_sample(self, sample: str) -> int:
+        """Take a queued sample off the review page (reviews already given stay); how many
+        customers it held."""
+        with self.begin() as connection:
+            result = connection.execute(delete(review_queue).where(review_queue.c.sample == sample))
+        return int(result.rowcount or 0)
 
     def queued_for_review(self, population: Population, subject_id: str) -> bool:
         """Whether the customer is in a review sample and not reviewed since it was queued."""

@@ -90,7 +90,7 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     sample = pd.read_parquet(sample_path)
     assert len(sample) == 200 and sample["category"].isna().all()
     # The same sample waits on the case handlers' review page, in the file's order.
-    assert "queued for case handlers on the review page /granskning (200)" in " ".join(
+    assert "queued for case handlers on the review page /granskning (200, sample" in " ".join(
         sampled.stdout.split()
     )
     from segmentation.store import SegmentStore
@@ -154,6 +154,27 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     exported = _cli(env, "review", "export", "--out", str(answered))
     assert exported.returncode == 0, exported.stderr
     assert len(pd.read_parquet(answered)) == 150
+    # The operator's view of the queue: the second round, reviewed; then withdrawn.
+    listed = _cli(env, "review", "queue")
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [line for line in listed.stdout.splitlines() if "citizens" in line]
+    stamp = row.split("│")[2].strip()
+    assert row.split("│")[4].strip() == "150" and row.split("│")[5].strip() == "0"
+    no_reason = _cli(env, "review", "queue", "--withdraw", stamp)
+    assert no_reason.returncode == 2 and "a reason is required" in no_reason.stderr
+    withdrawn = _cli(
+        env, "review", "queue", "--withdraw", stamp, "--reason", "drawn twice", "--operator", "ops"
+    )
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    assert f"sample {stamp} withdrawn (150 customers off the page)" in withdrawn.stdout
+    assert "no review sample is queued" in _cli(env, "review", "queue").stdout
+    audit = _cli(env, "audit", "--subject", stamp)
+    (record,) = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert (record["action"], record["actor"], record["purpose"]) == (
+        "review_sample_withdrawn",
+        "ops",
+        "drawn twice",
+    )
     both = _cli(
         env, "train", "--data", str(data), "--reviews", str(reviews), "--reviews", str(answered)
     )

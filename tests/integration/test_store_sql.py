@@ -292,6 +292,23 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
         ("198005051234", "s4"),
         ("197004041233", "s5"),
     ]
+    # The operator's view: every sample with what it holds and what still waits (s1's last
+    # customer left with the later round); then one withdrawn.
+    samples = {
+        (x["population"], x["sample"]): (x["queued"], x["open"]) for x in store.review_samples()
+    }
+    assert samples == {
+        ("citizens", "s4"): (1, 1),
+        ("citizens", "s5"): (1, 1),
+        ("employers", "s3"): (1, 1),
+    }
+    assert store.withdraw_sample("s4") == 1 and store.withdraw_sample("s4") == 0
+    assert [c["sample"] for c in store.review_queue("citizens")["customers"]] == ["s5"]
+    store.add_review("citizens", "197004041233", category="regular", reviewer="bo", note=None)
+    assert [(x["sample"], x["queued"], x["open"]) for x in store.review_samples()] == [
+        ("s3", 1, 1),
+        ("s5", 1, 0),
+    ]
     assert store.review_queue("employers")["customers"] == [
         {"customer_id": "5560000001", "part": "spread", "sample": "s3"}
     ]

@@ -40,6 +40,7 @@ for command in COMMANDS:
     app.command()(command)
 review_app.command("sample")(review.review_sample)
 review_app.command("export")(review.review_export)
+review_app.command("queue")(review.review_queue)
 user_app = typer.Typer(help="Accounts of the people who sign in to the web pages.")
 app.add_typer(user_app, name="user")
 user_app.command("add")(service.user_add)

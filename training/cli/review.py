@@ -226,8 +226,8 @@ def _queue(
     finally:
         store.dispose()
     return (
-        f". Also queued for case handlers on the review page /granskning ({count:,}); "
-        "`segmentation review export` then writes their reviews."
+        f". Also queued for case handlers on the review page /granskning ({count:,}, sample "
+        f"{stamp}); `segmentation review export` then writes their reviews."
     )
 
 
@@ -304,3 +304,65 @@ def promote(
     )
     store.dispose()
     console.print(f"{population}: champion {previous or 'none'} -> version {version}")
+
+
+def review_queue(
+    withdraw: Annotated[
+        str | None,
+        typer.Option(help="A sample (as listed) to take off the review page; reviews stay."),
+    ] = None,
+    reason: Annotated[
+        str, typer.Option(help="Why it is withdrawn (recorded in the audit log).")
+    ] = "",
+    operator: Annotated[str, typer.Option(help="Who does it.")] = os.environ.get(
+        "USER", "operator"
+    ),
+) -> None:
+    """The review samples waiting on the case handlers' page (/granskning): when each was
+    drawn, how many customers it holds and how many still wait; `--withdraw` takes one off."""
+    from rich.table import Table
+
+    from segmentation.store import SegmentStore, utcnow
+
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    try:
+        if withdraw is not None:
+            if not reason.strip():
+                raise typer.BadParameter("a reason is required", param_hint="--reason")
+            removed = store.withdraw_sample(withdraw)
+            if not removed:
+                console.print(f"[red]no queued sample {withdraw}[/red]")
+                raise typer.Exit(2)
+            store.audit_many(
+                [
+                    {
+                        "at": utcnow(),
+                        "actor": operator,
+                        "role": "operator",
+                        "action": "review_sample_withdrawn",
+                        "subject": withdraw,
+                        "purpose": reason.strip()[:200],
+                        "outcome": "allowed",
+                    }
+                ]
+            )
+            console.print(f"sample {withdraw} withdrawn ({removed:,} customers off the page)")
+            return
+        samples = store.review_samples()
+    finally:
+        store.dispose()
+    if not samples:
+        console.print("no review sample is queued (`segmentation review sample` draws one)")
+        return
+    table = Table("population", "sample", "queued at", "customers", "still to review")
+    for sample in samples:
+        table.add_row(
+            sample["population"],
+            sample["sample"],
+            f"{sample['queued_at']:%Y-%m-%d %H:%M} UTC",
+            f"{sample['queued']:,}",
+            f"{sample['open']:,}",
+        )
+    console.print(table)
