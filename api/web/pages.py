@@ -909,6 +909,7 @@ async def models_page(request: Request) -> Response:
         "models.html",
         {
             "versions": versions,
+            "samples": await anyio.to_thread.run_sync(_context(request).store.review_samples),
             "serving": _context(request).models.versions,
             "message": request.query_params.get("meddelande"),
             "error": None,
@@ -938,6 +939,7 @@ async def put_into_service(request: Request) -> Response:
             "models.html",
             {
                 "versions": versions,
+                "samples": await anyio.to_thread.run_sync(context.store.review_samples),
                 "serving": context.models.versions,
                 "message": None,
                 "error": (population, version, "Skriv en motivering på 3–200 tecken."),
@@ -978,7 +980,14 @@ def _versions() -> list[dict[str, Any]]:
     client = MlflowClient()
     out = []
     for population, name in MODEL_NAMES.items():
-        for version in client.search_model_versions(f"name='{name}'"):
+        versions = client.search_model_versions(f"name='{name}'")
+        # search_model_versions leaves every version's aliases empty (mlflow#9783): the
+        # registered model has them.
+        aliases: dict[str, list[str]] = {}
+        if versions:
+            for alias, number in client.get_registered_model(name).aliases.items():
+                aliases.setdefault(str(number), []).append(alias)
+        for version in versions:
             run = client.get_run(version.run_id) if version.run_id else None
             metrics = run.data.metrics if run else {}
             out.append(
@@ -986,7 +995,7 @@ def _versions() -> list[dict[str, Any]]:
                     "population": population,
                     "version": version.version,
                     "created": dt.datetime.fromtimestamp(version.creation_timestamp / 1000, dt.UTC),
-                    "aliases": list(version.aliases),
+                    "aliases": sorted(aliases.get(str(version.version), [])),
                     "gate": run.data.tags.get("gate", "–") if run else "–",
                     "fairness": version.tags.get("fairness", "–"),
                     "drift": version.tags.get("drift", "–"),

@@ -256,6 +256,14 @@ def test_an_operator_puts_a_version_into_service_and_rolls_back(page: Any, site:
         other = str(log_bundle(bundle))
     sign_in(page, site, "olle")
     expect(page.get_by_role("heading", name="Modellversioner")).to_be_visible()
+    # The version in service says so, and only the others can be put into service.
+    serving = page.locator("tbody tr", has_text="Medborgare").filter(has_text="champion")
+    expect(serving).to_have_count(1)
+    expect(serving.locator("td").nth(1)).to_have_text(before.version)
+    expect(serving).to_contain_text("I drift")
+    expect(
+        page.get_by_role("button", name=f"Sätt medborgare version {before.version} i drift")
+    ).to_have_count(0)
     try:
         page.get_by_role("button", name=f"Sätt medborgare version {other} i drift").click()
         expect(page.get_by_role("alert")).to_contain_text("Skriv en motivering")
@@ -354,6 +362,13 @@ def test_a_case_handler_works_through_the_review_queue(
     }
     assert {("citizens.review", first), ("citizens.review", second)} <= actions
     assert ("citizens.review_queue", first) in actions
+    # The operator sees the sample and that nobody is left to review in it (counts only).
+    page.get_by_role("button", name="Logga ut").click()
+    sign_in(page, site, "olle")
+    row = page.locator("#granskning-rubrik + table tr", has_text="20261201T000000000001")
+    expect(row).to_contain_text("Medborgare")
+    expect(row.locator("td").nth(3)).to_have_text("2")
+    expect(row.locator("td").nth(4)).to_have_text("0")
 
 
 def test_a_review_is_given_with_the_keyboard_alone(
