@@ -568,7 +568,7 @@ async def review(request: Request, number: str) -> Response:
 # -- the review queue (issue 8): the samples `segmentation review sample` drew ---------------
 REVIEW_MESSAGES = {
     "sparad": "Din bedömning är sparad. Här är nästa kund att granska.",
-    "klar": "Din bedömning är sparad. Det finns inga fler kunder att granska just nu.",
+    "klar": "Din bedömning är sparad. Det finns inga fler lediga kunder att granska just nu.",
 }
 
 
@@ -579,10 +579,11 @@ def _page_number(request: Request) -> int:
         return 1
 
 
-async def _first_open(store: Any, population: Population) -> dict[str, Any]:
-    """The review queue's first page of one: the next customer and how many are open."""
+async def _first_open(store: Any, population: Population, user: str) -> dict[str, Any]:
+    """The review queue's first page of one for ``user``: the next customer nobody else has
+    open, and how many are open in all."""
     return await anyio.to_thread.run_sync(
-        partial(store.review_queue, population, page=1, page_size=1)
+        partial(store.review_queue, population, page=1, page_size=1, free_for=user)
     )
 
 
@@ -664,7 +665,9 @@ async def review_form(request: Request, number: str) -> Response:
             "Kunden väntar inte på granskning",
             "Kunden är redan granskad eller finns inte i något urval att granska.",
         )
-    queue = await _first_open(store, population)
+    # Others are offered other customers while this one's form is open.
+    await anyio.to_thread.run_sync(store.claim_review, population, subject, session.user)
+    queue = await _first_open(store, population, session.user)
     message = REVIEW_MESSAGES.get(request.query_params.get("meddelande") or "")
     return _render_review_form(
         request, session, population, subject, queue["open"], message=message
@@ -679,7 +682,7 @@ async def review_save(request: Request, number: str) -> Response:
     category = str(form.get("kategori", ""))
     note = " ".join(str(form.get("anteckning", "")).split())[:500] or None
     if category not in category_names(population):
-        queue = await _first_open(store, population)
+        queue = await _first_open(store, population, session.user)
         errors = {f"kategori-{category_names(population)[0]}": "Välj en kategori."}
         return _render_review_form(
             request, session, population, subject, queue["open"], errors=errors, form=form
@@ -689,7 +692,7 @@ async def review_save(request: Request, number: str) -> Response:
             population, subject, category=category, reviewer=session.user, note=note
         )
     )
-    queue = await _first_open(store, population)
+    queue = await _first_open(store, population, session.user)
     if queue["customers"]:
         return RedirectResponse(
             f"/granskning/{queue['customers'][0]['customer_id']}?meddelande=sparad", 303

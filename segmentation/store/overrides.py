@@ -22,6 +22,14 @@ from segmentation.store.schema import (
 )
 from segmentation.taxonomy import Population
 
+#: How long a customer whose review form a case handler opened is kept from the others.
+REVIEW_HOLD = dt.timedelta(minutes=30)
+
+
+def _held(claimed_at: dt.datetime | None, since: dt.datetime) -> bool:
+    when = as_utc(claimed_at)
+    return when is not None and when >= since
+
 
 class CaseWrites(StoreBase):
     """Overrides and reviews."""
@@ -205,11 +213,20 @@ class CaseWrites(StoreBase):
         return and_(review_queue.c.population == population, ~self._reviewed_since_queued())
 
     def review_queue(
-        self, population: Population, *, page: int = 1, page_size: int = 25
+        self,
+        population: Population,
+        *,
+        page: int = 1,
+        page_size: int = 25,
+        free_for: str | None = None,
     ) -> dict[str, Any]:
         """The customers still to review, oldest sample first and in each sample's order,
-        one page of them; with how many are queued and how many are still open."""
+        one page of them, each with who has its form open (within ``REVIEW_HOLD``); with how
+        many are queued and how many are still open. ``free_for``: only the customers nobody
+        else has open (the next one to offer that case handler)."""
         open_rows = self._open_reviews(population)
+        held_since = utcnow() - REVIEW_HOLD
+        held = review_queue.c.claimed_at.is_not(None) & (review_queue.c.claimed_at >= held_since)
         with self.engine.connect() as connection:
             total = connection.execute(
                 select(func.count()).where(review_queue.c.population == population)
@@ -217,10 +234,19 @@ class CaseWrites(StoreBase):
             still_open = connection.execute(
                 select(func.count()).select_from(review_queue).where(open_rows)
             ).scalar_one()
+            listed = select(
+                review_queue.c.subject_id,
+                review_queue.c.part,
+                review_queue.c.sample,
+                review_queue.c.claimed_by,
+                review_queue.c.claimed_at,
+            ).where(open_rows)
+            if free_for is not None:
+                listed = listed.where(~held | (review_queue.c.claimed_by == free_for))
             rows = connection.execute(
-                select(review_queue.c.subject_id, review_queue.c.part, review_queue.c.sample)
-                .where(open_rows)
-                .order_by(review_queue.c.queued_at, review_queue.c.sample, review_queue.c.priority)
+                listed.order_by(
+                    review_queue.c.queued_at, review_queue.c.sample, review_queue.c.priority
+                )
                 .limit(page_size)
                 .offset((max(page, 1) - 1) * page_size)
             ).all()
@@ -230,6 +256,7 @@ class CaseWrites(StoreBase):
                     "customer_id": format_id(population, row.subject_id),
                     "part": row.part,
                     "sample": row.sample,
+                    "open_by": row.claimed_by if _held(row.claimed_at, held_since) else None,
                 }
                 for row in rows
             ],
@@ -271,6 +298,19 @@ class CaseWrites(StoreBase):
         with self.begin() as connection:
             result = connection.execute(delete(review_queue).where(review_queue.c.sample == sample))
         return int(result.rowcount or 0)
+
+    def claim_review(self, population: Population, subject_id: str, user: str) -> None:
+        """``user`` opened the customer's review form: others are offered other customers
+        for ``REVIEW_HOLD``."""
+        with self.begin() as connection:
+            connection.execute(
+                update(review_queue)
+                .where(
+                    (review_queue.c.population == population)
+                    & (review_queue.c.subject_id == int(subject_id))
+                )
+                .values(claimed_by=user, claimed_at=utcnow())
+            )
 
     def queued_for_review(self, population: Population, subject_id: str) -> bool:
         """Whether the customer is in a review sample and not reviewed since it was queued."""

@@ -226,6 +226,10 @@ review_queue = Table(
     Column("priority", Integer, nullable=False),
     Column("part", String(16), nullable=False),
     Column("queued_at", DateTime(timezone=True), nullable=False),
+    # Who opened the customer's review form last, and when: the next customer offered to
+    # another case handler is one nobody has open (``REVIEW_HOLD``).
+    Column("claimed_by", String(120)),
+    Column("claimed_at", DateTime(timezone=True)),
     Index("ix_review_queue_subject", "population", "subject_id"),
 )
 

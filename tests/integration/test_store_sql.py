@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -310,5 +311,28 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
         ("s5", 1, 0),
     ]
     assert store.review_queue("employers")["customers"] == [
-        {"customer_id": "5560000001", "part": "spread", "sample": "s3"}
+        {"customer_id": "5560000001", "part": "spread", "sample": "s3", "open_by": None}
     ]
+
+
+def test_a_review_form_open_keeps_the_customer_from_others_for_a_while(
+    store: SegmentStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segmentation.store import overrides as case_writes
+
+    ids = ["194001011230", "195002021231"]
+    store.queue_reviews("citizens", "s1", ids, ["borderline", "spread"])
+    store.claim_review("citizens", ids[0], "anna")
+    free_for_bo = store.review_queue("citizens", page_size=1, free_for="bo")
+    assert [c["customer_id"] for c in free_for_bo["customers"]] == [ids[1]]
+    assert free_for_bo["open"] == 2  # held, still open
+    assert store.review_queue("citizens", page_size=1, free_for="anna")["customers"][0][
+        "customer_id"
+    ] == ids[0]  # fmt: skip
+    assert [c["open_by"] for c in store.review_queue("citizens")["customers"]] == ["anna", None]
+    # After the hold the customer is offered to anyone again.
+    monkeypatch.setattr(case_writes, "REVIEW_HOLD", dt.timedelta(0))
+    assert store.review_queue("citizens", page_size=1, free_for="bo")["customers"][0][
+        "customer_id"
+    ] == ids[0]  # fmt: skip
+    assert store.review_queue("citizens")["customers"][0]["open_by"] is None

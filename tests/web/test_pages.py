@@ -303,13 +303,17 @@ def test_pages_reflow_at_200_percent_zoom(browser: Any, site: Site) -> None:
         context.close()
 
 
-def _queue_two(site: Site, small_population: Path, sample: str, start: int = 5) -> list[str]:
-    """Two customers of the site's population queued for review, as `review sample` does."""
+def _queue_two(
+    site: Site, small_population: Path, sample: str, start: int = 5, n: int = 2
+) -> list[str]:
+    """``n`` customers of the site's population queued for review, as `review sample` does
+    (the first borderline, the others spread)."""
     import pandas as pd
 
     ids = pd.read_parquet(small_population / "citizens.parquet")["customer_id"].astype(str)
-    chosen = [ids.iloc[start], ids.iloc[start + 4]]
-    site.store.queue_reviews("citizens", sample, chosen, ["borderline", "spread"])
+    chosen = [ids.iloc[start + 4 * k] for k in range(n)]
+    parts = ["borderline"] + ["spread"] * (n - 1)
+    site.store.queue_reviews("citizens", sample, chosen, parts)
     return chosen
 
 
@@ -346,7 +350,7 @@ def test_a_case_handler_works_through_the_review_queue(
     expect(page.get_by_role("status")).to_contain_text("Här är nästa kund att granska")
     page.get_by_label("Vardag som kräver stöd").check()
     page.get_by_role("button", name="Spara och gå till nästa").click()
-    expect(page.get_by_role("status")).to_contain_text("inga fler kunder att granska")
+    expect(page.get_by_role("status")).to_contain_text("inga fler lediga kunder att granska")
     # A customer reviewed already is not offered again.
     answer = page.goto(f"{site.url}/granskning/{first}")
     assert answer is not None and answer.status == 404
@@ -397,3 +401,42 @@ def test_a_review_is_given_with_the_keyboard_alone(
         "med tangentbordet",
     )
     site.store.add_review("citizens", second, category="regular", reviewer="t", note=None)
+
+
+def test_two_case_handlers_are_offered_different_customers(
+    browser: Any, site: Site, small_population: Path
+) -> None:
+    """A customer whose form one case handler has open is not offered to another as the
+    next customer, and the list says who has it open."""
+    from segmentation.security import hash_password
+
+    site.store.add_user("bo", "case_handler", hash_password(PASSWORD))
+    first, second, third = _queue_two(
+        site, small_population, "20261201T000000000004", start=50, n=3
+    )
+    pages = []
+    for user in ("anna", "bo"):
+        context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
+        opened = context.new_page()
+        sign_in(opened, site, user)
+        opened.goto(f"{site.url}/granskning")
+        opened.get_by_label("Syfte").fill("granskning av urval")
+        opened.get_by_role("button", name="Fortsätt").click()
+        pages.append((context, opened))
+    (anna_context, anna), (bo_context, bo) = pages
+    try:
+        anna.get_by_role("link", name=_dashed(first)).click()  # anna has the first open
+        bo.reload()
+        expect(bo.locator("tr", has_text=_dashed(first))).to_contain_text("anna")
+        bo.get_by_role("link", name=_dashed(second)).click()
+        bo.get_by_label("Regelbunden vardag", exact=True).check()
+        bo.get_by_role("button", name="Spara och gå till nästa").click()
+        expect(bo).to_have_url(re.compile(f"/granskning/{third}"))  # past anna's
+        anna.get_by_label("Vardag som kräver stöd").check()
+        anna.get_by_role("button", name="Spara och gå till nästa").click()
+        expect(anna.get_by_role("status")).to_contain_text("inga fler lediga kunder")
+        expect(anna.locator("tr", has_text=_dashed(third))).to_contain_text("bo")
+    finally:
+        anna_context.close()
+        bo_context.close()
+        site.store.add_review("citizens", third, category="regular", reviewer="t", note=None)
