@@ -440,3 +440,25 @@ def test_two_case_handlers_are_offered_different_customers(
         anna_context.close()
         bo_context.close()
         site.store.add_review("citizens", third, category="regular", reviewer="t", note=None)
+
+
+def test_an_employer_in_the_review_queue_is_judged_by_size(
+    page: Any, site: Site, small_population: Path
+) -> None:
+    import pandas as pd
+
+    org = str(pd.read_parquet(small_population / "employers.parquet")["org_number"].iloc[3])
+    site.store.queue_reviews("employers", "20261201T000000000005", [org], ["spread"])
+    sign_in(page, site, "anna")
+    page.goto(f"{site.url}/granskning?grupp=employers")
+    page.get_by_label("Syfte").fill("granskning av arbetsgivare")
+    page.get_by_role("button", name="Fortsätt").click()
+    expect(page.get_by_role("link", name="Arbetsgivare: 1 kvar av 1")).to_be_visible()
+    page.get_by_role("link", name=f"{org[:6]}-{org[6:]}").click()
+    expect(page.get_by_role("heading", name=f"Granska kund {org[:6]}-{org[6:]}")).to_be_visible()
+    expect(page.get_by_text("Färre än 20 anställda.")).to_be_visible()
+    page.get_by_label("Medelstor eller stor arbetsgivare").check()
+    page.get_by_role("button", name="Spara och gå till nästa").click()
+    expect(page.get_by_role("status")).to_contain_text("inga fler lediga kunder")
+    (review,) = [r for r in site.store.review_records(include_overrides=False) if r["id"] == org]
+    assert (review["population"], review["category"]) == ("employers", "medium_large")
