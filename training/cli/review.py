@@ -52,7 +52,8 @@ def review_sample(
     ] = True,
 ) -> None:
     """Draw the customers whose review teaches the model most (every cluster, the borderline
-    ones first) into a file of the review contract's columns. In rounds: a first round
+    ones first) into a file of the review contract's columns, and onto the case handlers'
+    page Granskning (`review export` then writes their reviews). In rounds: a first round
     `--part spread`, `segmentation train --reviews` with it, then a second round with
     `--reviews` of the first: the customers two models, each taught by half of the first
     round, are least sure of (cross-fitted, so the first round still measures)."""
