@@ -201,3 +201,43 @@ def test_reviews_of_several_rounds_are_read_together_the_later_file_winning(
         ["citizens", "needs_support", "bo"],
     ]
     assert load_reviews(first)[0]["category"].tolist() == ["regular", "small"]
+
+
+def test_one_exported_file_of_both_rounds_weighs_the_reviews_as_the_filled_in_files(
+    tmp_path: Path,
+) -> None:
+    """Reviews given on the review page come back through `review export` in one file with
+    no design columns: the kept designs give each its weight and half, as the rounds' own
+    filled-in files (which carry their inclusion probabilities) do."""
+    from training.train import match_reviews
+
+    first = pd.DataFrame(
+        {"id": ["11", "12", "13"], "part": ["spread"] * 3, "inclusion_probability": [0.1] * 3}
+    )
+    keep_design(tmp_path, "citizens", first, "20261101")
+    second = pd.DataFrame(
+        {
+            "id": ["21", "22"],
+            "part": ["borderline"] * 2,
+            "inclusion_probability": [np.nan] * 2,
+            "half": [0, 1],
+        }
+    )
+    steered = pd.DataFrame({"id": ["11", "12", "13"], "half": [1, 0, 1]})
+    keep_design(tmp_path, "citizens", second, "20261120", steered)
+    designs = load_designs(tmp_path)
+    answers = {
+        "population": "citizens",
+        "id": ["11", "12", "13", "21", "22"],
+        "category": ["regular", "irregular", "needs_support", "regular", "irregular"],
+    }
+    filled_in = pd.DataFrame({**answers, "inclusion_probability": [0.1] * 3 + [np.nan] * 2})
+    exported = pd.DataFrame(answers)
+    ids = np.array([11, 12, 13, 21, 22, 30])
+    from_files = match_reviews("citizens", filled_in, ids, designs)
+    from_export = match_reviews("citizens", exported, ids, designs)
+    assert from_export.codes.tolist() == from_files.codes.tolist() == [0, 1, 2, 0, 1, -1]
+    np.testing.assert_array_equal(from_export.weights, from_files.weights)
+    assert from_export.weights[:3].tolist() == [10.0] * 3
+    assert from_export.halves is not None and from_files.halves is not None
+    assert from_export.halves.tolist() == from_files.halves.tolist() == [1, 0, 1, 0, 1, -1]
