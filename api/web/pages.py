@@ -598,7 +598,8 @@ async def review_queue_page(request: Request) -> Response:
     store = _context(request).store
     queues = {
         name: await anyio.to_thread.run_sync(
-            partial(store.review_queue, name, page=page if name == population else 1)
+            # The other population: its counts only.
+            partial(store.review_queue, name, page=page, page_size=25 if name == population else 0)
         )
         for name in POPULATIONS
     }
@@ -707,10 +708,7 @@ async def worklist(request: Request) -> Response:
     region = request.query_params.get("lan") or None
     if region is not None and region not in COUNTY_NAMES:
         region = None
-    try:
-        page = max(1, int(request.query_params.get("sida", "1")))
-    except ValueError:
-        page = 1
+    page = _page_number(request)
     try:
         answer = await work_list(_context(request), region=region, page=page, page_size=25)
     except HTTPException as error:

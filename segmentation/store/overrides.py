@@ -26,11 +26,6 @@ from segmentation.taxonomy import Population
 REVIEW_HOLD = dt.timedelta(minutes=30)
 
 
-def _held(claimed_at: dt.datetime | None, since: dt.datetime) -> bool:
-    when = as_utc(claimed_at)
-    return when is not None and when >= since
-
-
 class CaseWrites(StoreBase):
     """Overrides and reviews."""
 
@@ -225,8 +220,7 @@ class CaseWrites(StoreBase):
         many are queued and how many are still open. ``free_for``: only the customers nobody
         else has open (the next one to offer that case handler)."""
         open_rows = self._open_reviews(population)
-        held_since = utcnow() - REVIEW_HOLD
-        held = review_queue.c.claimed_at.is_not(None) & (review_queue.c.claimed_at >= held_since)
+        held = review_queue.c.claimed_at >= utcnow() - REVIEW_HOLD  # NULL: nobody has it
         with self.engine.connect() as connection:
             total = connection.execute(
                 select(func.count()).where(review_queue.c.population == population)
@@ -238,11 +232,14 @@ class CaseWrites(StoreBase):
                 review_queue.c.subject_id,
                 review_queue.c.part,
                 review_queue.c.sample,
-                review_queue.c.claimed_by,
-                review_queue.c.claimed_at,
+                case((held, review_queue.c.claimed_by), else_=None).label("open_by"),
             ).where(open_rows)
             if free_for is not None:
-                listed = listed.where(~held | (review_queue.c.claimed_by == free_for))
+                listed = listed.where(
+                    review_queue.c.claimed_at.is_(None)
+                    | ~held
+                    | (review_queue.c.claimed_by == free_for)
+                )
             rows = connection.execute(
                 listed.order_by(
                     review_queue.c.queued_at, review_queue.c.sample, review_queue.c.priority
@@ -256,7 +253,7 @@ class CaseWrites(StoreBase):
                     "customer_id": format_id(population, row.subject_id),
                     "part": row.part,
                     "sample": row.sample,
-                    "open_by": row.claimed_by if _held(row.claimed_at, held_since) else None,
+                    "open_by": row.open_by,
                 }
                 for row in rows
             ],
