@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from segmentation.settings import get_settings
+from training.cli.common import console
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from segmentation.settings import Settings
-from training.cli.common import console
+    from segmentation.store import SegmentStore
 
 #: Rows validated and scored at a time when a champion draws the review sample.
 SAMPLE_CHUNK_ROWS = 1_000_000
@@ -274,7 +275,7 @@ def promote(
 ) -> None:
     """Put a registered version into service (also one the gate refused), with a reason."""
     from models.registry import configure_mlflow, record_promotion
-    from segmentation.store import SegmentStore, utcnow
+    from segmentation.store import SegmentStore
 
     if population not in ("citizens", "employers"):
         raise typer.BadParameter("citizens or employers", param_hint="--population")
@@ -290,21 +291,30 @@ def promote(
         raise typer.Exit(2) from error
     store = SegmentStore(settings.resolved_store_url, settings.audit_url)
     store.create()
+    _audit_operator(store, operator, f"promote_{population}_model", f"v{version}", reason)
+    store.dispose()
+    console.print(f"{population}: champion {previous or 'none'} -> version {version}")
+
+
+def _audit_operator(
+    store: SegmentStore, operator: str, action: str, subject: str, reason: str
+) -> None:
+    """An operator's action in the audit log, its reason as the purpose."""
+    from segmentation.store import utcnow
+
     store.audit_many(
         [
             {
                 "at": utcnow(),
                 "actor": operator,
                 "role": "operator",
-                "action": f"promote_{population}_model",
-                "subject": f"v{version}",
+                "action": action,
+                "subject": subject,
                 "purpose": reason.strip()[:200],
                 "outcome": "allowed",
             }
         ]
     )
-    store.dispose()
-    console.print(f"{population}: champion {previous or 'none'} -> version {version}")
 
 
 def review_queue(
@@ -323,7 +333,7 @@ def review_queue(
     drawn, how many customers it holds and how many still wait; `--withdraw` takes one off."""
     from rich.table import Table
 
-    from segmentation.store import SegmentStore, utcnow
+    from segmentation.store import SegmentStore
 
     settings = get_settings()
     store = SegmentStore(settings.resolved_store_url, settings.audit_url)
@@ -336,19 +346,7 @@ def review_queue(
             if not removed:
                 console.print(f"[red]no queued sample {withdraw}[/red]")
                 raise typer.Exit(2)
-            store.audit_many(
-                [
-                    {
-                        "at": utcnow(),
-                        "actor": operator,
-                        "role": "operator",
-                        "action": "review_sample_withdrawn",
-                        "subject": withdraw,
-                        "purpose": reason.strip()[:200],
-                        "outcome": "allowed",
-                    }
-                ]
-            )
+            _audit_operator(store, operator, "review_sample_withdrawn", withdraw, reason)
             console.print(f"sample {withdraw} withdrawn ({removed:,} customers off the page)")
             return
         samples = store.review_samples()
