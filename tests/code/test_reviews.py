@@ -142,11 +142,14 @@ def test_the_halves_are_the_same_in_every_round_and_split_the_reviews_evenly() -
     np.testing.assert_array_equal(review_halves(ids.astype(str)), halves)
 
 
-def test_a_cross_fitted_round_marks_its_halves_only_once_it_is_reviewed(tmp_path: Path) -> None:
+def _two_rounds_kept(home: Path) -> pd.DataFrame:
+    """The designs of two rounds kept as `review sample` keeps them: a spread round (11, 12,
+    13; probability 0.1), then a cross-fitted borderline round (21 by half 0, 22 by half 1)
+    steered by the first round's reviews (halves 1, 0, 1)."""
     first = pd.DataFrame(
         {"id": ["11", "12", "13"], "part": ["spread"] * 3, "inclusion_probability": [0.1] * 3}
     )
-    keep_design(tmp_path, "citizens", first, "20261101")
+    keep_design(home, "citizens", first, "20261101")
     second = pd.DataFrame(
         {
             "id": ["21", "22"],
@@ -156,8 +159,12 @@ def test_a_cross_fitted_round_marks_its_halves_only_once_it_is_reviewed(tmp_path
         }
     )
     steered = pd.DataFrame({"id": ["11", "12", "13"], "half": [1, 0, 1]})
-    keep_design(tmp_path, "citizens", second, "20261120", steered)
-    designs = load_designs(tmp_path)
+    keep_design(home, "citizens", second, "20261120", steered)
+    return load_designs(home)
+
+
+def test_a_cross_fitted_round_marks_its_halves_only_once_it_is_reviewed(tmp_path: Path) -> None:
+    designs = _two_rounds_kept(tmp_path)
     assert list(designs["sample"].unique()) == ["20261101", "20261120"]
 
     # Only the first round reviewed: its spread reviews belong to no half.
@@ -211,21 +218,7 @@ def test_one_exported_file_of_both_rounds_weighs_the_reviews_as_the_filled_in_fi
     filled-in files (which carry their inclusion probabilities) do."""
     from training.train import match_reviews
 
-    first = pd.DataFrame(
-        {"id": ["11", "12", "13"], "part": ["spread"] * 3, "inclusion_probability": [0.1] * 3}
-    )
-    keep_design(tmp_path, "citizens", first, "20261101")
-    second = pd.DataFrame(
-        {
-            "id": ["21", "22"],
-            "part": ["borderline"] * 2,
-            "inclusion_probability": [np.nan] * 2,
-            "half": [0, 1],
-        }
-    )
-    steered = pd.DataFrame({"id": ["11", "12", "13"], "half": [1, 0, 1]})
-    keep_design(tmp_path, "citizens", second, "20261120", steered)
-    designs = load_designs(tmp_path)
+    designs = _two_rounds_kept(tmp_path)
     answers = {
         "population": "citizens",
         "id": ["11", "12", "13", "21", "22"],
