@@ -80,10 +80,14 @@ def name_by_traits(
     profiles: pd.DataFrame, rule: TraitRule = CITIZEN_TRAITS
 ) -> tuple[np.ndarray, np.ndarray]:
     """Category index (regular 0, irregular 1, needs_support 2) and confidence per cluster,
-    from the clusters' mean contacts, long dependency benefits and change rate."""
-    contacts = _contact_score(profiles["contacts_per_year"].to_numpy()) - 0.5
-    benefits = profiles["long_dependency_benefits"].to_numpy() - rule.long_dependency_benefits
+    from the clusters' mean contacts, long dependency benefits and change rate (the
+    contact threshold rising with the change rate: ``TraitRule``)."""
     change = profiles["life_change_rate"].to_numpy() - rule.change_rate
+    # The contact threshold: the geometric middle, rising for a group going through changes.
+    changing = np.clip(change / (1.0 - rule.change_rate), 0.0, 1.0)
+    threshold = 0.5 + rule.change_contact_shift * changing
+    contacts = _contact_score(profiles["contacts_per_year"].to_numpy()) - threshold
+    benefits = profiles["long_dependency_benefits"].to_numpy() - rule.long_dependency_benefits
     support_evidence = np.maximum(contacts / rule.contact_margin, benefits / rule.benefit_margin)
     needs_support = support_evidence > 0
     irregular = ~needs_support & (change >= 0)

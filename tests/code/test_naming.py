@@ -1,9 +1,10 @@
 """Naming clusters: by the documented traits, by reviews, by the champion; never by shares."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from segmentation.naming import category_profiles, name_clusters
+from segmentation.naming import category_profiles, name_by_traits, name_clusters
 
 
 def _population(
@@ -77,3 +78,31 @@ def test_the_champion_names_clusters_when_there_are_no_reviews() -> None:
     names = name_clusters("citizens", labels, metrics, 5, champion_codes=champion_codes)
     assert names.category.tolist() == [0, 1, 1, 1, 2]
     assert set(names.source) == {"champion"}
+
+
+@pytest.mark.parametrize(
+    ("contacts", "change", "long_benefits", "expected"),
+    [
+        # A change brings contacts: 4 a year around one is no sign of needing support ...
+        (4.0, 0.95, 0.2, 1),
+        # ... but 4 a year with no change behind them is (past the geometric middle, 2.5),
+        (4.0, 0.05, 0.2, 2),
+        # and so are contacts past the needs-support reference, change or not,
+        (9.0, 0.95, 0.2, 2),
+        # and several long benefits held at once, however few the contacts.
+        (0.5, 0.95, 2.4, 2),
+    ],
+)
+def test_contacts_around_a_change_need_more_to_mean_needs_support(
+    contacts: float, change: float, long_benefits: float, expected: int
+) -> None:
+    profiles = pd.DataFrame(
+        {
+            "contacts_per_year": [0.3, contacts],
+            "life_change_rate": [0.02, change],
+            "long_dependency_benefits": [0.0, long_benefits],
+        }
+    )
+    category, confidence = name_by_traits(profiles)
+    assert category.tolist() == [0, expected]
+    assert (confidence > 0).all()
