@@ -84,8 +84,8 @@ class TraitRule:
     threshold rises with the group's change rate above ``change_rate``, from the geometric
     middle to the needs-support reference itself (6.5) where every member is changing.
     Benefits held long count as before. With the threshold fixed, the suite's life-course
-    worlds lost a fifth of their irregular customers to needs support (README, "Model
-    quality on unseen worlds").
+    worlds lost 13-22 % of their irregular customers to needs support, now 2-7 % (README,
+    "Model quality on unseen worlds").
     """
 
     long_dependency_benefits: float = 1.5
