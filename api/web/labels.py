@@ -26,6 +26,8 @@ CATEGORY_HINT_SV: dict[str, str] = {
     "small": "Färre än 20 anställda.",
     "medium_large": "20 anställda eller fler.",
 }
+#: The populations, as a noun in running text (capitalised where a sentence starts).
+POPULATION_SV: dict[str, str] = {"citizens": "medborgare", "employers": "arbetsgivare"}
 #: Why a customer is in the review sample (``training.review``: the sample's parts).
 PART_SV: dict[str, str] = {
     "spread": "slumpvis ur alla grupper",

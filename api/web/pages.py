@@ -55,6 +55,7 @@ templates.env.globals.update(
     source=lambda name: labels.SOURCE_SV.get(name, name),
     role_name=lambda name: labels.ROLE_SV.get(name, name),
     part=lambda name: labels.PART_SV.get(name, name),
+    population_name=lambda name: labels.POPULATION_SV.get(name, name),
     dashed=lambda number: f"{number[:-4]}-{number[-4:]}",
 )
 router = APIRouter(include_in_schema=False)
