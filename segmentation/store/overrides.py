@@ -180,17 +180,32 @@ class CaseWrites(StoreBase):
                     (review_queue.c.population == population) & (review_queue.c.sample == sample)
                 )
             )
-            done = [int(subject) for subject in (*answered, *subject_ids)]
-            for start in range(0, len(done), 10_000):
-                connection.execute(
-                    delete(review_queue).where(
-                        (review_queue.c.population == population)
-                        & review_queue.c.subject_id.in_(done[start : start + 10_000])
-                    )
-                )
+            self._off_queue(connection, population, (*answered, *subject_ids))
             if rows:
                 connection.execute(insert(review_queue), rows)
         return len(rows)
+
+    def take_off_queue(self, population: Population, subject_ids: Sequence[str]) -> int:
+        """Take customers reviewed in a file (``segmentation train --reviews``) off the review
+        page: their review is given, though not through the page. How many left it."""
+        with self.begin() as connection:
+            return self._off_queue(connection, population, subject_ids)
+
+    @staticmethod
+    def _off_queue(
+        connection: Connection, population: Population, subject_ids: Sequence[str]
+    ) -> int:
+        done = [int(subject) for subject in subject_ids]
+        removed = 0
+        for start in range(0, len(done), 10_000):
+            result = connection.execute(
+                delete(review_queue).where(
+                    (review_queue.c.population == population)
+                    & review_queue.c.subject_id.in_(done[start : start + 10_000])
+                )
+            )
+            removed += int(result.rowcount or 0)
+        return removed
 
     @staticmethod
     def _reviewed_since_queued() -> Any:

@@ -118,6 +118,13 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert trained.returncode == 0, trained.stderr
     assert "reviews used 200" in trained.stdout
     assert "agreement with reviews (cross-validated, 95 %)" in trained.stdout
+    # Answered in the file, the first round leaves the review page with the training.
+    assert "review page: 200 customers answered in the files taken off it" in " ".join(
+        trained.stdout.split()
+    )
+    store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")
+    assert store.review_queue("citizens")["queued"] == 0
+    store.dispose()
 
     # A second round: never a customer reviewed already, all borderline, drawn by two models
     # each taught by half of the first round's spread reviews; then training with both.
@@ -147,7 +154,7 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
         store.add_review(
             "citizens", customer, category=truth[customer], reviewer="bo.berg", note=None
         )
-    # The first round, answered in its file, left the page when the second was drawn.
+    # Both rounds answered: nothing waits on the page.
     assert store.review_queue("citizens")["open"] == 0
     store.dispose()
     answered = tmp_path / "reviews-2.parquet"

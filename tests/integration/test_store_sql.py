@@ -313,6 +313,9 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
     assert store.review_queue("employers")["customers"] == [
         {"customer_id": "5560000001", "part": "spread", "sample": "s3", "open_by": None}
     ]
+    # Reviewed in a file and trained with (`segmentation train --reviews`): off the page.
+    assert store.take_off_queue("employers", ["5560000001", "5560000002"]) == 1
+    assert store.review_queue("employers")["queued"] == 0
 
 
 def test_a_review_form_open_keeps_the_customer_from_others_for_a_while(
