@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import anyio
 import httpx
 
 from tests.api.conftest import Api
+from tests.event_loop import run_async
 
 
 def test_a_review_is_stored_with_its_reviewer_and_audited(api: Api) -> None:
@@ -97,7 +97,7 @@ def test_purpose_is_utf8_text_and_a_bad_one_is_audited(api: Api) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return await client.get(path, headers=latin1)
 
-    refused = anyio.run(raw_get)
+    refused = run_async(raw_get)
     assert refused.status_code == 422 and "x-purpose" in refused.text
     store = api.client.app.state.context.store  # type: ignore[attr-defined]
     mine = [

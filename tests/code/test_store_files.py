@@ -10,6 +10,7 @@ import pytest
 
 from segmentation import store as store_module
 from segmentation.store import SegmentStore
+from tests.event_loop import run_async
 
 
 def test_store_and_audit_files_are_private(tmp_path: Path) -> None:
@@ -139,7 +140,7 @@ def test_the_audit_writer_maintains_the_log_between_transactions() -> None:
                 )
                 await anyio.sleep(0.001)
 
-    anyio.run(requests)
+    run_async(requests)
     written = sum(int(e.split()[1]) for e in events if e.startswith("write"))
     assert written == 30
     assert writer.maintenance_runs >= 1 and "maintain" in events
