@@ -234,3 +234,39 @@ def test_one_exported_file_of_both_rounds_weighs_the_reviews_as_the_filled_in_fi
     assert from_export.weights[:3].tolist() == [10.0] * 3
     assert from_export.halves is not None and from_files.halves is not None
     assert from_export.halves.tolist() == from_files.halves.tolist() == [1, 0, 1, 0, 1, -1]
+
+
+def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_not(
+    tmp_path: Path,
+) -> None:
+    """`train --reviews FILE`: the customers answered in the file leave the case handlers'
+    queue, both populations (a review set aside does not count); a store that cannot be
+    reached is said in one line, and the training (done already) stands."""
+    from segmentation.settings import Settings
+    from segmentation.store import SegmentStore
+    from training.cli.pipeline import _answered_off_page
+
+    frame = _reviews()
+    path = tmp_path / "reviews.parquet"
+    frame.to_parquet(path)
+    settings = Settings(home=tmp_path / "home")
+    settings.home.mkdir()
+    store = SegmentStore(settings.resolved_store_url)
+    store.create()
+    waiting = [frame["customer_id"][0], frame["customer_id"][2], "195002021231"]
+    store.queue_reviews("citizens", "s1", waiting, ["spread"] * 3)
+    store.queue_reviews("employers", "s2", [frame["org_number"][4]], ["spread"])
+    assert _answered_off_page(settings, [path]) == (
+        "review page: 2 customers answered in the files taken off it"
+    )
+    # A review set aside (a citizen judged "small") leaves its customer waiting.
+    assert [c["customer_id"] for c in store.review_queue("citizens")["customers"]] == [
+        frame["customer_id"][2],
+        "195002021231",
+    ]
+    assert store.review_queue("employers")["queued"] == 0
+    assert "no customer" in _answered_off_page(settings, [path])
+    store.dispose()
+    nobody_listens = "postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2"
+    unreachable = Settings(home=tmp_path / "home", store_url=nobody_listens)
+    assert "could not be reached" in _answered_off_page(unreachable, [path])

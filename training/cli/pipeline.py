@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from segmentation.settings import Settings, get_settings
-from training.cli.common import BAD_INPUT, console
+from training.cli.common import BAD_INPUT, console, on_review_page
 
 log = logging.getLogger(__name__)
 
@@ -147,30 +147,24 @@ def train(
 
 def _answered_off_page(settings: Settings, reviews: list[Path]) -> str:
     """Take the customers reviewed in the files off the case handlers' review page (their
-    review is given, though not there); what to tell the operator. The model is trained
-    already: a store that cannot be reached costs the page, not the training."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from segmentation.store import SegmentStore
+    review is given, though not there); what to tell the operator."""
     from segmentation.taxonomy import POPULATIONS
     from training.train import load_reviews
 
     answered = load_reviews(reviews)[0]
-    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
-    try:
-        store.create()
-        removed = sum(
+    removed = on_review_page(
+        settings,
+        lambda store: sum(
             store.take_off_queue(
                 population,
                 answered.loc[answered["population"] == population, "id"].astype(str).tolist(),
             )
             for population in POPULATIONS
-        )
-    except SQLAlchemyError as error:
-        log.warning("review page not updated: %s", type(error).__name__)
+        ),
+        "review page not updated",
+    )
+    if removed is None:
         return "The review page was not updated: the segment store could not be reached."
-    finally:
-        store.dispose()
     return (
         f"review page: {removed:,} customers answered in the files taken off it"
         if removed

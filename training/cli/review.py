@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from segmentation.settings import get_settings
-from training.cli.common import console
+from training.cli.common import console, on_review_page
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -207,26 +207,20 @@ def _queue(
     """Queue the sample on the case handlers' review page (the customers reviewed in the
     earlier rounds' files off it); what to tell the operator. The file is written already:
     a store that cannot be reached costs the page, not the file."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from segmentation.store import SegmentStore
-
     ordered = sample.sort_values("priority", kind="stable")
-    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
-    try:
-        store.create()
-        count = store.queue_reviews(
+    count = on_review_page(
+        settings,
+        lambda store: store.queue_reviews(
             population,  # type: ignore[arg-type]
             stamp,
             ordered["id"].astype(str).tolist(),
             ordered["part"].astype(str).tolist(),
             answered,
-        )
-    except SQLAlchemyError as error:
-        log.warning("review sample not queued: %s", type(error).__name__)
+        ),
+        "review sample not queued",
+    )
+    if count is None:
         return ". Not queued for the review page: the segment store could not be reached."
-    finally:
-        store.dispose()
     return (
         f". Also queued for case handlers on the review page /granskning ({count:,}, sample "
         f"{stamp}); `segmentation review export` then writes their reviews."
