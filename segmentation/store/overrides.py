@@ -161,7 +161,7 @@ class CaseWrites(StoreBase):
         """Queue a drawn review sample for the case handlers' review page, in its order
         (``subject_ids[0]`` first). Queuing the same sample again replaces it; a customer
         still waiting from an earlier sample waits once, in this one. ``answered``: customers
-        reviewed in files of earlier rounds, taken off the queue."""
+        reviewed in files of earlier rounds, marked answered in their samples."""
         now = utcnow()
         rows = [
             {
@@ -180,37 +180,47 @@ class CaseWrites(StoreBase):
                     (review_queue.c.population == population) & (review_queue.c.sample == sample)
                 )
             )
-            self._off_queue(connection, population, (*answered, *subject_ids))
+            self._mark_answered(connection, population, answered, now)
+            for chunk in _chunks([int(subject) for subject in subject_ids]):
+                connection.execute(
+                    delete(review_queue).where(
+                        (review_queue.c.population == population)
+                        & review_queue.c.subject_id.in_(chunk)
+                    )
+                )
             if rows:
                 connection.execute(insert(review_queue), rows)
         return len(rows)
 
-    def take_off_queue(self, population: Population, subject_ids: Sequence[str]) -> int:
-        """Take customers reviewed in a file (``segmentation train --reviews``) off the review
-        page: their review is given, though not through the page. How many left it."""
+    def mark_answered(self, population: Population, subject_ids: Sequence[str]) -> int:
+        """Customers reviewed in a file (``segmentation train --reviews``) leave the review
+        page: their review is given, though not there. Their samples still count them
+        (drawn, and answered). How many were waiting."""
         with self.begin() as connection:
-            return self._off_queue(connection, population, subject_ids)
+            return self._mark_answered(connection, population, subject_ids, utcnow())
 
-    @staticmethod
-    def _off_queue(
-        connection: Connection, population: Population, subject_ids: Sequence[str]
+    def _mark_answered(
+        self,
+        connection: Connection,
+        population: Population,
+        subject_ids: Sequence[str],
+        now: dt.datetime,
     ) -> int:
-        done = [int(subject) for subject in subject_ids]
-        removed = 0
-        for start in range(0, len(done), 10_000):
+        marked = 0
+        for chunk in _chunks([int(subject) for subject in subject_ids]):
             result = connection.execute(
-                delete(review_queue).where(
-                    (review_queue.c.population == population)
-                    & review_queue.c.subject_id.in_(done[start : start + 10_000])
-                )
+                update(review_queue)
+                .where(self._open_reviews(population) & review_queue.c.subject_id.in_(chunk))
+                .values(answered_at=now)
             )
-            removed += int(result.rowcount or 0)
-        return removed
+            marked += int(result.rowcount or 0)
+        return marked
 
     @staticmethod
-    def _reviewed_since_queued() -> Any:
-        """A queued customer has a review given since they were queued."""
-        return exists().where(
+    def _answered() -> Any:
+        """A queued customer has been answered: in a file (``answered_at``) or by a review
+        given since they were queued (the page, the customer card, the API)."""
+        return review_queue.c.answered_at.is_not(None) | exists().where(
             and_(
                 reviews.c.population == review_queue.c.population,
                 reviews.c.subject_id == review_queue.c.subject_id,
@@ -219,8 +229,8 @@ class CaseWrites(StoreBase):
         )
 
     def _open_reviews(self, population: Population) -> Any:
-        """Queued customers of ``population`` not reviewed since they were queued."""
-        return and_(review_queue.c.population == population, ~self._reviewed_since_queued())
+        """Queued customers of ``population`` not answered since they were queued."""
+        return and_(review_queue.c.population == population, ~self._answered())
 
     def review_queue(
         self,
@@ -280,7 +290,7 @@ class CaseWrites(StoreBase):
     def review_samples(self) -> list[dict[str, Any]]:
         """Every queued sample, oldest first: its population, when it was queued, how many
         customers it holds and how many still wait."""
-        waiting = func.sum(case((~self._reviewed_since_queued(), 1), else_=0))
+        waiting = func.sum(case((~self._answered(), 1), else_=0))
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(
@@ -365,3 +375,8 @@ class CaseWrites(StoreBase):
                             "note": f"override: {row.reason}",
                         }
         return list(latest.values())
+
+
+def _chunks(values: list[int], size: int = 10_000) -> list[list[int]]:
+    """``values`` in lists of at most ``size``: the bound parameters of one IN clause."""
+    return [values[start : start + size] for start in range(0, len(values), size)]

@@ -230,6 +230,9 @@ review_queue = Table(
     # another case handler is one nobody has open (``REVIEW_HOLD``).
     Column("claimed_by", String(120)),
     Column("claimed_at", DateTime(timezone=True)),
+    # When the customer's review came in a file (``segmentation train --reviews``): off the
+    # page, still counted in the sample.
+    Column("answered_at", DateTime(timezone=True)),
     Index("ix_review_queue_subject", "population", "subject_id"),
 )
 
@@ -319,6 +322,7 @@ AUDIT_ADDED_COLUMNS = ("request_id", "client")
 ADDED_COLUMNS = {
     "segment_periods": ("soft_confusion", "loads", "input_blocks"),
     "batch_runs": ("soft_confusion", "loads"),
+    "segment_review_queue": ("answered_at",),
 }
 
 

@@ -240,7 +240,7 @@ def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_n
     tmp_path: Path,
 ) -> None:
     """`train --reviews FILE`: the customers answered in the file leave the case handlers'
-    queue, both populations (a review set aside does not count); a store that cannot be
+    page, both populations (a review set aside does not count); a store that cannot be
     reached is said in one line, and the training (done already) stands."""
     from segmentation.settings import Settings
     from segmentation.store import SegmentStore
@@ -264,7 +264,11 @@ def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_n
         frame["customer_id"][2],
         "195002021231",
     ]
-    assert store.review_queue("employers")["queued"] == 0
+    assert store.review_queue("employers")["open"] == 0
+    assert [(x["sample"], x["queued"], x["open"]) for x in store.review_samples()] == [
+        ("s1", 3, 2),  # the answered one still counted
+        ("s2", 1, 0),
+    ]
     assert "no customer" in _answered_off_page(settings, [path])
     store.dispose()
     nobody_listens = "postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2"

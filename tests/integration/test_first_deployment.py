@@ -123,7 +123,8 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
         trained.stdout.split()
     )
     store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")
-    assert store.review_queue("citizens")["queued"] == 0
+    assert store.review_queue("citizens")["open"] == 0
+    assert [(x["queued"], x["open"]) for x in store.review_samples()] == [(200, 0)]
     store.dispose()
 
     # A second round: never a customer reviewed already, all borderline, drawn by two models
@@ -161,12 +162,14 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     exported = _cli(env, "review", "export", "--out", str(answered))
     assert exported.returncode == 0, exported.stderr
     assert len(pd.read_parquet(answered)) == 150
-    # The operator's view of the queue: the second round, reviewed; then withdrawn.
+    # The operator's view of the queue: both rounds, drawn and answered (the first in its
+    # file, the second on the page); then the second withdrawn.
     listed = _cli(env, "review", "queue")
     assert listed.returncode == 0, listed.stderr
-    (row,) = [line for line in listed.stdout.splitlines() if "citizens" in line]
+    first_row, row = [line for line in listed.stdout.splitlines() if "citizens" in line]
+    assert [first_row.split("│")[i].strip() for i in (4, 5)] == ["200", "0"]
     stamp = row.split("│")[2].strip()
-    assert row.split("│")[4].strip() == "150" and row.split("│")[5].strip() == "0"
+    assert [row.split("│")[i].strip() for i in (4, 5)] == ["150", "0"]
     no_reason = _cli(env, "review", "queue", "--withdraw", stamp)
     assert no_reason.returncode == 2 and "a reason is required" in no_reason.stderr
     withdrawn = _cli(
@@ -174,7 +177,8 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     )
     assert withdrawn.returncode == 0, withdrawn.stderr
     assert f"sample {stamp} withdrawn (150 customers off the page)" in withdrawn.stdout
-    assert "no review sample is queued" in _cli(env, "review", "queue").stdout
+    left = [line for line in _cli(env, "review", "queue").stdout.splitlines() if "citizens" in line]
+    assert left == [first_row]
     audit = _cli(env, "audit", "--subject", stamp)
     (record,) = [json.loads(line) for line in audit.stdout.splitlines()]
     assert (record["action"], record["actor"], record["purpose"]) == (

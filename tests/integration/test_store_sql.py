@@ -280,7 +280,7 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
     assert (queue["queued"], queue["open"]) == (4, 3)
     assert store.queue_reviews("citizens", "s1", first[:1], ["spread"]) == 1  # replaced
     assert store.review_queue("citizens")["queued"] == 2
-    # A later round takes off the customers reviewed in an earlier round's file.
+    # A later round marks answered the customers reviewed in an earlier round's file.
     store.queue_reviews("citizens", "s4", ["198005051234"], ["borderline"], answered=first[:1])
     assert [c["customer_id"] for c in store.review_queue("citizens")["customers"]] == [
         "197004041233",
@@ -299,6 +299,7 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
         (x["population"], x["sample"]): (x["queued"], x["open"]) for x in store.review_samples()
     }
     assert samples == {
+        ("citizens", "s1"): (1, 0),  # answered in the file
         ("citizens", "s4"): (1, 1),
         ("citizens", "s5"): (1, 1),
         ("employers", "s3"): (1, 1),
@@ -308,14 +309,19 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
     store.add_review("citizens", "197004041233", category="regular", reviewer="bo", note=None)
     assert [(x["sample"], x["queued"], x["open"]) for x in store.review_samples()] == [
         ("s3", 1, 1),
+        ("s1", 1, 0),
         ("s5", 1, 0),
     ]
     assert store.review_queue("employers")["customers"] == [
         {"customer_id": "5560000001", "part": "spread", "sample": "s3", "open_by": None}
     ]
-    # Reviewed in a file and trained with (`segmentation train --reviews`): off the page.
-    assert store.take_off_queue("employers", ["5560000001", "5560000002"]) == 1
-    assert store.review_queue("employers")["queued"] == 0
+    # Reviewed in a file and trained with (`segmentation train --reviews`): off the page,
+    # still counted in its sample; marked once.
+    assert store.mark_answered("employers", ["5560000001", "5560000002"]) == 1
+    assert store.mark_answered("employers", ["5560000001"]) == 0
+    employers = store.review_queue("employers")
+    assert (employers["queued"], employers["open"], employers["customers"]) == (1, 0, [])
+    assert not store.queued_for_review("employers", "5560000001")
 
 
 def test_a_review_form_open_keeps_the_customer_from_others_for_a_while(
@@ -339,3 +345,25 @@ def test_a_review_form_open_keeps_the_customer_from_others_for_a_while(
         "customer_id"
     ] == ids[0]  # fmt: skip
     assert store.review_queue("citizens")["customers"][0]["open_by"] is None
+
+
+def test_a_store_from_before_a_column_was_added_gets_it_on_create(store: SegmentStore) -> None:
+    """A store file or database made by an earlier release: ``create`` adds the columns the
+    store's tables gained since (``ADDED_COLUMNS``), and the reads that use them work."""
+    import sqlalchemy as sa
+
+    from segmentation.store.schema import ADDED_COLUMNS
+
+    with store.engine.begin() as connection:
+        for table, names in ADDED_COLUMNS.items():
+            for name in names:
+                connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {name}")
+    inspector = sa.inspect(store.engine)
+    assert "answered_at" not in {c["name"] for c in inspector.get_columns("segment_review_queue")}
+    store.create()
+    inspector = sa.inspect(store.engine)
+    for table, names in ADDED_COLUMNS.items():
+        assert set(names) <= {c["name"] for c in inspector.get_columns(table)}, table
+    store.queue_reviews("citizens", "s1", ["194001011230"], ["spread"])
+    assert store.mark_answered("citizens", ["194001011230"]) == 1
+    assert store.review_queue("citizens")["open"] == 0

@@ -155,7 +155,7 @@ def _answered_off_page(settings: Settings, reviews: list[Path]) -> str:
     removed = on_review_page(
         settings,
         lambda store: sum(
-            store.take_off_queue(
+            store.mark_answered(
                 population,
                 answered.loc[answered["population"] == population, "id"].astype(str).tolist(),
             )
