@@ -187,12 +187,12 @@ def choose_review_weight(
     half h stay out of the fit (those of the other half were drawn without its answers)."""
     labelled = np.flatnonzero(reviewed >= 0)
     rng = np.random.default_rng(seed)
-    fold_of = rng.permutation(len(labelled)) % folds
     half_of = np.full(len(labelled), -1) if halves is None else np.asarray(halves)[labelled]
     crossed = half_of >= 0
     if crossed.any():
         folds = 4
-        fold_of = rng.permutation(len(labelled)) % folds
+    fold_of = rng.permutation(len(labelled)) % folds
+    if crossed.any():
         # Two folds per half: fold 2h or 2h + 1.
         fold_of[crossed] = 2 * half_of[crossed] + rng.integers(0, 2, int(crossed.sum()))
     steering = crossed & ~(np.isfinite(weights[labelled]) & (weights[labelled] > 0))

@@ -554,8 +554,16 @@ def train(
 ) -> list[PopulationReport]:
     """Train every population whose table is in ``data_dir`` (with reviews, if given: a
     file, or one per round of review)."""
-    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     reviews = load_reviews(reviews_path)[0] if reviews_path is not None else None
+    return train_reviewed(data_dir, settings, reviews)
+
+
+def train_reviewed(
+    data_dir: Path, settings: Settings, reviews: pd.DataFrame | None
+) -> list[PopulationReport]:
+    """Train every population whose table is in ``data_dir`` with reviews already loaded
+    by :func:`load_reviews` (``None``: the unsupervised path alone)."""
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     designs = load_designs(settings.home) if reviews is not None else None
     reports = []
     for population in POPULATIONS:

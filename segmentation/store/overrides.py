@@ -314,12 +314,16 @@ class CaseWrites(StoreBase):
             for row in rows
         ]
 
-    def withdraw_sample(self, sample: str) -> int:
+    def withdraw_sample(self, sample: str) -> tuple[int, int]:
         """Take a queued sample off the review page (reviews already given stay); how many
-        customers it held."""
+        customers it held and how many of them were still waiting for a review."""
+        waiting = func.sum(case((~self._answered(), 1), else_=0))
         with self.begin() as connection:
+            still_waiting = connection.execute(
+                select(waiting).where(review_queue.c.sample == sample)
+            ).scalar_one()
             result = connection.execute(delete(review_queue).where(review_queue.c.sample == sample))
-        return int(result.rowcount or 0)
+        return int(result.rowcount or 0), int(still_waiting or 0)
 
     def claim_review(self, population: Population, subject_id: str, user: str) -> None:
         """``user`` opened the customer's review form: others are offered other customers

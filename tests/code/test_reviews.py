@@ -245,10 +245,13 @@ def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_n
     from segmentation.settings import Settings
     from segmentation.store import SegmentStore
     from training.cli.pipeline import _answered_off_page
+    from training.train import load_reviews
 
     frame = _reviews()
     path = tmp_path / "reviews.parquet"
     frame.to_parquet(path)
+    answered, set_aside = load_reviews([path])
+    assert set_aside == 5  # the bad rows of `_reviews`
     settings = Settings(home=tmp_path / "home")
     settings.home.mkdir()
     store = SegmentStore(settings.resolved_store_url)
@@ -256,7 +259,7 @@ def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_n
     waiting = [frame["customer_id"][0], frame["customer_id"][2], "195002021231"]
     store.queue_reviews("citizens", "s1", waiting, ["spread"] * 3)
     store.queue_reviews("employers", "s2", [frame["org_number"][4]], ["spread"])
-    assert _answered_off_page(settings, [path]) == (
+    assert _answered_off_page(settings, answered) == (
         "review page: 2 customers answered in the files taken off it"
     )
     # A review set aside (a citizen judged "small") leaves its customer waiting.
@@ -269,8 +272,8 @@ def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_n
         ("s1", 3, 2),  # the answered one still counted
         ("s2", 1, 0),
     ]
-    assert "no customer" in _answered_off_page(settings, [path])
+    assert "no customer" in _answered_off_page(settings, answered)
     store.dispose()
     nobody_listens = "postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2"
     unreachable = Settings(home=tmp_path / "home", store_url=nobody_listens)
-    assert "could not be reached" in _answered_off_page(unreachable, [path])
+    assert "could not be reached" in _answered_off_page(unreachable, answered)

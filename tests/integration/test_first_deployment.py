@@ -176,7 +176,9 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
         env, "review", "queue", "--withdraw", stamp, "--reason", "drawn twice", "--operator", "ops"
     )
     assert withdrawn.returncode == 0, withdrawn.stderr
-    assert f"sample {stamp} withdrawn (150 customers off the page)" in withdrawn.stdout
+    assert f"sample {stamp} withdrawn: it held 150 customers, 0 of them still" in (
+        " ".join(withdrawn.stdout.split())
+    )
     left = [line for line in _cli(env, "review", "queue").stdout.splitlines() if "citizens" in line]
     assert left == [first_row]
     audit = _cli(env, "audit", "--subject", stamp)

@@ -304,7 +304,7 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
         ("citizens", "s5"): (1, 1),
         ("employers", "s3"): (1, 1),
     }
-    assert store.withdraw_sample("s4") == 1 and store.withdraw_sample("s4") == 0
+    assert store.withdraw_sample("s4") == (1, 1) and store.withdraw_sample("s4") == (0, 0)
     assert [c["sample"] for c in store.review_queue("citizens")["customers"]] == ["s5"]
     store.add_review("citizens", "197004041233", category="regular", reviewer="bo", note=None)
     assert [(x["sample"], x["queued"], x["open"]) for x in store.review_samples()] == [
@@ -322,6 +322,8 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
     employers = store.review_queue("employers")
     assert (employers["queued"], employers["open"], employers["customers"]) == (1, 0, [])
     assert not store.queued_for_review("employers", "5560000001")
+    # Withdrawn once answered: it held the customer, who no longer waited.
+    assert store.withdraw_sample("s3") == (1, 0)
 
 
 def test_a_review_form_open_keeps_the_customer_from_others_for_a_while(

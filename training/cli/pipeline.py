@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -19,6 +19,9 @@ from rich.table import Table
 
 from segmentation.settings import Settings, get_settings
 from training.cli.common import BAD_INPUT, console, on_review_page
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,7 @@ def train(
 ) -> None:
     """Validate, train both models, log to MLflow, register, and gate the `champion` alias."""
     from data_contracts.validation import ContractError
-    from training.train import train as run_training
+    from training.train import load_reviews, train_reviewed
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -87,8 +90,16 @@ def train(
         if not path.exists():
             raise typer.BadParameter(f"{path} does not exist", param_hint="--reviews")
     try:
+        answered = None
+        if reviews:
+            answered, set_aside = load_reviews(reviews)
+            if set_aside:
+                console.print(
+                    f"[yellow]reviews: {set_aside:,} rows set aside (see the log for why); "
+                    f"{len(answered):,} accepted[/yellow]"
+                )
         with console.status("training"):
-            reports = run_training(data, settings, reviews or None)
+            reports = train_reviewed(data, settings, answered)
     except (ContractError, FileNotFoundError, ValueError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error
@@ -141,17 +152,16 @@ def train(
             )
         if report.next_step:
             console.print(f"[yellow]{report.population}: {report.next_step}[/yellow]")
-    if reviews:
-        console.print(_answered_off_page(settings, reviews))
+    if answered is not None:
+        console.print(_answered_off_page(settings, answered))
 
 
-def _answered_off_page(settings: Settings, reviews: list[Path]) -> str:
-    """Take the customers reviewed in the files off the case handlers' review page (their
-    review is given, though not there); what to tell the operator."""
+def _answered_off_page(settings: Settings, answered: pd.DataFrame) -> str:
+    """Take the customers reviewed in the files (their accepted reviews, ``answered``) off
+    the case handlers' review page (their review is given, though not there); what to tell
+    the operator."""
     from segmentation.taxonomy import POPULATIONS
-    from training.train import load_reviews
 
-    answered = load_reviews(reviews)[0]
     removed = on_review_page(
         settings,
         lambda store: sum(
@@ -200,6 +210,7 @@ def score(
         if not (data / f"{population}.parquet").exists():
             continue
         if champion(population) is None:
+            facts.pop(population).cancel()  # not read, unless its read has begun
             console.print(
                 f"[yellow]{population}: not scored: no champion model yet "
                 "(train, or put a version into service with `segmentation promote`)[/yellow]"

@@ -336,12 +336,15 @@ def review_queue(
         if withdraw is not None:
             if not reason.strip():
                 raise typer.BadParameter("a reason is required", param_hint="--reason")
-            removed = store.withdraw_sample(withdraw)
-            if not removed:
+            held, waiting = store.withdraw_sample(withdraw)
+            if not held:
                 console.print(f"[red]no queued sample {withdraw}[/red]")
                 raise typer.Exit(2)
             _audit_operator(store, operator, "review_sample_withdrawn", withdraw, reason)
-            console.print(f"sample {withdraw} withdrawn ({removed:,} customers off the page)")
+            console.print(
+                f"sample {withdraw} withdrawn: it held {held:,} customers, {waiting:,} of them "
+                "still waiting, now off the page (reviews already given stay)"
+            )
             return
         samples = store.review_samples()
     finally:
