@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,33 +64,45 @@ def silhouette(model: ClusterSegmenter, raw: np.ndarray, *, rows: int, seed: int
     return float(silhouette_score(scaled, labels, random_state=seed))
 
 
+def refit_with_seed(
+    model: ClusterSegmenter,
+    raw: np.ndarray,
+    other_seed: int,
+    *,
+    reviewed: np.ndarray | None = None,
+    champion: ClusterSegmenter | None = None,
+) -> ClusterSegmenter:
+    """A model of ``model``'s settings fitted again with another seed (the same data,
+    reviews and champion): what :func:`stability` compares with. Needs only the settings,
+    so it can run beside the fit of ``model`` itself."""
+    other = ClusterSegmenter(**{**model.get_params(), "random_state": other_seed})
+    return other.fit(raw, reviewed, champion=champion)
+
+
 def stability(
     model: ClusterSegmenter,
     raw: np.ndarray,
     *,
-    seeds: list[int],
+    refits: Sequence[ClusterSegmenter],
     rows: int,
     seed: int,
-    reviewed: np.ndarray | None = None,
-    champion: ClusterSegmenter | None = None,
 ) -> dict[str, float]:
-    """How much a re-fit with another seed (same data, reviews and champion) keeps: the share
-    of customers in the same category (``stability``, the issue's measure) and the ARI."""
+    """How much a re-fit with another seed (``refits``: :func:`refit_with_seed`) keeps: the
+    share of customers in the same category on a sample of ``rows`` rows (``stability``,
+    the issue's measure) and the ARI, the lowest over the refits."""
     rng = np.random.default_rng(seed)
     sample = raw[rng.choice(len(raw), size=min(rows, len(raw)), replace=False)]
     reference = model.predict_index(sample)
     size = len(model.categories_)
-
-    def refit(other_seed: int) -> tuple[float, float]:
-        other = ClusterSegmenter(**{**model.get_params(), "random_state": other_seed})
-        predicted = other.fit(raw, reviewed, champion=champion).predict_index(sample)
-        return float(np.mean(predicted == reference)), adjusted_rand(
-            contingency(reference, predicted, size)
+    scores = []
+    for other in refits:
+        predicted = other.predict_index(sample)
+        scores.append(
+            (
+                float(np.mean(predicted == reference)),
+                adjusted_rand(contingency(reference, predicted, size)),
+            )
         )
-
-    # In threads: the refits spend their time in numpy and scikit-learn, outside the GIL.
-    with ThreadPoolExecutor(max_workers=max(1, min(len(seeds), CORES))) as pool:
-        scores = list(pool.map(refit, seeds))
     return {
         "stability": float(min(kept for kept, _ in scores)),
         "stability_ari": float(min(ari for _, ari in scores)),
@@ -311,8 +323,12 @@ BLOCK_ROWS = 262_144
 
 
 def blockwise(raw: np.ndarray, compute: Callable[[np.ndarray], Any]) -> Any:
-    """``compute`` over blocks of rows, joined: arrays concatenated, dicts of arrays per key."""
-    parts = [compute(raw[start : start + BLOCK_ROWS]) for start in range(0, len(raw), BLOCK_ROWS)]
+    """``compute`` over blocks of rows, joined: arrays concatenated, dicts of arrays per key.
+    The blocks are computed a core each (numpy works on a block outside the GIL), so
+    ``compute`` must not change shared state."""
+    starts = range(0, len(raw), BLOCK_ROWS)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(starts), CORES))) as pool:
+        parts = list(pool.map(lambda start: compute(raw[start : start + BLOCK_ROWS]), starts))
     if parts and isinstance(parts[0], dict):
         return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     return np.concatenate(parts)

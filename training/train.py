@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,15 +49,17 @@ from segmentation.taxonomy import (
 from training.evaluate import (
     GateResult,
     GateThresholds,
+    ReviewWeight,
     agreement,
     blockwise,
     choose_review_weight,
     drift,
     gate,
+    refit_with_seed,
     silhouette,
     stability,
 )
-from training.files import fingerprint
+from training.files import read_and_fingerprint
 from training.review import STEERED, design_halves, load_designs
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,10 @@ REVIEW_FOLDS = 5
 #: Reviews of a population below this count are used to name and refine, but too few to
 #: cross-validate.
 MIN_REVIEWS_FOR_AGREEMENT = 10
+#: The stability refit's seed is the training seed plus this; it is compared on a sample of
+#: ``STABILITY_ROWS`` rows.
+STABILITY_SEED_OFFSET = 101
+STABILITY_ROWS = 200_000
 
 
 @dataclass
@@ -187,58 +193,39 @@ def evaluate_model(
     truth_codes: np.ndarray | None,
     thresholds: GateThresholds,
     seed: int,
-    agreed: dict[str, float] | None = None,
+    measured_beside: Callable[[], dict[str, float]],
 ) -> tuple[dict[str, float], pd.DataFrame, list[str], GateResult, dict[str, np.ndarray]]:
     """Everything the gate and the operator look at, from a fitted model (no I/O).
-    ``agreed``: the agreement with reviews measured already (``choose_review_weight``).
-    Also returns each row's outcome as the batch gives it (``category`` and ``channel``
-    codes: a borderline customer gets the more supportive channel), for the fairness
-    report: one pass over the rows for both."""
+    ``measured_beside``: the measures computed beside the fit (stability, the agreement
+    with reviews), waited for once the rows are scored. Also returns each row's outcome as
+    the batch gives it (``category`` and ``channel`` codes: a borderline customer gets the
+    more supportive channel), for the fairness report: one pass over the rows for both."""
     population = model.population
-    # The refit for stability is independent of the full-data work below: started first,
-    # it runs beside it. One native thread per task while they run: each k-means otherwise
-    # starts a thread per core, and tasks on two cores spent their time switching.
-    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=2) as pool:
-        stable = pool.submit(
-            stability,
-            model,
-            raw,
-            seeds=[seed + 101],
-            rows=200_000,
-            seed=seed,
-            reviewed=reviewed.codes,
-            champion=current,
-        )
+    categories = list(model.categories_)
 
-        categories = list(model.categories_)
-
-        # Block by block: features once per block, scored by both models.
-        def score_block(block: np.ndarray) -> dict[str, np.ndarray]:
-            features = build_features(block, population)
-            probabilities = model.predict_proba_features(features)
-            out = {
-                "new": probabilities.argmax(axis=1),
-                "channel": supportive_choice(population, probabilities, categories)[0],
-            }
-            if current is not None:
-                out["champion"] = current.predict_index_features(features)
-            return out
-
-        scored = blockwise(raw, score_block)
-        predicted = scored["new"]
-        metric_rows = blockwise(raw, lambda block: raw_profile_metrics(block, population))
-        profiles = category_profiles(population, predicted, metric_rows)
-        metrics: dict[str, float] = {
-            "silhouette_sample": silhouette(model, raw, rows=5_000, seed=seed)
+    # Block by block: features once per block, scored by both models.
+    def score_block(block: np.ndarray) -> dict[str, np.ndarray]:
+        features = build_features(block, population)
+        probabilities = model.predict_proba_features(features)
+        out = {
+            "new": probabilities.argmax(axis=1),
+            "channel": supportive_choice(population, probabilities, categories)[0],
         }
         if current is not None:
-            # The share of customers whose category the new model changes (same data).
-            metrics["changed_vs_champion"] = float(np.mean(scored["champion"] != predicted))
-        if truth_codes is not None:
-            metrics.update(agreement(predicted, truth_codes, population))
-        metrics.update(stable.result())
-        if agreed is not None:
-            metrics.update(agreed)
+            out["champion"] = current.predict_index_features(features)
+        return out
+
+    scored = blockwise(raw, score_block)
+    predicted = scored["new"]
+    metric_rows = blockwise(raw, lambda block: raw_profile_metrics(block, population))
+    profiles = category_profiles(population, predicted, metric_rows)
+    metrics: dict[str, float] = {"silhouette_sample": silhouette(model, raw, rows=5_000, seed=seed)}
+    if current is not None:
+        # The share of customers whose category the new model changes (same data).
+        metrics["changed_vs_champion"] = float(np.mean(scored["champion"] != predicted))
+    if truth_codes is not None:
+        metrics.update(agreement(predicted, truth_codes, population))
+    metrics.update(measured_beside())
     for name, row in profiles.iterrows():
         for column, value in row.items():
             if not str(column).startswith("reference_"):
@@ -311,11 +298,15 @@ def _prepare(
     reviews: pd.DataFrame | None,
     designs: pd.DataFrame | None,
     clock: _Clock,
+    read: Future[tuple[pa.Table, str]] | None = None,
 ) -> _Prepared:
-    """Read and validate the table; match the reviews; load the champion and any truth."""
+    """Read and validate the table (or take it read, ``read``); match the reviews; load the
+    champion and any truth."""
+    table, data_print = read.result() if read is not None else read_and_fingerprint(path)
     # One block per column, Arrow's buffers released as they convert: no consolidating
     # copy of 7.2 M rows (less memory, fewer page faults).
-    frame = pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
     clock.lap("read")
     result = validate(frame, population)
     del frame
@@ -327,7 +318,6 @@ def _prepare(
     # Validated ids are digit strings: as integers once (7.2 M Python strings cost seconds
     # each time they were hashed or converted).
     ids = as_integers(result.accepted[ID_COLUMN[population]])
-    data_print = fingerprint(path)  # SHA-256 of the file: once (about a second at 7.2 M)
     reviewed = match_reviews(population, reviews, ids, designs)
     current, current_version = _current_champion(population)
     clock.lap("reviews matched, champion loaded")
@@ -370,53 +360,77 @@ def _fairness(
 
 
 def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) -> _Evaluated:
-    """Fit the model (named by the reviews, then the champion) and measure it; pure."""
+    """Fit the model (named by the reviews, then the champion) and measure it; pure.
+
+    Three pieces of work need only the model's settings, not its fit: the cross-validated
+    agreement with the reviews (its folds), the refit with another seed that stability
+    compares with, and the fit itself. They run side by side, one native thread each (each
+    k-means otherwise starts a thread per core, and fits on two cores spent their time
+    switching); then the rows are scored while what is left of them finishes."""
     model = ClusterSegmenter(
         prepared.population, max_fit_rows=settings.train_sample_rows, random_state=settings.seed
     )
-    agreed, out_of_fold = None, None
-    if prepared.reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT:
-        # How much the reviews weigh against the clusters' names: chosen by cross-validated
-        # agreement with the reviews (one native thread per fit, as in ``evaluate_model``).
-        with threadpool_limits(limits=1):
-            chosen = choose_review_weight(
+    raw, codes = prepared.raw, prepared.reviewed.codes
+    with threadpool_limits(limits=1), ThreadPoolExecutor(2, thread_name_prefix="fit") as lanes:
+        choosing: Future[ReviewWeight] | None = None
+        if prepared.reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT:
+            # How much the reviews weigh against the clusters' names: the average of the
+            # review settings (the default), or the setting of best agreement.
+            choosing = lanes.submit(
+                choose_review_weight,
                 model,
-                prepared.raw,
-                prepared.reviewed.codes,
+                raw,
+                codes,
                 prepared.reviewed.weights,
                 folds=REVIEW_FOLDS,
                 seed=settings.seed,
                 champion=prepared.current,
                 halves=prepared.reviewed.halves,
             )
-        agreed, out_of_fold = chosen.agreement, chosen.out_of_fold
-        if chosen.blend:
-            clock.lap("agreement of the review settings' average measured")
-        else:
-            model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
-            clock.lap(
-                f"review weight {chosen.weight:g}"
-                f"{' with re-naming' if chosen.relabel else ''} chosen"
+            if not model.review_blend:  # the fits need the chosen setting
+                chosen = choosing.result()
+                model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
+                clock.lap(
+                    f"review weight {chosen.weight:g}"
+                    f"{' with re-naming' if chosen.relabel else ''} chosen"
+                )
+        refitting = lanes.submit(
+            refit_with_seed,
+            model,
+            raw,
+            settings.seed + STABILITY_SEED_OFFSET,
+            reviewed=codes,
+            champion=prepared.current,
+        )
+        model.fit(raw, codes, champion=prepared.current)
+        clock.lap("fitted (the agreement and the stability refit beside it)")
+
+        def measured_beside() -> dict[str, float]:
+            out = stability(
+                model, raw, refits=[refitting.result()], rows=STABILITY_ROWS, seed=settings.seed
             )
-    model.fit(prepared.raw, prepared.reviewed.codes, champion=prepared.current)
-    clock.lap("fitted")
-    metrics, profiles, drift_flags, verdict, outcome = evaluate_model(
-        model,
-        prepared.raw,
-        reviewed=prepared.reviewed,
-        current=prepared.current,
-        truth_codes=prepared.truth_codes,
-        thresholds=GateThresholds.from_settings(settings),
-        seed=settings.seed,
-        agreed=agreed,
-    )
+            if choosing is not None:
+                out.update(choosing.result().agreement)
+            return out
+
+        metrics, profiles, drift_flags, verdict, outcome = evaluate_model(
+            model,
+            raw,
+            reviewed=prepared.reviewed,
+            current=prepared.current,
+            truth_codes=prepared.truth_codes,
+            thresholds=GateThresholds.from_settings(settings),
+            seed=settings.seed,
+            measured_beside=measured_beside,
+        )
     fairness = _fairness(prepared, model, outcome)
-    reviewed = np.flatnonzero(prepared.reviewed.codes >= 0)
+    reviewed = np.flatnonzero(codes >= 0)
     # Calibrated on the reviews' out-of-fold probabilities (the cross-validation's): the
     # model's own probabilities for the reviews it learnt from look surer than they are.
+    out_of_fold = None if choosing is None else choosing.result().out_of_fold
     calibration = fit_calibration(
-        out_of_fold if out_of_fold is not None else model.predict_proba(prepared.raw[reviewed]),
-        prepared.reviewed.codes[reviewed],
+        out_of_fold if out_of_fold is not None else model.predict_proba(raw[reviewed]),
+        codes[reviewed],
     )
     if calibration is not None:
         metrics["calibration_temperature"] = calibration[0]
@@ -504,14 +518,16 @@ def train_population(
     settings: Settings,
     reviews: pd.DataFrame | None = None,
     designs: pd.DataFrame | None = None,
+    read: Future[tuple[pa.Table, str]] | None = None,
 ) -> PopulationReport | None:
-    """Train, evaluate, register and (if the gate passes) promote one population's model."""
+    """Train, evaluate, register and (if the gate passes) promote one population's model.
+    ``read``: the table read and fingerprinted already (``training.files.prefetch_tables``)."""
     path = data_dir / f"{population}.parquet"
     if not path.exists():
         log.info("%s: no %s, skipped", population, path.name)
         return None
     clock = _Clock(population)
-    prepared = _prepare(population, path, data_dir, reviews, designs, clock)
+    prepared = _prepare(population, path, data_dir, reviews, designs, clock, read)
     with mlflow.start_run(run_name=f"{population}-{time.strftime('%Y%m%dT%H%M%S')}"):
         evaluated = _fit_and_evaluate(prepared, settings, clock)
         version, champion_version = _record(prepared, evaluated, settings)
@@ -559,15 +575,20 @@ def train(
 
 
 def train_reviewed(
-    data_dir: Path, settings: Settings, reviews: pd.DataFrame | None
+    data_dir: Path,
+    settings: Settings,
+    reviews: pd.DataFrame | None,
+    reads: Mapping[str, Future[tuple[pa.Table, str]]] | None = None,
 ) -> list[PopulationReport]:
     """Train every population whose table is in ``data_dir`` with reviews already loaded
-    by :func:`load_reviews` (``None``: the unsupervised path alone)."""
+    by :func:`load_reviews` (``None``: the unsupervised path alone); ``reads``: the tables
+    read already (``training.files.prefetch_tables``)."""
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     designs = load_designs(settings.home) if reviews is not None else None
     reports = []
     for population in POPULATIONS:
-        report = train_population(population, data_dir, settings, reviews, designs)
+        read = (reads or {}).get(population)
+        report = train_population(population, data_dir, settings, reviews, designs, read)
         if report is not None:
             reports.append(report)
     if not reports:

@@ -147,3 +147,59 @@ def test_the_logged_params_say_a_model_with_reviews_is_the_settings_average() ->
     chosen = ClusterSegmenter("citizens", review_blend=False, review_weight=3.0, relabel=True)
     assert _model_params(chosen, blended=True)["model_review_weight"] == 3.0
     assert _model_params(chosen, blended=True)["model_relabel"] is True
+
+
+def test_blocks_computed_side_by_side_are_joined_in_row_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`blockwise` computes the blocks a core each; the joined result is the one the whole
+    matrix gives, arrays and dicts of arrays alike, the last block short."""
+    from training import evaluate
+
+    monkeypatch.setattr(evaluate, "BLOCK_ROWS", 7)
+    raw = np.arange(100.0).reshape(50, 2)
+    np.testing.assert_array_equal(evaluate.blockwise(raw, lambda b: b.sum(axis=1)), raw.sum(1))
+    joined = evaluate.blockwise(raw, lambda b: {"first": b[:, 0], "twice": 2 * b})
+    np.testing.assert_array_equal(joined["first"], raw[:, 0])
+    np.testing.assert_array_equal(joined["twice"], 2 * raw)
+
+
+def test_stability_compares_a_refit_with_another_seed_on_the_same_rows() -> None:
+    """The refit that stability compares with has the model's settings and another seed;
+    a model compared with itself keeps every customer."""
+    from models.segmenter import ClusterSegmenter
+    from segmentation.features import numeric_matrix
+    from training.evaluate import refit_with_seed, stability
+    from training.synthetic import generate_citizens
+
+    raw = numeric_matrix(generate_citizens(6_000, 3)[0], "citizens")
+    model = ClusterSegmenter("citizens", n_clusters=8, n_clusterings=2, random_state=5)
+    model.fit(raw)
+    other = refit_with_seed(model, raw, 106)
+    assert other.random_state == 106
+    assert {k: v for k, v in other.get_params().items() if k != "random_state"} == {
+        k: v for k, v in model.get_params().items() if k != "random_state"
+    }
+    assert stability(model, raw, refits=[model], rows=2_000, seed=0) == {
+        "stability": 1.0,
+        "stability_ari": 1.0,
+    }
+    measured = stability(model, raw, refits=[other, model], rows=2_000, seed=0)
+    kept = float(np.mean(other.predict_index(raw) == model.predict_index(raw)))
+    assert measured["stability"] <= 1.0 and abs(measured["stability"] - kept) < 0.05
+
+
+def test_a_table_read_ahead_is_the_table_and_its_fingerprint(tmp_path) -> None:
+    """`train` reads the tables while it imports its libraries: what it gets is the file's
+    table and fingerprint; a population without a file is not read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from training.files import fingerprint, prefetch_tables
+
+    path = tmp_path / "citizens.parquet"
+    pq.write_table(pa.table({"customer_id": ["191212121212"], "contacts": [3]}), path)
+    reads = prefetch_tables(tmp_path, ["citizens", "employers"])
+    assert list(reads) == ["citizens"]
+    table, printed = reads["citizens"].result()
+    assert table.equals(pq.read_table(path)) and printed == fingerprint(path)

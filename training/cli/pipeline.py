@@ -81,14 +81,19 @@ def train(
     ] = None,
 ) -> None:
     """Validate, train both models, log to MLflow, register, and gate the `champion` alias."""
+    from segmentation.taxonomy import POPULATIONS
+    from training.files import prefetch_tables
+
+    for path in reviews or []:
+        if not path.exists():
+            raise typer.BadParameter(f"{path} does not exist", param_hint="--reviews")
+    reads = prefetch_tables(data, POPULATIONS)  # the files are read while training imports
+
     from data_contracts.validation import ContractError
     from training.train import load_reviews, train_reviewed
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    for path in reviews or []:
-        if not path.exists():
-            raise typer.BadParameter(f"{path} does not exist", param_hint="--reviews")
     try:
         answered = None
         if reviews:
@@ -99,7 +104,7 @@ def train(
                     f"{len(answered):,} accepted[/yellow]"
                 )
         with console.status("training"):
-            reports = train_reviewed(data, settings, answered)
+            reports = train_reviewed(data, settings, answered, reads)
     except (ContractError, FileNotFoundError, ValueError) as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error
