@@ -67,6 +67,38 @@ def answer(sample: Path, data: Path, out: Path) -> list[str]:
     ]
 
 
+def rounds_of_review(data: Path, work: Path, rounds: list[int]) -> dict[str, list[str]]:
+    """The steps of reviews in ``rounds`` (customers per round), as the command line runs
+    them: round i's sample, its answers, and a training with every round so far."""
+    steps: dict[str, list[str]] = {}
+    answered: list[str] = []
+    for number, n in enumerate(rounds, start=1):
+        sample = work / f"round{number}.parquet"
+        drawn = (
+            ["--part", "spread"]
+            if number == 1
+            else [option for path in answered for option in ("--reviews", path)]
+        )
+        steps[f"round{number}_sample"] = [
+            *CLI, "review", "sample", "--n", str(n), "--data", str(data), "--out", str(sample),
+            *drawn,
+        ]  # fmt: skip
+        reviews = work / f"round{number}-reviews.parquet"
+        steps[f"round{number}_answer"] = answer(sample, data, reviews)
+        answered.append(str(reviews))
+        last = number == len(rounds)
+        name = (
+            f"round{number}_train"
+            if not last
+            else ("train_two_rounds" if len(rounds) == 2 else f"train_{len(rounds)}_rounds")
+        )
+        steps[name] = [
+            *CLI, "train", "--data", str(data),
+            *(option for path in answered for option in ("--reviews", path)),
+        ]  # fmt: skip
+    return steps
+
+
 def timed(command: list[str], env: dict[str, str]) -> dict[str, float]:
     started = time.perf_counter()
     result = subprocess.run(
@@ -87,11 +119,21 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--reuse", action="store_true", help="keep data already in --work")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        nargs="+",
+        default=[500, 500],
+        help="reviews per round for the round steps (default 500 500: steps round1_sample "
+        "round1_answer round1_train round2_sample round2_answer train_two_rounds; with N "
+        "rounds the last training is train_N_rounds)",
+    )
+    parser.add_argument(
         "--steps",
         nargs="+",
         default=None,
         help="only these steps (e.g. train review_sample review_answer train_with_reviews; "
-        "round1_sample round1_answer round1_train round2_sample round2_answer train_two_rounds)",
+        "the rounds' steps by name, e.g. round1_sample round1_answer round1_train "
+        "round2_sample round2_answer train_two_rounds, or 'rounds' for all of them)",
     )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="segbench-"))
@@ -144,35 +186,18 @@ def main() -> None:
                 "--reviews",
                 str(work / "reviews.parquet"),
             ],
-            # The same 1,000 reviews in two rounds of 500 (README, "The review loop"): all
-            # spread; a training; all borderline, cross-fitted; a training with both.
-            "round1_sample": [
-                *CLI, "review", "sample", "--n", "500", "--part", "spread", "--data", str(data),
-                "--out", str(work / "round1.parquet"),
-            ],
-            "round1_answer": answer(
-                work / "round1.parquet", data, work / "round1-reviews.parquet"
-            ),
-            "round1_train": [
-                *CLI, "train", "--data", str(data),
-                "--reviews", str(work / "round1-reviews.parquet"),
-            ],
-            "round2_sample": [
-                *CLI, "review", "sample", "--n", "500", "--data", str(data),
-                "--out", str(work / "round2.parquet"),
-                "--reviews", str(work / "round1-reviews.parquet"),
-            ],
-            "round2_answer": answer(
-                work / "round2.parquet", data, work / "round2-reviews.parquet"
-            ),
-            "train_two_rounds": [
-                *CLI, "train", "--data", str(data),
-                "--reviews", str(work / "round1-reviews.parquet"),
-                "--reviews", str(work / "round2-reviews.parquet"),
-            ],
+            # The same 1,000 reviews in rounds (README, "The review loop"; default two of
+            # 500): the first all spread; after each round a training, then the next all
+            # borderline, cross-fitted, drawn with `--reviews` of the rounds before; the last
+            # training with every round.
+            **rounds_of_review(data, work, args.rounds),
         }  # fmt: skip
         if args.steps:
-            steps = {name: command for name, command in steps.items() if name in args.steps}
+            # "rounds": every step of the rounds of review.
+            wanted = set(args.steps) | (
+                set(rounds_of_review(data, work, args.rounds)) if "rounds" in args.steps else set()
+            )
+            steps = {name: command for name, command in steps.items() if name in wanted}
         if args.reuse and (data / "citizens.parquet").exists():
             steps.pop("generate", None)
         for name, command in steps.items():
