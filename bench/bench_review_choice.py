@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_worlds import NAMES, train_with, two_rounds_of_review  # noqa: E402
+from bench_worlds import NAMES, rounds_of_review, train_with  # noqa: E402
 
 from models.segmenter import ClusterSegmenter  # noqa: E402
 from segmentation.features import numeric_matrix  # noqa: E402
@@ -42,7 +42,7 @@ def one(world: str, seed: int, size: int) -> dict[str, object]:
     raw = numeric_matrix(frame, "citizens")
     truth = pd.Categorical(truth_frame["category"], categories=NAMES).codes.astype(np.int64)
     model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
-    first, reviewed, weights, halves = two_rounds_of_review(raw, truth, model, seed, 1_000)
+    first, reviewed, weights, halves = rounds_of_review(raw, truth, model, seed, [500, 500])
     trained, measured = train_with(raw, reviewed, weights, seed, champion=first, halves=halves)
     # In the order cross-validation breaks ties: the lighter weight, then not re-naming.
     settings = sorted((w, r) for r in RELABEL_OPTIONS for w in REVIEW_WEIGHTS)

@@ -197,18 +197,42 @@ def weighted_recall(
     truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray, n_categories: int
 ) -> dict[int, Interval]:
     """Recall per reviewed category, weighted by 1 / inclusion probability, with a Wilson
-    interval on Kish's effective sample size (sum w)^2 / sum w^2."""
+    interval on an effective sample size: the smaller of Kish's (sum w)^2 / sum w^2 and
+    the one the ratio's linearised variance implies (``effective_size``)."""
     out = {}
     for category in range(n_categories):
         members = truth == category
         w = weights[members]
         if not len(w) or w.sum() <= 0:
             continue
-        recall = float(np.sum(w * (predicted[members] == category)) / w.sum())
-        effective = float(w.sum() ** 2 / np.sum(w * w))
+        hits = (predicted[members] == category).astype(np.float64)
+        recall = float(np.sum(w * hits) / w.sum())
+        effective = effective_size(w, hits, recall)
         low, high = wilson(recall * effective, effective)
         out[category] = Interval(recall, low, high, effective)
     return out
+
+
+def effective_size(weights: np.ndarray, hits: np.ndarray, recall: float) -> float:
+    """The effective sample size of a weighted recall (pure): Kish's (sum w)^2 / sum w^2,
+    or, where smaller, recall (1 - recall) / V with V the ratio's linearised
+    (with-replacement) variance, n / (n - 1) sum (w (hit - recall))^2 / (sum w)^2.
+
+    Kish's size assumes the weights tell nothing of the outcome; where the misses lie in
+    the heavy strata (large clusters of one category holding a few customers of another,
+    whom the model calls by the cluster's category) the estimate hangs on a few reviews and
+    Kish's interval is too narrow: on the real design at 7.2 M customers
+    (``bench/bench_coverage.py``) its macro interval held the true figure in 87-88 % of
+    draws, this one in 92-93 %. Never wider than the linearised variance says, never
+    narrower than Kish's."""
+    kish = float(weights.sum() ** 2 / np.sum(weights * weights))
+    n = len(weights)
+    if n < 2:
+        return kish
+    variance = n / (n - 1) * float(np.sum((weights * (hits - recall)) ** 2)) / weights.sum() ** 2
+    if variance <= 0:
+        return kish
+    return min(kish, recall * (1 - recall) / variance)
 
 
 def macro_interval(per_category: dict[int, Interval]) -> Interval:

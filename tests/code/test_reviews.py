@@ -14,6 +14,7 @@ from training.review import (
     _spread,
     design_halves,
     draw_from_scores,
+    effective_size,
     keep_design,
     load_designs,
     macro_interval,
@@ -85,9 +86,34 @@ def test_weighted_recall_and_wilson_intervals() -> None:
     recall = weighted_recall(truth, predicted, weights, 2)
     assert recall[0].estimate == pytest.approx(0.5)  # 3 of weight 6 right
     assert recall[1].estimate == pytest.approx(0.5)
-    assert recall[0].effective_n == pytest.approx(36 / 12)
+    # Kish's size is 36 / 12 = 3; the one miss carries half the weight, so the linearised
+    # variance (4/3 * 3 / 36) implies 0.25 / (1/9) = 2.25, the smaller.
+    assert recall[0].effective_n == pytest.approx(2.25)
+    # Equal weights: the linearised size is n - 1 (the variance's n / (n - 1)).
+    assert recall[1].effective_n == pytest.approx(3.0)
     macro = macro_interval(recall)
     assert macro.low < 0.5 < macro.high
+
+
+def test_misses_in_heavy_strata_widen_the_interval_and_light_ones_never_narrow_it() -> None:
+    # 60 reviews of one category, 54 right: the same recall's weight either on the misses
+    # (a large cluster's few customers of this category, called by the cluster's) or not.
+    hits = np.r_[np.ones(54), np.zeros(6)]
+    heavy_misses = np.r_[np.full(54, 1.0), np.full(6, 6.0)]
+    light_misses = np.r_[np.full(54, 6.0), np.full(6, 1.0)]
+    for weights in (heavy_misses, light_misses):
+        recall = float(np.sum(weights * hits) / weights.sum())
+        size = effective_size(weights, hits, recall)
+        assert size <= float(weights.sum() ** 2 / np.sum(weights**2)) + 1e-9
+    heavy_recall = float(np.sum(heavy_misses * hits) / heavy_misses.sum())
+    heavy = effective_size(heavy_misses, hits, heavy_recall)
+    assert heavy < 0.8 * float(heavy_misses.sum() ** 2 / np.sum(heavy_misses**2))
+    light_recall = float(np.sum(light_misses * hits) / light_misses.sum())
+    light = effective_size(light_misses, hits, light_recall)
+    assert light == pytest.approx(float(light_misses.sum() ** 2 / np.sum(light_misses**2)))
+    # All right (no variance seen) or a single review: Kish's size.
+    assert effective_size(np.array([1.0, 2.0, 3.0]), np.ones(3), 1.0) == pytest.approx(36 / 14)
+    assert effective_size(np.array([2.0]), np.ones(1), 1.0) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
