@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def allocate(sizes: np.ndarray, n: int, how: str) -> np.ndarray:
-    """Reviews per stratum: equal (as ``training.review._spread``, capped by the sizes) or by
-    the square root of the size (at least 2 each)."""
+    """Reviews per stratum: equal (``training.review.allocate``, as `review sample` draws
+    the spread) or by the square root of the size (at least 2 each)."""
     if how == "sqrt":
         share = np.sqrt(sizes) / np.sqrt(sizes).sum() * n
         allocation = np.minimum(np.maximum(2, np.floor(share)).astype(np.int64), sizes)
@@ -48,19 +48,9 @@ def allocate(sizes: np.ndarray, n: int, how: str) -> np.ndarray:
             open_strata = allocation < sizes
             allocation[np.argmax(np.where(open_strata, share - allocation, -np.inf))] += 1
         return allocation
-    allocation = np.zeros_like(sizes)
-    remaining = n
-    open_strata = np.flatnonzero(sizes > 0)
-    while remaining > 0 and len(open_strata):
-        each = max(1, remaining // len(open_strata))
-        for stratum in open_strata:
-            add = min(each, sizes[stratum] - allocation[stratum], remaining)
-            allocation[stratum] += add
-            remaining -= add
-            if remaining == 0:
-                break
-        open_strata = open_strata[allocation[open_strata] < sizes[open_strata]]
-    return allocation
+    from training.review import allocate as equal
+
+    return equal(sizes, n)
 
 
 def main() -> None:

@@ -147,10 +147,10 @@ def draw_from_scores(
     )
 
 
-def _spread(rng: np.random.Generator, strata: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Equal allocation over strata (capped by their sizes), random inside each; returns the
-    rows and every row's inclusion probability (n_h / N_h of its stratum)."""
-    sizes = np.bincount(strata)
+def allocate(sizes: np.ndarray, n: int) -> np.ndarray:
+    """The spread's reviews per stratum (pure): ``n`` shared equally over the strata of
+    ``sizes`` rows, none past a stratum's size (what a full stratum cannot take goes to the
+    others)."""
     allocation = np.zeros_like(sizes)
     remaining = n
     open_strata = np.flatnonzero(sizes > 0)
@@ -163,6 +163,14 @@ def _spread(rng: np.random.Generator, strata: np.ndarray, n: int) -> tuple[np.nd
             if remaining == 0:
                 break
         open_strata = open_strata[allocation[open_strata] < sizes[open_strata]]
+    return allocation
+
+
+def _spread(rng: np.random.Generator, strata: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Equal allocation over strata (``allocate``), random inside each; returns the rows and
+    every row's inclusion probability (n_h / N_h of its stratum)."""
+    sizes = np.bincount(strata)
+    allocation = allocate(sizes, n)
     chosen = [
         rng.choice(np.flatnonzero(strata == stratum), size=count, replace=False)
         for stratum, count in enumerate(allocation)
