@@ -47,7 +47,12 @@ def one(world: str, seed: int, size: int) -> dict[str, object]:
     # In the order cross-validation breaks ties: the lighter weight, then not re-naming.
     settings = sorted((w, r) for r in RELABEL_OPTIONS for w in REVIEW_WEIGHTS)
     fitted = ClusterSegmenter("citizens", random_state=seed).fit_review_weights(
-        raw, reviewed, champion=first, weights=REVIEW_WEIGHTS, relabels=RELABEL_OPTIONS
+        raw,
+        reviewed,
+        champion=first,
+        representative=(reviewed >= 0) & np.isfinite(weights) & (weights > 0),
+        weights=REVIEW_WEIGHTS,
+        relabels=RELABEL_OPTIONS,
     )
     fits = dict(zip([(w, r) for r in RELABEL_OPTIONS for w in REVIEW_WEIGHTS], fitted, strict=True))
 

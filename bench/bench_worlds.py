@@ -87,7 +87,8 @@ def train_with(
     )
     if not chosen.blend:
         model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
-    return model.fit(raw, reviewed, champion=champion), chosen
+    representative = (reviewed >= 0) & np.isfinite(weights) & (weights > 0)
+    return model.fit(raw, reviewed, champion=champion, representative=representative), chosen
 
 
 def outcome(
@@ -133,7 +134,10 @@ def rounds_of_review(
     for later, n in enumerate(splits[1:]):
         # The training after the round (what it reports is not needed to draw the next).
         champion = ClusterSegmenter("citizens", random_state=seed).fit(
-            raw, reviewed, champion=champion
+            raw,
+            reviewed,
+            champion=champion,
+            representative=(reviewed >= 0) & np.isfinite(weights) & (weights > 0),
         )
         # As `review sample` does: the champion's way of weighing reviews, not its names.
         template = ClusterSegmenter(

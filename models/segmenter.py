@@ -9,8 +9,9 @@
    or more of customers on every world of the suite, where one clustering of three starts
    kept 95.3-98.8 % at the same cost (README, "Model quality on unseen worlds").
 2. **Name** each cluster on its own (``segmentation.naming``): by case handlers' reviews of
-   its members, else by the champion's categories (stable names), else by the documented
-   traits. Employers are not clustered: head count is the definition (< 20 staff).
+   its members drawn at random inside it (``representative``; a borderline review teaches
+   step 3 but does not name), else by the champion's categories (stable names), else by the
+   documented traits. Employers are not clustered: head count is the definition (< 20 staff).
 3. **Learn.** A multinomial logistic regression on the features and their squares, fitted on
    the named rows (each weighted by how clearly its cluster met its name) and the reviewed
    rows (with their reviewed category); with reviews, the average of one such regression per
@@ -145,18 +146,24 @@ class ClusterSegmenter(BaseEstimator):
         y: np.ndarray | None = None,
         *,
         champion: ClusterSegmenter | None = None,
+        representative: np.ndarray | None = None,
     ) -> ClusterSegmenter:
         """Fit on the numeric contract matrix ``raw`` (rows x contract numeric columns).
 
         ``y``: reviewed category index per row, -1 where the row was not reviewed.
         ``champion``: the model in service; its categories name the clusters that reviews
         do not, so a re-fit keeps its customers' categories.
+        ``representative``: which reviewed rows were drawn at random inside their stratum
+        (the spread with a design weight); only they name clusters, where a cluster's
+        reviewed majority stands for its members. Borderline and uncertainty reviews were
+        chosen for being unlike their cluster: they still teach the regression, but they
+        would misname a large cluster by its edge. None: every review names.
 
         With reviews and ``review_blend``, the regression is the average of one per setting
         in ``BLEND_WEIGHTS`` x ``BLEND_RELABELS`` (``review_weight`` and ``relabel`` are then
         not used); without, the one at ``review_weight`` and ``relabel``.
         """
-        named = self._cluster_and_name(raw, y, champion)
+        named = self._cluster_and_name(raw, y, champion, representative)
         if self.review_blend and (named.reviewed >= 0).any():
             self._average(self._fit_settings(named, BLEND_WEIGHTS, BLEND_RELABELS, explain=False))
             self._typical(named)
@@ -170,6 +177,7 @@ class ClusterSegmenter(BaseEstimator):
         y: np.ndarray,
         *,
         champion: ClusterSegmenter | None = None,
+        representative: np.ndarray | None = None,
         weights: Sequence[float],
         relabels: Sequence[bool] = (False,),
         explain: bool = True,
@@ -181,8 +189,9 @@ class ClusterSegmenter(BaseEstimator):
         ``relabel`` (to the solver's tolerance). What choosing them by cross-validation costs
         is then one clustering per fold. The fits do not blend (``review_blend`` is off in
         each); ``blended`` averages them. ``explain=False`` leaves out each fit's typical
-        values (what explanations show; cross-validation needs only the categories)."""
-        named = self._cluster_and_name(raw, y, champion)
+        values (what explanations show; cross-validation needs only the categories).
+        ``representative`` as in ``fit``."""
+        named = self._cluster_and_name(raw, y, champion, representative)
         return self._fit_settings(named, weights, relabels, explain=explain)
 
     def _fit_settings(
@@ -254,7 +263,11 @@ class ClusterSegmenter(BaseEstimator):
         self.constant_ = np.where(known.any(axis=0), constant, -1e9)
 
     def _cluster_and_name(
-        self, raw: np.ndarray, y: np.ndarray | None, champion: ClusterSegmenter | None
+        self,
+        raw: np.ndarray,
+        y: np.ndarray | None,
+        champion: ClusterSegmenter | None,
+        representative: np.ndarray | None = None,
     ) -> _Named:
         raw = np.asarray(raw, dtype=np.float64)
         if raw.ndim != 2 or len(raw) < 1_000:
@@ -262,6 +275,10 @@ class ClusterSegmenter(BaseEstimator):
         reviewed = np.full(len(raw), -1, np.int64) if y is None else np.asarray(y, np.int64)
         if reviewed.shape != (len(raw),):
             raise ValueError("y must have one entry per row")
+        if representative is not None:
+            representative = np.asarray(representative, dtype=bool)
+            if representative.shape != (len(raw),):
+                raise ValueError("representative must have one entry per row")
         rng = np.random.default_rng(self.random_state)
         rows = _sample(rng, len(raw), self.max_fit_rows, always=np.flatnonzero(reviewed >= 0))
         sample, sample_reviewed = raw[rows], reviewed[rows]
@@ -274,7 +291,12 @@ class ClusterSegmenter(BaseEstimator):
         scale = features.std(axis=0)
         self.feature_scale_ = np.where(scale > 1e-9, scale, 1.0)
         scaled = (features - self.feature_mean_) / self.feature_scale_
-        named, confidence = self._name(sample, scaled, sample_reviewed, champion)
+        naming = (
+            sample_reviewed
+            if representative is None
+            else np.where(representative[rows], sample_reviewed, -1)
+        )
+        named, confidence = self._name(sample, scaled, sample_reviewed, naming, champion)
         self.named_shares_ = np.bincount(named, minlength=len(self.categories_)) / len(named)
         return _Named(rng, features, scaled, named, confidence, sample_reviewed)
 
@@ -300,9 +322,12 @@ class ClusterSegmenter(BaseEstimator):
         sample: np.ndarray,
         scaled: np.ndarray,
         reviewed: np.ndarray,
+        naming: np.ndarray,
         champion: ClusterSegmenter | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The category each sample row is named and how sure that naming is (0-1)."""
+        """The category each sample row is named and how sure that naming is (0-1).
+        ``reviewed``: every review (employers: each wins for its row); ``naming``: the
+        reviews that name clusters (-1 elsewhere)."""
         if self.population == "employers":
             # Head count is the definition; reviews (if any) still win for their rows.
             self.cluster_weights_ = None
@@ -345,7 +370,7 @@ class ClusterSegmenter(BaseEstimator):
                 metrics,
                 self.n_clusters,
                 champion_codes=champion_codes,
-                reviewed=reviewed,
+                reviewed=naming,
             )
             if clustering == 0:  # the review sample's strata
                 self.cluster_centres_ = kmeans.cluster_centers_

@@ -71,12 +71,13 @@ def refit_with_seed(
     *,
     reviewed: np.ndarray | None = None,
     champion: ClusterSegmenter | None = None,
+    representative: np.ndarray | None = None,
 ) -> ClusterSegmenter:
     """A model of ``model``'s settings fitted again with another seed (the same data,
-    reviews and champion): what :func:`stability` compares with. Needs only the settings,
-    so it can run beside the fit of ``model`` itself."""
+    reviews, representative reviews and champion): what :func:`stability` compares with.
+    Needs only the settings, so it can run beside the fit of ``model`` itself."""
     other = ClusterSegmenter(**{**model.get_params(), "random_state": other_seed})
-    return other.fit(raw, reviewed, champion=champion)
+    return other.fit(raw, reviewed, champion=champion, representative=representative)
 
 
 def stability(
@@ -207,7 +208,9 @@ def choose_review_weight(
     if crossed.any():
         # Two folds per half: fold 2h or 2h + 1.
         fold_of[crossed] = 2 * half_of[crossed] + rng.integers(0, 2, int(crossed.sum()))
-    steering = crossed & ~(np.isfinite(weights[labelled]) & (weights[labelled] > 0))
+    # Reviews drawn at random inside their stratum (a design weight): only they name clusters.
+    representative = np.isfinite(weights) & (weights > 0)
+    steering = crossed & ~representative[labelled]
     params = {
         **model.get_params(),
         "max_fit_rows": min(model.max_fit_rows, fit_rows),
@@ -227,7 +230,13 @@ def choose_review_weight(
         # The borderline reviews this fold's hidden half steered to (none without halves).
         training[labelled[steering & (half_of == fold // 2)]] = -1
         fitted = ClusterSegmenter(**params).fit_review_weights(
-            raw, training, champion=champion, weights=candidates, relabels=relabels, explain=False
+            raw,
+            training,
+            champion=champion,
+            representative=representative,
+            weights=candidates,
+            relabels=relabels,
+            explain=False,
         )
         average = ClusterSegmenter.blended(fitted).predict_proba(raw[hidden])
         return fold, [each.predict_proba(raw[hidden]) for each in fitted], average

@@ -11,7 +11,8 @@ has two parts:
 - **borderline** (the rest): the customers the model is least sure of (smallest margin
   between its two most probable categories), most uncertain first. They teach the model
   where its boundaries lie; they are not used to estimate agreement (they are the hard
-  cases, so they would make it look worse than it is).
+  cases, so they would make it look worse than it is), nor to name clusters (chosen for
+  being unlike their cluster, a few of them had re-named a large one).
 
 The file lists the borderline rows first, so a partly filled-in file still teaches the
 most.
@@ -401,7 +402,11 @@ def draw_cross_fitted(
     for half in (0, 1):
         # This half's reviews, and the ones no half claims (they estimate nothing).
         taught = np.where((half_of == half) | (half_of < 0), reviewed, -1)
-        model = clone(template).fit(raw, taught if (taught >= 0).any() else None)
+        model = clone(template).fit(
+            raw,
+            taught if (taught >= 0).any() else None,
+            representative=spread_answered & (taught >= 0),
+        )
         strata, margin = sample_scores(model, raw)
         if half == 0 and n_spread:
             drawn = draw_from_scores(

@@ -116,6 +116,12 @@ class Reviewed:
     def count(self) -> int:
         return int((self.codes >= 0).sum())
 
+    @property
+    def representative(self) -> np.ndarray:
+        """The reviews drawn at random inside their stratum (a design weight): the ones
+        that name clusters (``ClusterSegmenter.fit``)."""
+        return (self.codes >= 0) & np.isfinite(self.weights) & (self.weights > 0)
+
 
 def match_reviews(
     population: Population,
@@ -401,8 +407,11 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
             settings.seed + STABILITY_SEED_OFFSET,
             reviewed=codes,
             champion=prepared.current,
+            representative=prepared.reviewed.representative,
         )
-        model.fit(raw, codes, champion=prepared.current)
+        model.fit(
+            raw, codes, champion=prepared.current, representative=prepared.reviewed.representative
+        )
         clock.lap("fitted (the agreement and the stability refit beside it)")
 
         def measured_beside() -> dict[str, float]:

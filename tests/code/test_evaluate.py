@@ -88,18 +88,24 @@ def test_a_hidden_spread_review_is_never_judged_by_the_reviews_its_answer_steere
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Cross-fitted rounds: while a fold of half h is hidden, no borderline review that
-    half h's model drew is in the fit; the other half's are, and so is every other review."""
+    half h's model drew is in the fit; the other half's are, and so is every other review.
+    Only the spread reviews (a design weight) name clusters in each fold's fit."""
     from models.segmenter import ClusterSegmenter
     from training.evaluate import choose_review_weight
 
     seen: list[np.ndarray] = []
+    naming: list[np.ndarray] = []
 
     class Fitted:
         def predict_proba(self, raw: np.ndarray) -> np.ndarray:
             return np.tile([0.6, 0.3, 0.1], (len(raw), 1))
 
-    def spy(self, raw, y, *, champion=None, weights, relabels=(False,), explain=True):  # type: ignore[no-untyped-def]
+    def spy(  # type: ignore[no-untyped-def]
+        self, raw, y, *, champion=None, representative=None, weights, relabels=(False,),
+        explain=True,
+    ):  # fmt: skip
         seen.append(np.asarray(y).copy())
+        naming.append(np.asarray(representative).copy())
         return [Fitted() for _ in range(len(weights) * len(relabels))]
 
     monkeypatch.setattr(ClusterSegmenter, "fit_review_weights", spy)
@@ -128,6 +134,8 @@ def test_a_hidden_spread_review_is_never_judged_by_the_reviews_its_answer_steere
         # The other half's borderline reviews are hidden only with a fold of their half.
         assert (y[borderline[halves[borderline] == 1 - half]] >= 0).all()
         assert (y[plain] >= 0).mean() > 0.5
+    for representative in naming:
+        np.testing.assert_array_equal(np.flatnonzero(representative), spread)
     assert chosen.out_of_fold.shape == (450, 3)
 
 

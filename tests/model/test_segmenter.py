@@ -210,3 +210,36 @@ def test_employers_are_named_by_head_count() -> None:
     model = ClusterSegmenter("employers").fit(raw)
     expected = np.where(raw[:, 0] < 20, "small", "medium_large")
     assert np.mean(model.predict(raw) == expected) > 0.98
+
+
+def test_only_reviews_drawn_at_random_inside_a_cluster_name_it(fitted) -> None:
+    """A borderline review was chosen for being unlike its cluster: it teaches the
+    regression, but a cluster is named only by the reviews drawn at random inside it
+    (``representative``), so edge cases do not re-name the quiet customers around them."""
+    model, raw = fitted
+    predicted = model.predict_index(raw)
+    regular = np.flatnonzero(predicted == 0)
+    contacts = build_features(raw, "citizens")[:, model.feature_names_.index("contacts_per_year")]
+    # The hundred regular customers with the most contacts, reviewed as needing support.
+    edge = regular[np.argsort(-contacts[regular], kind="stable")[:100]]
+    reviewed = np.full(len(raw), -1)
+    reviewed[edge] = 2
+    others = np.setdiff1d(regular, edge)
+    settings = {"max_fit_rows": 20_000, "random_state": 3}
+    # Every review names its cluster: the regular customers around the edge cases move.
+    naming = ClusterSegmenter("citizens", **settings).fit(raw, reviewed, champion=model)
+    moved_when_naming = np.mean(naming.predict_index(raw[others]) != 0)
+    # The same reviews drawn for being borderline: they are learnt, and far fewer of the
+    # customers around them move.
+    taught = ClusterSegmenter("citizens", **settings).fit(
+        raw, reviewed, champion=model, representative=np.zeros(len(raw), dtype=bool)
+    )
+    moved_when_taught = np.mean(taught.predict_index(raw[others]) != 0)
+    assert np.mean(taught.predict_index(raw[edge]) == 2) > 0.9
+    assert moved_when_taught < 0.1
+    assert moved_when_naming > 2 * moved_when_taught
+    # Drawn at random inside their clusters, the same reviews name them again.
+    drawn = ClusterSegmenter("citizens", **settings).fit(
+        raw, reviewed, champion=model, representative=reviewed >= 0
+    )
+    np.testing.assert_array_equal(drawn.predict_index(raw), naming.predict_index(raw))

@@ -153,7 +153,11 @@ def review_sample(
         else:
             if champion_model is None:
                 with console.status("no champion yet: fitting the model to sample from"):
-                    champion_model = template.fit(raw, reviewed.codes if reviewed.count else None)
+                    champion_model = template.fit(
+                        raw,
+                        reviewed.codes if reviewed.count else None,
+                        representative=reviewed.representative,
+                    )
                 source = "a fit without a champion" + (
                     f" with {reviewed.count:,} reviews" if reviewed.count else " (unsupervised)"
                 )
