@@ -34,6 +34,7 @@ from bench_worlds import NAMES, rounds_of_review, train_with  # noqa: E402
 from models.segmenter import ClusterSegmenter  # noqa: E402
 from segmentation.features import numeric_matrix  # noqa: E402
 from training.evaluate import RELABEL_OPTIONS, REVIEW_WEIGHTS, agreement  # noqa: E402
+from training.review import drawn_at_random  # noqa: E402
 from training.worlds import WORLDS  # noqa: E402
 
 
@@ -50,7 +51,7 @@ def one(world: str, seed: int, size: int) -> dict[str, object]:
         raw,
         reviewed,
         champion=first,
-        representative=(reviewed >= 0) & np.isfinite(weights) & (weights > 0),
+        representative=drawn_at_random(reviewed, weights),
         weights=REVIEW_WEIGHTS,
         relabels=RELABEL_OPTIONS,
     )

@@ -38,7 +38,12 @@ sys.path.insert(0, str(ROOT))
 from models.segmenter import ClusterSegmenter  # noqa: E402
 from segmentation.features import build_features, numeric_matrix  # noqa: E402
 from training.evaluate import ReviewWeight, agreement, choose_review_weight  # noqa: E402
-from training.review import draw_cross_fitted, draw_sample, review_halves  # noqa: E402
+from training.review import (  # noqa: E402
+    draw_cross_fitted,
+    draw_sample,
+    drawn_at_random,
+    review_halves,
+)
 from training.worlds import WORLDS  # noqa: E402
 
 NAMES = ["regular", "irregular", "needs_support"]
@@ -87,7 +92,7 @@ def train_with(
     )
     if not chosen.blend:
         model.set_params(review_weight=chosen.weight, relabel=chosen.relabel)
-    representative = (reviewed >= 0) & np.isfinite(weights) & (weights > 0)
+    representative = drawn_at_random(reviewed, weights)
     return model.fit(raw, reviewed, champion=champion, representative=representative), chosen
 
 
@@ -137,7 +142,7 @@ def rounds_of_review(
             raw,
             reviewed,
             champion=champion,
-            representative=(reviewed >= 0) & np.isfinite(weights) & (weights > 0),
+            representative=drawn_at_random(reviewed, weights),
         )
         # As `review sample` does: the champion's way of weighing reviews, not its names.
         template = ClusterSegmenter(

@@ -17,7 +17,7 @@ from segmentation.features import build_features
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, Population, category_names
 from segmentation.transitions import confusion_metrics, review_confusion
-from training.review import Z_95, macro_interval, weighted_recall
+from training.review import Z_95, drawn_at_random, macro_interval, weighted_recall
 
 #: Threads for independent fits (the stability refits, the cross-validation folds).
 CORES = max(1, os.cpu_count() or 1)
@@ -209,7 +209,7 @@ def choose_review_weight(
         # Two folds per half: fold 2h or 2h + 1.
         fold_of[crossed] = 2 * half_of[crossed] + rng.integers(0, 2, int(crossed.sum()))
     # Reviews drawn at random inside their stratum (a design weight): only they name clusters.
-    representative = np.isfinite(weights) & (weights > 0)
+    representative = drawn_at_random(reviewed, weights)
     steering = crossed & ~representative[labelled]
     params = {
         **model.get_params(),

@@ -57,6 +57,14 @@ BORDERLINE = "borderline"
 Z_95 = 1.959963984540054
 
 
+def drawn_at_random(reviewed: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Which rows hold a review drawn at random inside its stratum (the spread part, with a
+    design weight): the reviews that estimate the agreement and name clusters (pure)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return (np.asarray(reviewed) >= 0) & np.isfinite(weights) & (weights > 0)
+
+
 #: What a sample holds: both parts (half spread, the rest borderline), or one of them.
 PARTS = ("both", SPREAD, BORDERLINE)
 

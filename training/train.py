@@ -60,7 +60,7 @@ from training.evaluate import (
     stability,
 )
 from training.files import read_and_fingerprint
-from training.review import STEERED, design_halves, load_designs
+from training.review import STEERED, design_halves, drawn_at_random, load_designs
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class Reviewed:
     def representative(self) -> np.ndarray:
         """The reviews drawn at random inside their stratum (a design weight): the ones
         that name clusters (``ClusterSegmenter.fit``)."""
-        return (self.codes >= 0) & np.isfinite(self.weights) & (self.weights > 0)
+        return drawn_at_random(self.codes, self.weights)
 
 
 def match_reviews(

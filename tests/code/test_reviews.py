@@ -14,6 +14,7 @@ from training.review import (
     _spread,
     design_halves,
     draw_from_scores,
+    drawn_at_random,
     effective_size,
     keep_design,
     load_designs,
@@ -303,3 +304,13 @@ def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_n
     nobody_listens = "postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2"
     unreachable = Settings(home=tmp_path / "home", store_url=nobody_listens)
     assert "could not be reached" in _answered_off_page(unreachable, answered)
+
+
+def test_only_reviews_with_a_design_weight_are_drawn_at_random() -> None:
+    """The spread (a positive, finite design weight) names clusters and estimates; a
+    borderline review, an override with a reason or a weight without a review do not."""
+    reviewed = np.array([0, 1, 2, -1, 2, 0])
+    weights = np.array([20.0, np.nan, 0.0, 15.0, np.inf, 3.5])
+    np.testing.assert_array_equal(
+        drawn_at_random(reviewed, weights), [True, False, False, False, False, True]
+    )
