@@ -132,7 +132,7 @@ def rounds_of_review(
     reviewed, weights = answer(
         truth, draw_sample(model, raw, rows, n=splits[0], seed=seed, part="spread")
     )
-    estimating = (reviewed >= 0) & np.isfinite(weights)
+    estimating = drawn_at_random(reviewed, weights)
     halves = np.full(len(raw), -1)
     halves[np.flatnonzero(estimating)] = review_halves(np.flatnonzero(estimating))
     champion = model

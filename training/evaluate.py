@@ -117,7 +117,7 @@ def _agreement(
     design: np.ndarray,
 ) -> dict[str, float]:
     """Cross-validated agreement from the hidden reviews' categories and the model's."""
-    usable = np.isfinite(design) & (design > 0)
+    usable = drawn_at_random(truth, design)
     names = list(category_names(population))
     per_category = weighted_recall(truth[usable], predicted[usable], design[usable], len(names))
     out: dict[str, float] = {

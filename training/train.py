@@ -377,6 +377,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
         prepared.population, max_fit_rows=settings.train_sample_rows, random_state=settings.seed
     )
     raw, codes = prepared.raw, prepared.reviewed.codes
+    representative = prepared.reviewed.representative  # the reviews that name clusters
     with threadpool_limits(limits=1), ThreadPoolExecutor(2, thread_name_prefix="fit") as lanes:
         choosing: Future[ReviewWeight] | None = None
         if prepared.reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT:
@@ -407,11 +408,9 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
             settings.seed + STABILITY_SEED_OFFSET,
             reviewed=codes,
             champion=prepared.current,
-            representative=prepared.reviewed.representative,
+            representative=representative,
         )
-        model.fit(
-            raw, codes, champion=prepared.current, representative=prepared.reviewed.representative
-        )
+        model.fit(raw, codes, champion=prepared.current, representative=representative)
         clock.lap("fitted (the agreement and the stability refit beside it)")
 
         def measured_beside() -> dict[str, float]:

@@ -118,7 +118,7 @@ def review_sample(
         ids = column.to_numpy()
         reviewed = match_reviews(population, answered_reviews, as_integers(column), designs)  # type: ignore[arg-type]
         exclude = reviewed.codes >= 0
-        estimating = exclude & np.isfinite(reviewed.weights)
+        estimating = reviewed.representative
         template = ClusterSegmenter(
             population,  # type: ignore[arg-type]
             max_fit_rows=settings.train_sample_rows,
