@@ -17,6 +17,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 
 from models.bundle import SegmentationBundle, load_bundle, save_bundle
+from models.errors import RegistryError
 from segmentation.features import NUMERIC_COLUMNS
 from segmentation.taxonomy import Population
 
@@ -52,10 +53,6 @@ class SegmentationPyfunc(PythonModel):  # type: ignore[misc]
             raise MlflowException("contract columns must be finite and non-negative")
         names = np.asarray(self.bundle.categories)[self.bundle.predict_index(raw)]
         return pd.Series(names, name="category", index=frame.index)
-
-
-class RegistryError(RuntimeError):
-    """The registry could not be read (unreachable, broken): not the same as no champion."""
 
 
 def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:

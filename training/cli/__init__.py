@@ -65,7 +65,7 @@ def main(
 def entry() -> None:
     """The console script: the commands, with a registry that cannot be read said in one
     line (exit 3) rather than as a traceback or as 'no champion'. The process ends after it."""
-    from models.registry import RegistryError
+    from models.errors import RegistryError
 
     try:
         app()
