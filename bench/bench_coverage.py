@@ -11,10 +11,12 @@ This script takes a trained population (its data, truth file and two registered 
 versions: the one whose clusters the spread was drawn from, and the one whose agreement is
 reported), draws the spread part again and again exactly as `review sample` allocates it, and
 counts how often each interval holds the model's true macro recall and per-category recall.
-Shipped: ``weighted_recall`` and ``macro_interval`` as training uses them. Peer, in the same
-run: the same intervals on Kish's effective sample size alone (the rule before the twelfth
-session). ``--allocation sqrt`` tries a spread allocated by the square root of the cluster's
-size instead of equally (a design question, not shipped).
+Shipped: ``weighted_recall`` and ``macro_interval`` as training uses them. Peers, in the same
+run: the same per-category intervals combined into the macro one by their mean half-widths
+(``symmetric``, the rule before the fourteenth session), and that on Kish's effective sample
+size alone (``kish``, the rule before the twelfth session). ``--allocation sqrt`` tries a
+spread allocated by the square root of the cluster's size instead of equally (a design
+question, not shipped).
 
     .venv/bin/python bench/bench_coverage.py --data /tmp/lc86/data --home /tmp/lc86/home \
         --design-version 1 --model-version 5 --draws 2000
@@ -51,6 +53,14 @@ def allocate(sizes: np.ndarray, n: int, how: str) -> np.ndarray:
     from training.review import allocate as equal
 
     return equal(sizes, n)
+
+
+def symmetric(per_category: dict) -> tuple[float, float]:
+    """The macro interval the categories' mean half-widths give (the peer rule)."""
+    estimates = np.array([i.estimate for i in per_category.values()])
+    halves = np.array([(i.high - i.low) / 2 for i in per_category.values()])
+    half = float(np.sqrt(np.sum(halves**2)) / len(halves))
+    return max(0.0, estimates.mean() - half), min(1.0, estimates.mean() + half)
 
 
 def main() -> None:
@@ -95,7 +105,7 @@ def main() -> None:
     starts = np.concatenate([[0], np.cumsum(sizes)])
     weight_of = sizes / np.maximum(allocation, 1)
     rng = np.random.default_rng(0)
-    rules = ("shipped", "kish")
+    rules = ("shipped", "symmetric", "kish")
     held = {rule: np.zeros(len(labels) + 1) for rule in rules}
     above = dict.fromkeys(rules, 0)
     width = dict.fromkeys(rules, 0.0)
@@ -115,13 +125,18 @@ def main() -> None:
             effective = float(w.sum() ** 2 / np.sum(w * w))
             low, high = wilson(interval.estimate * effective, effective)
             kish[category] = type(interval)(interval.estimate, low, high, effective)
-        for rule, per_category in (("shipped", shipped), ("kish", kish)):
+        shipped_macro = macro_interval(shipped)
+        judged = (
+            ("shipped", shipped, (shipped_macro.low, shipped_macro.high)),
+            ("symmetric", shipped, symmetric(shipped)),
+            ("kish", kish, symmetric(kish)),
+        )
+        for rule, per_category, (low, high) in judged:
             for category, interval in per_category.items():
                 held[rule][category] += interval.low <= true[category] <= interval.high
-            macro = macro_interval(per_category)
-            held[rule][-1] += macro.low <= true.mean() <= macro.high
-            above[rule] += macro.low > true.mean()
-            width[rule] += macro.high - macro.low
+            held[rule][-1] += low <= true.mean() <= high
+            above[rule] += low > true.mean()
+            width[rule] += high - low
     result = {
         "allocation": args.allocation,
         "n": args.n,

@@ -254,13 +254,25 @@ def effective_size(weights: np.ndarray, hits: np.ndarray, recall: float) -> floa
 
 def macro_interval(per_category: dict[int, Interval]) -> Interval:
     """Macro recall (mean over categories) with an interval from the categories' Wilson
-    half-widths combined as independent errors."""
+    intervals combined as independent errors, each side on its own: the lower end from the
+    distances down to the categories' lower ends, the upper from those up to their upper
+    ends (pure).
+
+    A category's Wilson interval is lopsided near 1: a recall estimated at 0.95 on a few
+    heavy reviews reaches further down than up, and a draw that saw none of a large
+    cluster's rare misses puts the estimate above the truth. Combining the categories'
+    mean half-widths (as before the fourteenth session) gave that long lower side away: on
+    the real design (``bench/bench_coverage.py``, four worlds at 1 M customers, 2,000 draws
+    each) the macro interval held the truth in 92.5-94.3 % of draws, this one in
+    95.0-96.1 %, 0.001-0.003 wider."""
     estimates = np.array([i.estimate for i in per_category.values()])
-    halves = np.array([(i.high - i.low) / 2 for i in per_category.values()])
+    below = np.array([i.estimate - i.low for i in per_category.values()])
+    above = np.array([i.high - i.estimate for i in per_category.values()])
     estimate = float(estimates.mean())
-    half = float(np.sqrt(np.sum(halves**2)) / len(halves))
+    low = estimate - float(np.sqrt(np.sum(below**2))) / len(below)
+    high = estimate + float(np.sqrt(np.sum(above**2))) / len(above)
     effective = float(sum(i.effective_n for i in per_category.values()))
-    return Interval(estimate, max(0.0, estimate - half), min(1.0, estimate + half), effective)
+    return Interval(estimate, max(0.0, low), min(1.0, high), effective)
 
 
 DESIGN_FOLDER = "reviews"

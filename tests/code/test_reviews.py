@@ -11,6 +11,7 @@ import pytest
 from data_contracts.reviews import validate_reviews
 from data_contracts.validation import ContractError
 from training.review import (
+    Interval,
     _spread,
     design_halves,
     draw_from_scores,
@@ -94,6 +95,24 @@ def test_weighted_recall_and_wilson_intervals() -> None:
     assert recall[1].effective_n == pytest.approx(3.0)
     macro = macro_interval(recall)
     assert macro.low < 0.5 < macro.high
+
+
+def test_the_macro_interval_keeps_each_side_of_the_categories_intervals() -> None:
+    # Near 1 a Wilson interval reaches further down than up: so does the macro interval.
+    lopsided = {c: Interval(0.95, *wilson(0.95 * 40, 40), 40) for c in range(3)}
+    low, high = lopsided[0].low, lopsided[0].high
+    assert 0.95 - low > 2 * (high - 0.95)
+    macro = macro_interval(lopsided)
+    assert macro.estimate == pytest.approx(0.95)
+    # Three independent equal errors: each side sqrt(3) / 3 of the category's.
+    assert 0.95 - macro.low == pytest.approx((0.95 - low) / np.sqrt(3))
+    assert macro.high - 0.95 == pytest.approx((high - 0.95) / np.sqrt(3))
+    # Symmetric intervals give the mean half-widths' interval, as before; never past [0, 1].
+    even = {0: Interval(0.5, 0.4, 0.6, 90), 1: Interval(0.7, 0.5, 0.9, 20)}
+    macro = macro_interval(even)
+    half = np.sqrt(0.1**2 + 0.2**2) / 2
+    assert (macro.low, macro.high) == pytest.approx((0.6 - half, 0.6 + half))
+    assert macro_interval({0: Interval(0.99, 0.5, 1.0, 3)}).high == 1.0
 
 
 def test_misses_in_heavy_strata_widen_the_interval_and_light_ones_never_narrow_it() -> None:
