@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,9 @@ print("heavy:", sorted(m for m in ("mlflow", "sklearn") if m in sys.modules))
     "args",
     [["--help"], ["generate", "--help"], ["generate", "--citizens", "50", "--employers", "5"]],
 )
-def test_light_commands_do_not_import_mlflow_or_scikit_learn(args: list[str], tmp_path) -> None:
+def test_light_commands_do_not_import_mlflow_or_scikit_learn(
+    args: list[str], tmp_path: Path
+) -> None:
     if args[0] == "generate" and "--help" not in args:
         args = [*args, "--out", str(tmp_path / "data")]
     result = subprocess.run(
