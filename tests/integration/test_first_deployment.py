@@ -93,6 +93,8 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert "queued for case handlers on the review page /granskning (200, sample" in " ".join(
         sampled.stdout.split()
     )
+    # One sample of both parts is the short path: the command says how rounds would go.
+    assert "teach more in rounds: `--n 80 --part spread` first" in " ".join(sampled.stdout.split())
     from segmentation.store import SegmentStore
 
     store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")
@@ -138,6 +140,7 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert "two models, each taught by half of 100 spread reviews" in " ".join(
         second_round.stdout.split()
     )
+    assert "teach more in rounds" not in " ".join(second_round.stdout.split())
     second = pd.read_parquet(second_path)
     assert len(second) == 150 and set(second["part"]) == {"borderline"}
     assert not set(second["customer_id"]) & set(sample["customer_id"])

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 #: Rows validated and scored at a time when a champion draws the review sample.
 SAMPLE_CHUNK_ROWS = 1_000_000
+#: A first sample of citizens of both parts and at least this size is told that rounds
+#: teach more (below it a round of a fifth would teach too little to draw the next).
+ROUNDS_HINT_MIN = 100
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +206,16 @@ def review_sample(
         + f" --reviews {out}`"
         + queued
     )
+    if population == "citizens" and part == "both" and not reviews and n >= ROUNDS_HINT_MIN:
+        # One sample of both parts is the shortest path, not the best (README, "Model
+        # quality on unseen worlds": four rounds met the bars where one sample missed them).
+        first = round(n * 0.4)
+        console.print(
+            f"The same {n:,} reviews teach more in rounds: `--n {first:,} --part spread` "
+            f"first, a training with it, then three rounds of about {(n - first) // 3:,} "
+            "drawn with `--reviews` of the rounds before, each followed by a training "
+            '(README, "The review loop").'
+        )
 
 
 def _queue(
