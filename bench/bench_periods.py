@@ -102,7 +102,7 @@ def main() -> None:
         begun = time.perf_counter()
         score_folder(folder, store, champions, chunk_rows=settings.chunk_rows, out=folder / "out")
         timings[f"score {period.period_end}"] = time.perf_counter() - begun
-        record_drift(store, "citizens")
+        record_drift(store, "citizens", artifact_root=settings.artifact_root)
     first, second = store.periods("citizens", fresh=True)[::-1]
     begun = time.perf_counter()
     counts = store.transition_counts("citizens", first, second)

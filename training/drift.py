@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -65,11 +66,17 @@ def drift_report(
 
 
 def record_drift(
-    store: SegmentStore, population: Population, report: dict[str, Any] | None = None
+    store: SegmentStore,
+    population: Population,
+    report: dict[str, Any] | None = None,
+    *,
+    artifact_root: Path,
 ) -> dict[str, Any] | None:
     """Keep a period's drift (``report``, or the latest period's, computed here) in the
     store, log it to MLflow and flag the model version for retraining when it drifted past
-    the thresholds."""
+    the thresholds. The drift runs' artifacts go under ``artifact_root`` (``drift/``),
+    beside the models' (MLflow's default would be ``./mlruns`` in whatever folder the
+    command was started from)."""
     report = report or drift_report(store, population)
     if report is None:
         return None
@@ -80,9 +87,12 @@ def record_drift(
     try:
         client = MlflowClient()
         experiment = client.get_experiment_by_name(EXPERIMENT)
-        experiment_id = (
-            experiment.experiment_id if experiment else client.create_experiment(EXPERIMENT)
-        )
+        if experiment is None:
+            location = artifact_root / "drift"
+            location.mkdir(parents=True, exist_ok=True)
+            experiment_id = client.create_experiment(EXPERIMENT, location.as_uri())
+        else:
+            experiment_id = experiment.experiment_id
         run_name = f"{population}-{report['period_end']}"
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name):
             mlflow.set_tags(

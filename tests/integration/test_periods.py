@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,7 @@ def scored(
         )
         assert report.drift is not None
         assert report.drift == drift_report(store, "citizens")
-        record_drift(store, "citizens", report.drift)
+        record_drift(store, "citizens", report.drift, artifact_root=settings.artifact_root)
     yield Scored(store, settings, generated, tmp_path)
     store.dispose()
 
@@ -127,7 +128,10 @@ def test_two_periods_give_history_transitions_and_drift(scored: Scored) -> None:
 
 
 def test_a_population_built_to_drift_is_flagged(
-    trained_home: Path, generated: list[PeriodData], tmp_path: Path
+    trained_home: Path,
+    generated: list[PeriodData],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from models.registry import configure_mlflow, load_champion
     from training.drift import record_drift
@@ -137,6 +141,9 @@ def test_a_population_built_to_drift_is_flagged(
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     champions = {"citizens": load_champion("citizens")}
     store = SegmentStore(f"sqlite:///{tmp_path / 's.db'}")
+    started_in = tmp_path / "started-in"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)  # the folder an operator ran the command from
     first = generated[0].citizens
     drifted = first.copy()
     drifted["period_end"] = pd.Timestamp(P2)
@@ -146,11 +153,15 @@ def test_a_population_built_to_drift_is_flagged(
         (tmp_path / name).mkdir()
         frame.to_parquet(tmp_path / name / "citizens.parquet", index=False)
         score_folder(tmp_path / name, store, champions, chunk_rows=10_000)
-        reports.append(record_drift(store, "citizens"))
+        reports.append(record_drift(store, "citizens", artifact_root=settings.artifact_root))
     assert reports[0]["flags"] == [] and reports[0]["retrain"] is False  # nothing to compare
     assert reports[1]["retrain"] is True
     assert reports[1]["input_psi"]["contacts_phone"]["band"] == "large"
     assert any(flag.startswith("contacts_phone: PSI") for flag in reports[1]["flags"])
+    # Logged to MLflow beside the models, not into the folder the command was started from.
+    logged = [json.loads(path.read_text()) for path in settings.artifact_root.rglob("drift.json")]
+    assert reports[1] in logged
+    assert not (started_in / "mlruns").exists()
     store.dispose()
 
 

@@ -40,7 +40,7 @@ def drifted_site(trained_home: Path, tmp_path_factory: pytest.TempPathFactory) -
         (folder / period.isoformat()).mkdir()
         frame.to_parquet(folder / period.isoformat() / "citizens.parquet", index=False)
         score_folder(folder / period.isoformat(), store, champions, chunk_rows=5_000)
-        record_drift(store, "citizens")
+        record_drift(store, "citizens", artifact_root=settings.artifact_root)
     add_users(store)
     try:
         with serve(create_app(settings)) as base:

@@ -270,7 +270,9 @@ def score(
             f"rejected {report.rejected:,}, model version {report.model_version}{resumed}; "
             f"{report.supportive:,} borderline customers given the more supportive channel"
         )
-        drift = record_drift(store, report.population, report.drift)
+        drift = record_drift(
+            store, report.population, report.drift, artifact_root=settings.artifact_root
+        )
         if drift and drift["flags"]:
             console.print(
                 f"[yellow]{report.population}: drifted since {drift['previous_period_end']} "
