@@ -61,18 +61,22 @@ def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     try:
-        experiment = mlflow.get_experiment_by_name(EXPERIMENT)
+        experiment_id = ensure_experiment(EXPERIMENT, artifact_root)
     except MlflowException as error:
         raise RegistryError(f"the model registry could not be read: {error}") from error
-    if experiment is not None:
-        experiment_id = experiment.experiment_id
-    else:
-        artifact_root.mkdir(parents=True, exist_ok=True)
-        experiment_id = mlflow.create_experiment(
-            EXPERIMENT, artifact_location=artifact_root.as_uri()
-        )
     mlflow.set_experiment(experiment_id=experiment_id)
-    return str(experiment_id)
+    return experiment_id
+
+
+def ensure_experiment(name: str, artifact_location: Path) -> str:
+    """The id of the experiment ``name``, created with its artifacts under
+    ``artifact_location`` where it does not exist yet (an existing one keeps its own place;
+    MLflow's default would be ``./mlruns`` in whatever folder the command started in)."""
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    artifact_location.mkdir(parents=True, exist_ok=True)
+    return str(mlflow.create_experiment(name, artifact_location=artifact_location.as_uri()))
 
 
 def log_bundle(bundle: SegmentationBundle) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import mlflow
 from mlflow import MlflowClient
 
-from models.registry import MODEL_NAMES
+from models.registry import MODEL_NAMES, ensure_experiment
 from segmentation.drift import band, drift_flags, input_psi, share_changes
 from segmentation.features import NUMERIC_COLUMNS
 from segmentation.store import Period, SegmentStore
@@ -75,8 +75,7 @@ def record_drift(
     """Keep a period's drift (``report``, or the latest period's, computed here) in the
     store, log it to MLflow and flag the model version for retraining when it drifted past
     the thresholds. The drift runs' artifacts go under ``artifact_root`` (``drift/``),
-    beside the models' (MLflow's default would be ``./mlruns`` in whatever folder the
-    command was started from)."""
+    beside the models'."""
     report = report or drift_report(store, population)
     if report is None:
         return None
@@ -86,13 +85,7 @@ def record_drift(
     store.save_drift(period, json.dumps(report))
     try:
         client = MlflowClient()
-        experiment = client.get_experiment_by_name(EXPERIMENT)
-        if experiment is None:
-            location = artifact_root / "drift"
-            location.mkdir(parents=True, exist_ok=True)
-            experiment_id = client.create_experiment(EXPERIMENT, location.as_uri())
-        else:
-            experiment_id = experiment.experiment_id
+        experiment_id = ensure_experiment(EXPERIMENT, artifact_root / "drift")
         run_name = f"{population}-{report['period_end']}"
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name):
             mlflow.set_tags(
