@@ -30,11 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import bench_worlds  # noqa: E402
+
 from segmentation.features import build_features, numeric_matrix  # noqa: E402
 from training.evaluate import agreement  # noqa: E402
 from training.worlds import WORLDS, World, latent_need_citizens, loose_employers  # noqa: E402
 
-NAMES = ["regular", "irregular", "needs_support"]
 KEPT = (
     "macro_recall",
     "ari",
@@ -78,8 +79,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "clarity.json")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    import bench_worlds
-
     results = []
     for clarity in args.clarities:
         name = f"latent_need_clarity_{clarity:g}"
@@ -92,7 +91,7 @@ def main() -> None:
         for seed in args.seeds:
             frame, truth_frame = WORLDS[name].citizens(args.size, seed)
             raw = numeric_matrix(frame, "citizens")
-            truth = pd.Categorical(truth_frame["category"], categories=NAMES).codes
+            truth = pd.Categorical(truth_frame["category"], categories=bench_worlds.NAMES).codes
             result: dict[str, object] = {"clarity": clarity, "seed": seed}
             result.update(peers(raw, truth.astype(np.int64), seed, (1_000, 50_000)))
             if not args.peer_only:
