@@ -23,6 +23,13 @@ here makes the true category in a structurally different way:
   (70/18/12 and 86/8/6).
 - ``between``: the archetype world with heavier contact tails and 15 % of customers whose
   behaviour is drawn from a neighbouring category (their benefits stay their own).
+- ``latent_need_wide`` and ``life_course_onset``: written apart from the worlds above, to
+  A's and B's descriptions in issue 8, and measured once before anything in the method was
+  looked at again (held out): bands of need wider apart, a change of life in most of the
+  irregular band but also in a few percent of everyone else, events registered 80 % of the
+  time; and a life course with spells carried over from the year before, a long sickness
+  that turns into a vulnerability during the year, moves that change no benefit, events
+  registered 60 % of the time and contacts drawn month by month.
 
 Every world writes valid contract rows and its true categories; employers come with each
 world too, with head count and behaviour tied loosely or tightly (``size_behaviour``).
@@ -282,6 +289,160 @@ def life_course_citizens(
     return _citizen_frame(rng, matrix, birth_year, truth)
 
 
+# -- written apart: wide bands of need, a change of life that also comes to others -------------
+def wide_need_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Latent need in three bands wider apart than ``latent_need_citizens``' (a classifier
+    given 1,000 true categories: 0.93-0.94 macro recall, A's range 0.94-0.96), where a change
+    of life marks most of the irregular band (88 %) but also comes to 8-24 % of everyone
+    else, rising with need, and is registered as a life event 80 % of the time. Contacts are
+    far from the reference (about 2.6 a year in the irregular band, 16 in needs support)."""
+    rng = np.random.default_rng([seed, 15])
+    truth = rng.choice(3, size=size, p=[0.79, 0.11, 0.10])
+    level = np.array([-1.1, 0.9, 2.2])[truth] + 0.07 * rng.standard_t(4, size=size)
+    matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
+    contacts = negative_binomial(rng, np.exp(-0.3 + 1.4 * np.clip(level, -2, 3.5)), 29.0, size)
+    _channels(rng, matrix, contacts, 0.25 + 0.15 * np.clip(level, -1, 3))
+    applications = negative_binomial(rng, np.exp(0.5 * np.clip(level, -2, 3)), 14.5, size)
+    _applications(rng, matrix, applications, 0.08 + 0.12 * np.clip(level, 0, 3))
+    matrix[:, _COLUMN["handling_minutes"]] = applications * rng.lognormal(
+        np.log(14 + 4 * np.clip(level, 0, 3)), 0.3, size
+    )
+    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, 6.0, 0.8, size)
+    change = 0.04 * (1 + np.clip(level + 0.9, 0, 3)) + 0.88 * (truth == 1)
+    changing = rng.random(size) < np.clip(change, 0, 0.97)
+    matrix[:, _COLUMN["life_events"]] = np.where(
+        changing & (rng.random(size) < 0.8), 1 + rng.poisson(0.5, size), rng.poisson(0.03, size)
+    )
+    matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(0.02 * np.exp(np.clip(level, -2, 3)))
+    matrix[:, _COLUMN["recovery_claims"]] = rng.poisson(0.015 * np.exp(np.clip(level, -2, 3)))
+    n_benefits = rng.poisson(np.exp(-0.3 + 0.8 * np.clip(level, -2, 3)))
+    codes = [c for c in BENEFIT_CODES if c != "barnbidrag"]
+    weights = np.array([1, 3, 0.5, 4, 2, 1.5, 0.8, 2, 4, 3, 0.5, 1.5], dtype=np.float64)
+    for k in range(int(n_benefits.max()) if size else 0):
+        rows = np.flatnonzero(n_benefits > k)
+        drawn = rng.choice(len(codes), size=len(rows), p=weights / weights.sum())
+        partial = changing[rows] & (rng.random(len(rows)) < 0.7)
+        months = np.where(partial, rng.integers(1, 12, len(rows)), 12)
+        for index, code in enumerate(codes):
+            chosen = drawn == index
+            _set_months(matrix, code, rows[chosen], months[chosen])
+    families = np.flatnonzero(rng.random(size) < 0.3)
+    _set_months(matrix, "barnbidrag", families, np.full(len(families), 12))
+    return _citizen_frame(rng, matrix, rng.integers(1940, 2006, size), truth)
+
+
+#: Onset life course: what an event is, how likely, and the contacts it brings (a year's
+#: mean on top of the everyday).
+_ONSET_EVENTS = ("sickness", "job_loss", "separation", "move", "child")
+_ONSET_EVENT_P = (0.3, 0.2, 0.1, 0.25, 0.15)
+_ONSET_BURST = (1.0, 1.2, 1.0, 0.4, 0.6)
+_ONSET_LONG_BENEFITS = (
+    "sjukersattning",
+    "bostadsbidrag",
+    "merkostnadsersattning",
+    "aktivitetsersattning",
+    "omvardnadsbidrag",
+    "assistansersattning",
+    "underhallsstod",
+)
+
+
+def onset_life_course_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A month-by-month life course written apart from ``life_course_citizens``.
+
+    7.5 % live with a chronic vulnerability (one to three long benefits, one in ten none:
+    contacts and help by proxy alone). Others meet events (8.5 % a year; sickness, job loss,
+    separation, a move that changes no benefit, a child), registered 60 % of the time; 4 %
+    start the year in a sickness or unemployment spell from the year before that ends in
+    it; a sickness of six months or more turns into a vulnerability a third of the time.
+    Contacts are drawn month by month from a heavy-tailed personal propensity, events and
+    vulnerability. The category: vulnerable for six months or more -> needs support, any
+    change in the year -> irregular, else regular (about 81/11/8). A classifier given 1,000
+    true categories reaches 0.91 macro recall (B: 0.94-0.96)."""
+    rng = np.random.default_rng([seed, 16])
+    matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
+    chronic = rng.random(size) < 0.075
+    onset = np.zeros(size, dtype=bool)
+    vulnerable_months = np.where(chronic, 12, 0)
+    changed = np.zeros(size, dtype=bool)
+    events = np.zeros(size, dtype=np.int64)
+    propensity = rng.gamma(0.7, 1 / 0.7, size)
+    contacts = np.zeros(size, dtype=np.int64)
+    carried = ~chronic & (rng.random(size) < 0.04)
+    ends = rng.integers(1, 7, size)
+    sick = rng.random(size) < 0.6
+    for code, mask in (("sjukpenning", carried & sick), ("aktivitetsstod", carried & ~sick)):
+        rows = np.flatnonzero(mask)
+        _set_months(matrix, code, rows, ends[rows])
+    changed |= carried
+    hazard = 1 - (1 - 0.085) ** (1 / 12)
+    for month in range(12):
+        remaining = 12 - month
+        vulnerable = chronic | onset
+        rate = 0.03 * propensity + np.where(vulnerable, 0.45 * propensity + 0.1, 0.0)
+        rows = np.flatnonzero(rng.random(size) < hazard * np.where(vulnerable, 0.6, 1.0))
+        kind = rng.choice(len(_ONSET_EVENTS), size=len(rows), p=_ONSET_EVENT_P)
+        burst = np.zeros(size)
+        for index, event in enumerate(_ONSET_EVENTS):
+            who = rows[kind == index]
+            n = len(who)
+            burst[who] += _ONSET_BURST[index]
+            if event == "sickness":
+                spell = rng.integers(1, 12, n)
+                _set_months(matrix, "sjukpenning", who, np.minimum(spell, remaining))
+                # A long sickness turns into a vulnerability after its sixth month.
+                lasting = who[(spell >= 6) & (rng.random(n) < 0.35)]
+                if month + 6 < 12:
+                    onset[lasting] = True
+                    _set_months(matrix, "sjukersattning", lasting, np.full(len(lasting), 6 - month))
+            elif event == "job_loss":
+                _set_months(
+                    matrix, "aktivitetsstod", who, np.minimum(rng.integers(2, 12, n), remaining)
+                )
+                gets = who[rng.random(n) < 0.25]
+                _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
+            elif event == "separation":
+                gets = who[rng.random(n) < 0.5]
+                _set_months(matrix, "underhallsstod", gets, np.full(len(gets), remaining))
+                gets = who[rng.random(n) < 0.4]
+                _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
+            elif event == "child":
+                _set_months(matrix, "foraldrapenning", who, np.full(n, min(remaining, 9)))
+                _set_months(matrix, "barnbidrag", who, np.full(n, remaining))
+        events[rows] += rng.random(len(rows)) < 0.6
+        changed[rows] = True
+        vulnerable_months += onset & ~chronic
+        contacts += rng.poisson(rate + burst * rng.gamma(2.0, 0.6, size))
+    truth = np.where(vulnerable_months >= 6, 2, np.where(changed | (vulnerable_months > 0), 1, 0))
+    rows = np.flatnonzero(chronic)
+    weights = np.array([4, 4, 2, 1, 1, 0.5, 1.5])
+    count = np.where(rng.random(len(rows)) < 0.1, 0, rng.integers(1, 4, len(rows)))
+    for k in range(3):
+        who = rows[count > k]
+        drawn = rng.choice(len(_ONSET_LONG_BENEFITS), size=len(who), p=weights / weights.sum())
+        for index, code in enumerate(_ONSET_LONG_BENEFITS):
+            chosen = who[drawn == index]
+            _set_months(matrix, code, chosen, np.full(len(chosen), 12))
+    # Everyday background, and noise that is no change of life.
+    families = np.flatnonzero(rng.random(size) < 0.3)
+    _set_months(matrix, "barnbidrag", families, np.full(len(families), 12))
+    vab = families[rng.random(len(families)) < 0.4]
+    _set_months(matrix, "tillfallig_foraldrapenning", vab, rng.integers(1, 4, len(vab)))
+    dental = np.flatnonzero(rng.random(size) < 0.3)
+    _set_months(matrix, "tandvardsstod", dental, np.full(len(dental), 12))
+    events += rng.random(size) < 0.02
+    supported = truth == 2
+    _channels(rng, matrix, contacts, np.where(supported, 0.6, 0.3))
+    applications = negative_binomial(rng, 0.4 + 0.9 * changed + 1.8 * supported, 1.5, size)
+    _applications(rng, matrix, applications, np.where(supported, 0.5, 0.1))
+    matrix[:, _COLUMN["handling_minutes"]] = applications * rng.gamma(2.0, 9.0 + 5 * supported)
+    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, 4.0 + 4 * changed, 1.0, size)
+    matrix[:, _COLUMN["life_events"]] = events
+    matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(0.01 + 0.2 * supported + 0.05 * changed)
+    matrix[:, _COLUMN["recovery_claims"]] = rng.poisson(0.01 + 0.15 * supported + 0.06 * changed)
+    return _citizen_frame(rng, matrix, rng.integers(1945, 2006, size), truth)
+
+
 # -- between categories, heavy tails ---------------------------------------------------------
 #: What a customer does (contacts, applications, handling, log-ins): borrowed from a
 #: neighbouring category by the customers between categories; their benefits stay their own.
@@ -404,6 +565,20 @@ WORLDS: dict[str, World] = {
             between_citizens,
             lambda n, s: loose_employers(n, s, 0.85),
             "archetypes with heavy tails; 15 % behave like a neighbouring category",
+        ),
+        World(
+            "latent_need_wide",
+            wide_need_citizens,
+            loose_employers,
+            "written apart: wide bands of need; a change of life in most of the irregular band "
+            "and in a few percent of everyone else",
+        ),
+        World(
+            "life_course_onset",
+            onset_life_course_citizens,
+            lambda n, s: loose_employers(n, s, 0.75),
+            "written apart: spells carried over, vulnerability that begins in the year, "
+            "moves without benefits, events registered 60 % of the time",
         ),
     )
 }

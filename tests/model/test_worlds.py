@@ -26,7 +26,19 @@ SIZE = 20_000
 NAMES = ["regular", "irregular", "needs_support"]
 #: Worlds where reviews must add: in the latent-need worlds the unsupervised method already
 #: reaches the world's supervised ceiling (about 0.84 with every label).
-LEARNABLE = ("archetype", "life_course", "life_course_86", "between")
+LEARNABLE = (
+    "archetype",
+    "life_course",
+    "life_course_86",
+    "between",
+    "latent_need_wide",
+    "life_course_onset",
+)
+#: Worlds where a change of life also comes to customers of another category: without
+#: reviews the documented traits name them irregular (about 6 % of the regular customers of
+#: ``latent_need_wide``: ARI 0.78-0.79 at seeds 3-5 at this size), and reviews are what
+#: tells them apart (300 reviews: ARI 0.88-0.93).
+BACKGROUND_CHANGE = ("latent_need_wide",)
 
 
 def _world(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,10 +75,14 @@ def test_every_world_at_any_seed(world: str, seed: int) -> None:
     with_reviews = ClusterSegmenter("citizens", random_state=seed).fit(
         raw, reviewed, champion=model
     )
-    learnt = agreement(with_reviews.predict_index(raw), truth, "citizens")["truth_macro_recall"]
+    figures = agreement(with_reviews.predict_index(raw), truth, "citizens")
+    learnt = figures["truth_macro_recall"]
     assert learnt >= 0.75
     if world in LEARNABLE:
         assert learnt >= unsupervised + 0.03, (unsupervised, learnt)
+    if world in BACKGROUND_CHANGE:
+        before = agreement(predicted, truth, "citizens")["truth_ari"]
+        assert figures["truth_ari"] >= before + 0.06, (before, figures["truth_ari"])
 
 
 @pytest.mark.parametrize("seed", [3, 4])
