@@ -202,6 +202,48 @@ def latent_need_citizens(
 
 
 # -- month-by-month life course --------------------------------------------------------------
+@dataclass(frozen=True)
+class EventEffects:
+    """What an event in a life course does to benefits: the share of job losers who get
+    housing allowance, of separations that bring maintenance support and housing allowance,
+    and the months of parental benefit a child brings."""
+
+    job_loss_housing: float
+    separation_maintenance: float
+    separation_housing: float
+    parental_months: int
+
+
+LIFE_COURSE_EFFECTS = EventEffects(0.3, 0.6, 0.5, 10)
+ONSET_EFFECTS = EventEffects(0.25, 0.5, 0.4, 9)
+
+
+def _event_benefits(
+    rng: np.random.Generator,
+    matrix: np.ndarray,
+    event: str,
+    who: np.ndarray,
+    remaining: int,
+    effects: EventEffects,
+) -> None:
+    """The benefits a job loss, a separation or a child starts for ``who``, for the
+    ``remaining`` months of the year (a move starts none)."""
+    n = len(who)
+    if event == "job_loss":
+        _set_months(matrix, "aktivitetsstod", who, np.minimum(rng.integers(2, 12, n), remaining))
+        gets = who[rng.random(n) < effects.job_loss_housing]
+        _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
+    elif event == "separation":
+        gets = who[rng.random(n) < effects.separation_maintenance]
+        _set_months(matrix, "underhallsstod", gets, np.full(len(gets), remaining))
+        gets = who[rng.random(n) < effects.separation_housing]
+        _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
+    elif event == "child":
+        months = min(remaining, effects.parental_months)
+        _set_months(matrix, "foraldrapenning", who, np.full(n, months))
+        _set_months(matrix, "barnbidrag", who, np.full(n, remaining))
+
+
 EVENTS = ("sickness", "job_loss", "separation", "move", "child")
 
 
@@ -231,20 +273,8 @@ def life_course_citizens(
                 _set_months(
                     matrix, "sjukpenning", who, np.minimum(rng.integers(1, 7, n), remaining)
                 )
-            elif event == "job_loss":
-                _set_months(
-                    matrix, "aktivitetsstod", who, np.minimum(rng.integers(2, 12, n), remaining)
-                )
-                gets = who[rng.random(n) < 0.3]
-                _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
-            elif event == "separation":
-                gets = who[rng.random(n) < 0.6]
-                _set_months(matrix, "underhallsstod", gets, np.full(len(gets), remaining))
-                gets = who[rng.random(n) < 0.5]
-                _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
-            elif event == "child":
-                _set_months(matrix, "foraldrapenning", who, np.full(n, min(remaining, 10)))
-                _set_months(matrix, "barnbidrag", who, np.full(n, remaining))
+            else:
+                _event_benefits(rng, matrix, event, who, remaining, LIFE_COURSE_EFFECTS)
         # An event is registered with the agency most of the time, not always.
         events[rows] += rng.random(len(rows)) < 0.75
         burst[rows] += rng.gamma(1.5, 0.8, len(rows))
@@ -392,20 +422,8 @@ def onset_life_course_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.D
                 if month + 6 < 12:
                     onset[lasting] = True
                     _set_months(matrix, "sjukersattning", lasting, np.full(len(lasting), 6 - month))
-            elif event == "job_loss":
-                _set_months(
-                    matrix, "aktivitetsstod", who, np.minimum(rng.integers(2, 12, n), remaining)
-                )
-                gets = who[rng.random(n) < 0.25]
-                _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
-            elif event == "separation":
-                gets = who[rng.random(n) < 0.5]
-                _set_months(matrix, "underhallsstod", gets, np.full(len(gets), remaining))
-                gets = who[rng.random(n) < 0.4]
-                _set_months(matrix, "bostadsbidrag", gets, np.full(len(gets), remaining))
-            elif event == "child":
-                _set_months(matrix, "foraldrapenning", who, np.full(n, min(remaining, 9)))
-                _set_months(matrix, "barnbidrag", who, np.full(n, remaining))
+            else:
+                _event_benefits(rng, matrix, event, who, remaining, ONSET_EFFECTS)
         events[rows] += rng.random(len(rows)) < 0.6
         changed[rows] = True
         vulnerable_months += onset & ~chronic
