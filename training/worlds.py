@@ -202,6 +202,42 @@ def latent_need_citizens(
 
 
 # -- month-by-month life course --------------------------------------------------------------
+def _background_benefits(
+    rng: np.random.Generator,
+    matrix: np.ndarray,
+    *,
+    families: float,
+    vab: float,
+    vab_months: int,
+    dental: float,
+) -> None:
+    """Everyday benefits whatever the category: child allowance all year for a share of
+    ``families``, a month or a few (up to ``vab_months``) of VAB for a share ``vab`` of them,
+    dental support all year for a share ``dental``."""
+    size = len(matrix)
+    with_children = np.flatnonzero(rng.random(size) < families)
+    _set_months(matrix, "barnbidrag", with_children, np.full(len(with_children), 12))
+    caring = with_children[rng.random(len(with_children)) < vab]
+    _set_months(
+        matrix, "tillfallig_foraldrapenning", caring, rng.integers(1, vab_months + 1, len(caring))
+    )
+    teeth = np.flatnonzero(rng.random(size) < dental)
+    _set_months(matrix, "tandvardsstod", teeth, np.full(len(teeth), 12))
+
+
+#: The long benefits of a chronic vulnerability in the life courses.
+LONG_BENEFITS = (
+    "sjukersattning",
+    "bostadsbidrag",
+    "merkostnadsersattning",
+    "aktivitetsersattning",
+    "omvardnadsbidrag",
+    "assistansersattning",
+    "underhallsstod",
+    "aktivitetsstod",
+)
+
+
 @dataclass(frozen=True)
 class EventEffects:
     """What an event in a life course does to benefits: the share of job losers who get
@@ -281,28 +317,14 @@ def life_course_citizens(
     irregular = (burst > 0) & ~vulnerable
     truth = np.where(vulnerable, 2, np.where(irregular, 1, 0))
     # Everyday background benefits, independent of the category.
-    families = np.flatnonzero(rng.random(size) < 0.28)
-    _set_months(matrix, "barnbidrag", families, np.full(len(families), 12))
-    vab = families[rng.random(len(families)) < 0.35]
-    _set_months(matrix, "tillfallig_foraldrapenning", vab, rng.integers(1, 3, len(vab)))
-    dental = np.flatnonzero(rng.random(size) < 0.35)
-    _set_months(matrix, "tandvardsstod", dental, np.full(len(dental), 12))
+    _background_benefits(rng, matrix, families=0.28, vab=0.35, vab_months=2, dental=0.35)
     # Noise that is no change of life: a dental support that started this year, a move.
     started = np.flatnonzero(rng.random(size) < 0.04)
     _set_months(matrix, "tandvardsstod", started, rng.integers(1, 12, len(started)))
     events += rng.random(size) < 0.03
     # A chronic vulnerability: two to four long benefits and frequent contacts.
     rows = np.flatnonzero(vulnerable)
-    long_benefits = (
-        "sjukersattning",
-        "bostadsbidrag",
-        "merkostnadsersattning",
-        "aktivitetsersattning",
-        "omvardnadsbidrag",
-        "assistansersattning",
-        "underhallsstod",
-        "aktivitetsstod",
-    )
+    long_benefits = LONG_BENEFITS
     weights = np.array([4, 4, 2, 1, 1, 0.6, 1.5, 2.0])
     count = rng.integers(1, 5, len(rows))
     for k in range(4):
@@ -358,20 +380,12 @@ def wide_need_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame
     return _citizen_frame(rng, matrix, rng.integers(1940, 2006, size), truth)
 
 
-#: Onset life course: what an event is, how likely, and the contacts it brings (a year's
+#: Onset life course: how likely each of ``EVENTS`` is, and the contacts it brings (a year's
 #: mean on top of the everyday).
-_ONSET_EVENTS = ("sickness", "job_loss", "separation", "move", "child")
 _ONSET_EVENT_P = (0.3, 0.2, 0.1, 0.25, 0.15)
 _ONSET_BURST = (1.0, 1.2, 1.0, 0.4, 0.6)
-_ONSET_LONG_BENEFITS = (
-    "sjukersattning",
-    "bostadsbidrag",
-    "merkostnadsersattning",
-    "aktivitetsersattning",
-    "omvardnadsbidrag",
-    "assistansersattning",
-    "underhallsstod",
-)
+#: The onset world's vulnerable hold no labour-market benefit for long.
+_ONSET_LONG_BENEFITS = LONG_BENEFITS[:7]
 
 
 def onset_life_course_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -408,9 +422,9 @@ def onset_life_course_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.D
         vulnerable = chronic | onset
         rate = 0.03 * propensity + np.where(vulnerable, 0.45 * propensity + 0.1, 0.0)
         rows = np.flatnonzero(rng.random(size) < hazard * np.where(vulnerable, 0.6, 1.0))
-        kind = rng.choice(len(_ONSET_EVENTS), size=len(rows), p=_ONSET_EVENT_P)
+        kind = rng.choice(len(EVENTS), size=len(rows), p=_ONSET_EVENT_P)
         burst = np.zeros(size)
-        for index, event in enumerate(_ONSET_EVENTS):
+        for index, event in enumerate(EVENTS):
             who = rows[kind == index]
             n = len(who)
             burst[who] += _ONSET_BURST[index]
@@ -439,12 +453,7 @@ def onset_life_course_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.D
             chosen = who[drawn == index]
             _set_months(matrix, code, chosen, np.full(len(chosen), 12))
     # Everyday background, and noise that is no change of life.
-    families = np.flatnonzero(rng.random(size) < 0.3)
-    _set_months(matrix, "barnbidrag", families, np.full(len(families), 12))
-    vab = families[rng.random(len(families)) < 0.4]
-    _set_months(matrix, "tillfallig_foraldrapenning", vab, rng.integers(1, 4, len(vab)))
-    dental = np.flatnonzero(rng.random(size) < 0.3)
-    _set_months(matrix, "tandvardsstod", dental, np.full(len(dental), 12))
+    _background_benefits(rng, matrix, families=0.3, vab=0.4, vab_months=3, dental=0.3)
     events += rng.random(size) < 0.02
     supported = truth == 2
     _channels(rng, matrix, contacts, np.where(supported, 0.6, 0.3))
