@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_worlds  # noqa: E402
 
-from segmentation.features import build_features, numeric_matrix  # noqa: E402
+from segmentation.features import build_features  # noqa: E402
 from training.evaluate import agreement  # noqa: E402
 from training.worlds import WORLDS, World, latent_need_citizens, loose_employers  # noqa: E402
 
@@ -89,11 +89,9 @@ def main() -> None:
             f"latent need at clarity {clarity:g}",
         )
         for seed in args.seeds:
-            frame, truth_frame = WORLDS[name].citizens(args.size, seed)
-            raw = numeric_matrix(frame, "citizens")
-            truth = pd.Categorical(truth_frame["category"], categories=bench_worlds.NAMES).codes
+            raw, truth = bench_worlds.world_citizens(name, seed, args.size)
             result: dict[str, object] = {"clarity": clarity, "seed": seed}
-            result.update(peers(raw, truth.astype(np.int64), seed, (1_000, 50_000)))
+            result.update(peers(raw, truth, seed, (1_000, 50_000)))
             if not args.peer_only:
                 method = bench_worlds.one(name, seed, args.size, 1_000, args.rounds)
                 result.update({key: method[key] for key in KEPT})

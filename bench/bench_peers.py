@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -47,7 +45,7 @@ import bench_worlds  # noqa: E402
 from bench_clarity import peers  # noqa: E402
 
 from models.segmenter import ClusterSegmenter  # noqa: E402
-from segmentation.features import build_features, numeric_matrix, raw_profile_metrics  # noqa: E402
+from segmentation.features import build_features, raw_profile_metrics  # noqa: E402
 from segmentation.taxonomy import CITIZEN_CATEGORIES  # noqa: E402
 from training.evaluate import agreement  # noqa: E402
 from training.worlds import WORLDS  # noqa: E402
@@ -63,7 +61,7 @@ HAND_THRESHOLDS = (
 #: Features that count changes (or benefits, which change): not evidence of whether a
 #: customer with one change leads an irregular life.
 CHANGE_FEATURES = ("life_events", "changing_benefits", "benefits")
-SUPPORT = 2  # needs_support's index
+SUPPORT = bench_worlds.NAMES.index("needs_support")
 #: A customer with one change is named irregular from this likeness on.
 IRREGULAR_LIKENESS = 0.35
 LIKENESS_MARGIN = 0.4
@@ -137,13 +135,13 @@ class WeighedSegmenter(ClusterSegmenter):
         category, confidence = super()._name(sample, scaled, reviewed, naming, champion)
         if self.population != "citizens" or champion is not None or (naming >= 0).any():
             return category, confidence
-        features = build_features(sample, "citizens")
+        # The counts, back from the standardised features the fit built (rounded: whole).
         names = self.feature_names_
-        changes = (
-            np.round(np.expm1(features[:, names.index("life_events")]))
-            + features[:, names.index("changing_benefits")]
+        features = scaled * self.feature_scale_ + self.feature_mean_
+        changes = np.round(np.expm1(features[:, names.index("life_events")])) + np.round(
+            features[:, names.index("changing_benefits")]
         )
-        evidence = scaled[:, [name not in CHANGE_FEATURES for name in self.feature_names_]]
+        evidence = scaled[:, [name not in CHANGE_FEATURES for name in names]]
         likeness = irregular_likeness(changes, category == SUPPORT, evidence)
         if likeness is None:
             return category, confidence
@@ -186,32 +184,21 @@ def kmeans_peer(raw: np.ndarray, truth: np.ndarray, seed: int) -> dict[str, floa
 
 
 def one(world: str, seed: int, size: int) -> dict[str, object]:
-    frame, truth_frame = WORLDS[world].citizens(size, seed)
-    raw = numeric_matrix(frame, "citizens")
-    truth = pd.Categorical(truth_frame["category"], categories=bench_worlds.NAMES).codes
-    truth = truth.astype(np.int64)
-    started = time.perf_counter()
-    model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
-    seconds = time.perf_counter() - started
-    predicted = model.predict_index(raw)
-    method = agreement(predicted, truth, "citizens")
-    refit = ClusterSegmenter("citizens", random_state=seed + 1000).fit(raw)
-    weighed = WeighedSegmenter("citizens", random_state=seed).fit(raw)
-    weighed_predicted = weighed.predict_index(raw)
-    weighed_figures = agreement(weighed_predicted, truth, "citizens")
-    weighed_refit = WeighedSegmenter("citizens", random_state=seed + 1000).fit(raw)
+    raw, truth = bench_worlds.world_citizens(world, seed, size)
+    method = bench_worlds.unsupervised(raw, truth, seed)
+    weighed = bench_worlds.unsupervised(raw, truth, seed, WeighedSegmenter)
     return {
         "world": world,
         "seed": seed,
-        "method_macro_recall": method["truth_macro_recall"],
-        "method_ari": method["truth_ari"],
-        "method_stability": float(np.mean(refit.predict_index(raw) == predicted)),
-        "weighed_macro_recall": weighed_figures["truth_macro_recall"],
-        "weighed_ari": weighed_figures["truth_ari"],
-        "weighed_stability": float(np.mean(weighed_refit.predict_index(raw) == weighed_predicted)),
+        "method_macro_recall": method.figures["truth_macro_recall"],
+        "method_ari": method.figures["truth_ari"],
+        "method_stability": method.stability,
+        "weighed_macro_recall": weighed.figures["truth_macro_recall"],
+        "weighed_ari": weighed.figures["truth_ari"],
+        "weighed_stability": weighed.stability,
         **kmeans_peer(raw, truth, seed),
         **peers(raw, truth, seed, (1_000,)),
-        "fit_seconds": seconds,
+        "fit_seconds": method.fit_seconds,
     }
 
 
@@ -223,14 +210,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "peers.json")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    results = []
-    for world in args.worlds:
-        for seed in args.seeds:
-            result = one(world, seed, args.size)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
+    results = bench_worlds.collect(
+        lambda world, seed: one(world, seed, args.size), args.worlds, args.seeds, args.out
+    )
     table = (
         pd.DataFrame(results)
         .drop(columns=["seed", "fit_seconds"])

@@ -16,7 +16,6 @@ setting in hindsight.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import warnings
@@ -29,19 +28,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_worlds import NAMES, rounds_of_review, train_with  # noqa: E402
+from bench_worlds import collect, rounds_of_review, train_with, world_citizens  # noqa: E402
 
 from models.segmenter import ClusterSegmenter  # noqa: E402
-from segmentation.features import numeric_matrix  # noqa: E402
 from training.evaluate import RELABEL_OPTIONS, REVIEW_WEIGHTS, agreement  # noqa: E402
 from training.review import drawn_at_random  # noqa: E402
 from training.worlds import WORLDS  # noqa: E402
 
 
 def one(world: str, seed: int, size: int) -> dict[str, object]:
-    frame, truth_frame = WORLDS[world].citizens(size, seed)
-    raw = numeric_matrix(frame, "citizens")
-    truth = pd.Categorical(truth_frame["category"], categories=NAMES).codes.astype(np.int64)
+    raw, truth = world_citizens(world, seed, size)
     model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
     first, reviewed, weights, halves = rounds_of_review(raw, truth, model, seed, [500, 500])
     trained, measured = train_with(raw, reviewed, weights, seed, champion=first, halves=halves)
@@ -97,14 +93,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
-    results = []
-    for world in args.worlds:
-        for seed in args.seeds:
-            result = one(world, seed, args.size)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
+    results = collect(
+        lambda world, seed: one(world, seed, args.size), args.worlds, args.seeds, args.out
+    )
     table = pd.DataFrame(results)
     columns = ["blended_true", "cv_chosen_true", "top3_true", "best_single"]
     print("min / median true macro recall per world")

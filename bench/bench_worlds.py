@@ -26,7 +26,8 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -160,17 +161,69 @@ def rounds_of_review(
     return champion, reviewed, weights, halves
 
 
-def one(world: str, seed: int, size: int, reviews: int, splits: Sequence[int]) -> dict[str, object]:
+def world_citizens(world: str, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A world's citizens as the contract's numeric matrix, and their true category codes."""
     frame, truth_frame = WORLDS[world].citizens(size, seed)
-    raw = numeric_matrix(frame, "citizens")
     truth = pd.Categorical(truth_frame["category"], categories=NAMES).codes.astype(np.int64)
+    return numeric_matrix(frame, "citizens"), truth
+
+
+@dataclass(frozen=True)
+class Unsupervised:
+    """A fit without reviews: the model, its categories, their agreement with the truth, the
+    share a re-fit with another seed keeps, and the fit's wall time."""
+
+    model: ClusterSegmenter
+    predicted: np.ndarray
+    figures: dict[str, float]
+    stability: float
+    fit_seconds: float
+
+
+def unsupervised(
+    raw: np.ndarray,
+    truth: np.ndarray,
+    seed: int,
+    segmenter: type[ClusterSegmenter] = ClusterSegmenter,
+) -> Unsupervised:
+    """``segmenter`` fitted without reviews at ``seed``, and re-fitted at ``seed + 1000``."""
     started = time.perf_counter()
-    model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
+    model = segmenter("citizens", random_state=seed).fit(raw)
     fit_seconds = time.perf_counter() - started
     predicted = model.predict_index(raw)
-    unsupervised = agreement(predicted, truth, "citizens")
-    refit = ClusterSegmenter("citizens", random_state=seed + 1000).fit(raw)
-    stability = float(np.mean(refit.predict_index(raw) == predicted))
+    refit = segmenter("citizens", random_state=seed + 1000).fit(raw)
+    return Unsupervised(
+        model,
+        predicted,
+        agreement(predicted, truth, "citizens"),
+        float(np.mean(refit.predict_index(raw) == predicted)),
+        fit_seconds,
+    )
+
+
+def collect(
+    run: Callable[[str, int], dict[str, object]],
+    worlds: Sequence[str],
+    seeds: Sequence[int],
+    out: Path,
+) -> list[dict[str, object]]:
+    """``run`` on every world at every seed, each result printed as it comes (JSON lines) and
+    all of them written to ``out``."""
+    results = []
+    for world in worlds:
+        for seed in seeds:
+            result = run(world, seed)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    return results
+
+
+def one(world: str, seed: int, size: int, reviews: int, splits: Sequence[int]) -> dict[str, object]:
+    raw, truth = world_citizens(world, seed, size)
+    fitted = unsupervised(raw, truth, seed)
+    model = fitted.model
     # One round: half spread, half borderline, drawn by the unsupervised model.
     reviewed, weights = answer(
         truth, draw_sample(model, raw, np.arange(len(raw)), n=reviews, seed=seed)
@@ -196,15 +249,15 @@ def one(world: str, seed: int, size: int, reviews: int, splits: Sequence[int]) -
     return {
         "world": world,
         "seed": seed,
-        "macro_recall": unsupervised["truth_macro_recall"],
-        "ari": unsupervised["truth_ari"],
-        "stability": stability,
+        "macro_recall": fitted.figures["truth_macro_recall"],
+        "ari": fitted.figures["truth_ari"],
+        "stability": fitted.stability,
         **one_round,
         "rounds": "+".join(map(str, splits)),
         **{f"rounds_{key}": value for key, value in in_rounds.items()},
         "employer_accuracy": employer_accuracy,
         "ceiling": ceiling(raw, truth, seed),
-        "fit_seconds": fit_seconds,
+        "fit_seconds": fitted.fit_seconds,
     }
 
 
@@ -229,14 +282,12 @@ def main() -> None:
         return
     warnings.filterwarnings("ignore")
     splits = args.rounds or [args.reviews // 2, args.reviews - args.reviews // 2]
-    results = []
-    for world in args.worlds:
-        for seed in args.seeds:
-            result = one(world, seed, args.size, args.reviews, splits)
-            results.append(result)
-            print(json.dumps(result), flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
+    results = collect(
+        lambda world, seed: one(world, seed, args.size, args.reviews, splits),
+        args.worlds,
+        args.seeds,
+        args.out,
+    )
     summarise(pd.DataFrame(results))
 
 
