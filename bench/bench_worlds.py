@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -184,14 +185,15 @@ def unsupervised(
     raw: np.ndarray,
     truth: np.ndarray,
     seed: int,
-    segmenter: type[ClusterSegmenter] = ClusterSegmenter,
+    **params: Any,
 ) -> Unsupervised:
-    """``segmenter`` fitted without reviews at ``seed``, and re-fitted at ``seed + 1000``."""
+    """The method (with ``params``) fitted without reviews at ``seed``, and re-fitted at
+    ``seed + 1000``."""
     started = time.perf_counter()
-    model = segmenter("citizens", random_state=seed).fit(raw)
+    model = ClusterSegmenter("citizens", random_state=seed, **params).fit(raw)
     fit_seconds = time.perf_counter() - started
     predicted = model.predict_index(raw)
-    refit = segmenter("citizens", random_state=seed + 1000).fit(raw)
+    refit = ClusterSegmenter("citizens", random_state=seed + 1000, **params).fit(raw)
     return Unsupervised(
         model,
         predicted,

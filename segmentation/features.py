@@ -161,6 +161,13 @@ def _benefits_changing(x: Any) -> Any:
     return sum((x[i] > 0) & (x[i] < 12) for i in _C_STEADY_MONTHS)
 
 
+def change_counts(raw: np.ndarray) -> np.ndarray:
+    """Changes in each citizen's year: registered life events plus benefits that started or
+    stopped (seed 004's two signs of an irregular everyday life), from the contract matrix."""
+    x = _columns(np.atleast_2d(raw))
+    return np.asarray(x[_CIT["life_events"]] + _benefits_changing(x), dtype=np.float64)
+
+
 def citizen_features(raw: np.ndarray) -> np.ndarray:
     """Features of citizens from their numeric contract columns (rows x CITIZEN_NUMERIC_COLUMNS,
     or one row as a 1-D array, giving a 1-D result)."""

@@ -34,11 +34,6 @@ LEARNABLE = (
     "latent_need_wide",
     "life_course_onset",
 )
-#: Worlds where a change of life also comes to customers of another category: without
-#: reviews the documented traits name them irregular (about 6 % of the regular customers of
-#: ``latent_need_wide``: ARI 0.78-0.79 at seeds 3-5 at this size), and reviews are what
-#: tells them apart (300 reviews: ARI 0.88-0.93).
-BACKGROUND_CHANGE = ("latent_need_wide",)
 
 
 def _world(name: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -81,21 +76,21 @@ def test_every_world_at_any_seed(world: str, seed: int) -> None:
     assert learnt >= 0.75
     if world in LEARNABLE:
         assert learnt >= unsupervised + 0.03, (unsupervised, learnt)
-    if world in BACKGROUND_CHANGE:
-        before = without_reviews["truth_ari"]
-        assert figures["truth_ari"] >= before + 0.06, (before, figures["truth_ari"])
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-@pytest.mark.parametrize("world", ["latent_need_clear", "latent_need_a"])
+@pytest.mark.parametrize("world", ["latent_need_clear", "latent_need_a", "latent_need_wide"])
 def test_without_reviews_the_issue_bar_holds_where_the_data_allows_it(
     world: str, seed: int
 ) -> None:
     """Issue 8's bar without reviews (macro recall >= 0.90, ARI >= 0.85 on a population like
     A) on the latent-need worlds as learnable as A or a little less; measured 0.957-0.970 /
-    0.879-0.891 on ``latent_need_clear`` at seeds 0-7 at this size. The plain latent-need
-    world cannot be held to it: there every true category of half the population teaches a
-    classifier only about 0.82."""
+    0.879-0.891 on ``latent_need_clear`` at seeds 0-7 at this size before the single-change
+    step. On ``latent_need_wide`` (written apart), where a change of life also comes to
+    regular customers, the ARI was 0.78-0.79 until customers with one change were weighed
+    by the rest of their behaviour (``models.single_change``): 0.912-0.923 / 0.862-0.876 at
+    seeds 0-7 at this size. The plain latent-need world cannot be held to it: there every
+    true category of half the population teaches a classifier only about 0.82."""
     raw, truth = _world(world, seed)
     model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
     figures = agreement(model.predict_index(raw), truth, "citizens")
@@ -110,14 +105,16 @@ def test_contacts_around_a_change_do_not_make_a_life_course_needs_support(
 ) -> None:
     """A change brings contacts of its own (``TraitRule``): without reviews, few of the
     customers going through a sickness or a job loss are named needs support, and the
-    life-course worlds stay well above issue 8's bar of 0.80 for a population like B.
-    Measured at this size, seeds 0-7: 0.847-0.883 macro recall, 2-7 % of irregular customers
-    named needs support; with the contact threshold fixed at the geometric middle 15-19 %
-    were, and macro recall was 0.82-0.84 (seeds 0, 3, 4)."""
+    life-course worlds stay above issue 8's bar of 0.80 for a population like B. Measured
+    at this size, seeds 0-7: 0.828-0.861 macro recall (0.847-0.883 before the single-change
+    step, which trades a little macro recall for ARI: 0.835-0.865 against 0.718-0.765 at
+    100,000 citizens, seeds 0-2), 1-7 % of
+    irregular customers named needs support; with the contact threshold fixed at the
+    geometric middle 15-19 % were, and macro recall was 0.82-0.84 (seeds 0, 3, 4)."""
     raw, truth = _world(world, seed)
     predicted = ClusterSegmenter("citizens", random_state=seed).fit(raw).predict_index(raw)
     assert np.mean(predicted[truth == 1] == 2) < 0.12
-    assert agreement(predicted, truth, "citizens")["truth_macro_recall"] >= 0.83
+    assert agreement(predicted, truth, "citizens")["truth_macro_recall"] >= 0.81
 
 
 def test_a_champion_keeps_its_customers_on_a_retrain() -> None:
