@@ -435,7 +435,8 @@ class ClusterSegmenter(BaseEstimator):
         # Each such customer weighs in the final fit as a surely named row. Weighed by their
         # distance from the threshold, the rows near it taught the regression little, its
         # boundary through them was left to the rows far from it, and a re-fit with another
-        # seed moved it: 97.1-97.9 % kept their category on three runs of 33, now >= 98.5 %.
+        # seed moved it (latent_need_70 seed 2: 97.8 % kept their category; weighed alike
+        # 98.8 %; docs/model-quality.md, "The single-change step, made stable and shipped").
         return np.where(single, weighed, category), np.where(single, 1.0, confidence)
 
     def _learn(

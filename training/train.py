@@ -229,6 +229,9 @@ def evaluate_model(
     if current is not None:
         # The share of customers whose category the new model changes (same data).
         metrics["changed_vs_champion"] = float(np.mean(scored["champion"] != predicted))
+    if model.single_change_share_ is not None:
+        # How the customers with one change were weighed (models.single_change).
+        metrics["single_change_irregular_share"] = float(model.single_change_share_)
     if truth_codes is not None:
         metrics.update(agreement(predicted, truth_codes, population))
     metrics.update(measured_beside())
