@@ -5,9 +5,9 @@ separation, a move) and whose benefit periods start and stop. But a regular cust
 or have one benefit start in a year too. The changes alone therefore settle two kinds of
 customer only: several changes (irregular) and none (regular). Clusters are cut by the
 changes, so the method without this step named each customer with exactly one change by
-their cluster, that is irregular: 5-7 % of the regular customers on every world of the suite,
-and the ARI without reviews fell to 0.65-0.79 where a change also comes to regular customers
-(README, "Model quality on unseen worlds").
+their cluster, mostly a changing one, hence irregular: 5-7 % of the regular customers on
+every world of the suite, and the ARI without reviews fell to 0.65-0.79 where a change also
+comes to regular customers (README, "Model quality on unseen worlds").
 
 ``irregular_likeness`` weighs such a customer by the rest of their behaviour instead: a
 classifier of the customers with several changes against those with none (on the features
