@@ -413,18 +413,25 @@ class ClusterSegmenter(BaseEstimator):
             # Where traits named the clusters: a customer with one change is weighed by the
             # rest of their behaviour (``models.single_change``). Reviews and a champion
             # name such customers themselves.
-            category, confidence = self._weigh_single_changes(sample, scaled, category, confidence)
+            category, confidence = self._weigh_single_changes(
+                sample, scaled, metrics, category, confidence
+            )
         return category, confidence
 
     def _weigh_single_changes(
-        self, sample: np.ndarray, scaled: np.ndarray, category: np.ndarray, confidence: np.ndarray
+        self,
+        sample: np.ndarray,
+        scaled: np.ndarray,
+        metrics: dict[str, np.ndarray],
+        category: np.ndarray,
+        confidence: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Each customer with exactly one change, not named needs support, named irregular
         where ``irregular_likeness`` reaches ``IRREGULAR_LIKENESS``, else regular."""
         names = list(self.categories_)
         changes = change_counts(sample)
         evidence = scaled[:, [name not in CHANGE_FEATURES for name in self.feature_names_]]
-        found = irregular_likeness(changes, likely_needs_support(sample), evidence)
+        found = irregular_likeness(changes, likely_needs_support(metrics), evidence)
         if found is None:
             return category, confidence
         likeness, self.single_change_share_ = found

@@ -27,7 +27,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from segmentation.features import raw_profile_metrics
 from segmentation.taxonomy import CATEGORIES, CITIZEN_TRAITS
 
 #: A customer with exactly one change is named irregular from this likeness on (below ½:
@@ -46,11 +45,11 @@ _NEEDS_SUPPORT_CONTACTS = {c.name: c for c in CATEGORIES["citizens"]}["needs_sup
 ]
 
 
-def likely_needs_support(raw: np.ndarray) -> np.ndarray:
+def likely_needs_support(metrics: dict[str, np.ndarray]) -> np.ndarray:
     """Rows that by themselves look like needs support (more long dependency benefits than
     the trait rule's group threshold, or at least the needs-support reference's contacts a
-    year): left out of both kinds, whatever the clusterings name them."""
-    metrics = raw_profile_metrics(raw, "citizens")
+    year): left out of both kinds, whatever the clusterings name them. ``metrics``: the rows'
+    ``raw_profile_metrics``, which the fit has already computed to name the clusters."""
     return np.asarray(
         (metrics["long_dependency_benefits"] > CITIZEN_TRAITS.long_dependency_benefits)
         | (metrics["contacts_per_year"] >= _NEEDS_SUPPORT_CONTACTS)

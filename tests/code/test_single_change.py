@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from models.single_change import irregular_likeness, likely_needs_support
-from segmentation.features import change_counts, numeric_matrix
+from segmentation.features import change_counts, numeric_matrix, raw_profile_metrics
 from tests.factories import citizen_row, needs_support_row
 
 #: How far apart (in standard deviations, on the first evidence feature) the two kinds lie.
@@ -89,4 +89,4 @@ def test_changes_count_life_events_and_benefits_that_start_or_stop() -> None:
 
 def test_a_customer_with_long_dependency_benefits_stands_outside_the_kinds() -> None:
     raw = numeric_matrix(pd.DataFrame([citizen_row(), needs_support_row()]), "citizens")
-    assert likely_needs_support(raw).tolist() == [False, True]
+    assert likely_needs_support(raw_profile_metrics(raw, "citizens")).tolist() == [False, True]
