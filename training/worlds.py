@@ -43,7 +43,7 @@ world too, with head count and behaviour tied loosely or tightly (``size_behavio
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -126,6 +126,26 @@ def _set_months(matrix: np.ndarray, code: str, rows: np.ndarray, months: np.ndar
     matrix[rows, column] = np.clip(np.maximum(matrix[rows, column], months), 0, 12)
 
 
+def _benefit_spells(
+    rng: np.random.Generator,
+    matrix: np.ndarray,
+    rows: np.ndarray,
+    count: np.ndarray,
+    benefits: Sequence[str],
+    weights: np.ndarray,
+    months: Callable[[np.ndarray], np.ndarray],
+) -> None:
+    """``count`` spells for each of ``rows``, one round per spell: every row with a spell
+    left draws one of ``benefits`` by ``weights`` and is paid it for ``months(its rows)``
+    months."""
+    for spell in range(int(count.max()) if len(count) else 0):
+        who = rows[count > spell]
+        drawn = rng.choice(len(benefits), size=len(who), p=weights / weights.sum())
+        paid = months(who)
+        for index, code in enumerate(benefits):
+            _set_months(matrix, code, who[drawn == index], paid[drawn == index])
+
+
 # -- latent need ------------------------------------------------------------------------------
 def _need_benefits(
     rng: np.random.Generator, matrix: np.ndarray, level: np.ndarray, changing: np.ndarray
@@ -139,14 +159,12 @@ def _need_benefits(
     n_benefits = rng.poisson(np.exp(-0.3 + 0.8 * np.clip(level, -2, 3)))
     codes = [c for c in BENEFIT_CODES if c != "barnbidrag"]
     weights = np.array([1, 3, 0.5, 4, 2, 1.5, 0.8, 2, 4, 3, 0.5, 1.5], dtype=np.float64)
-    for k in range(int(n_benefits.max()) if size else 0):
-        rows = np.flatnonzero(n_benefits > k)
-        drawn = rng.choice(len(codes), size=len(rows), p=weights / weights.sum())
+
+    def months(rows: np.ndarray) -> np.ndarray:
         partial = changing[rows] & (rng.random(len(rows)) < 0.7)
-        months = np.where(partial, rng.integers(1, 12, len(rows)), 12)
-        for index, code in enumerate(codes):
-            chosen = drawn == index
-            _set_months(matrix, code, rows[chosen], months[chosen])
+        return np.where(partial, rng.integers(1, 12, len(rows)), 12)
+
+    _benefit_spells(rng, matrix, np.arange(size), n_benefits, codes, weights, months)
     families = np.flatnonzero(rng.random(size) < 0.3)
     _set_months(matrix, "barnbidrag", families, np.full(len(families), 12))
 
@@ -335,15 +353,13 @@ def life_course_citizens(
     events += rng.random(size) < 0.03
     # A chronic vulnerability: two to four long benefits and frequent contacts.
     rows = np.flatnonzero(vulnerable)
-    long_benefits = LONG_BENEFITS
     weights = np.array([4, 4, 2, 1, 1, 0.6, 1.5, 2.0])
     count = rng.integers(1, 5, len(rows))
-    for k in range(4):
-        who = rows[count > k]
-        drawn = rng.choice(len(long_benefits), size=len(who), p=weights / weights.sum())
-        months = np.where(rng.random(len(who)) < 0.85, 12, rng.integers(6, 12, len(who)))
-        for index, code in enumerate(long_benefits):
-            _set_months(matrix, code, who[drawn == index], months[drawn == index])
+
+    def months(who: np.ndarray) -> np.ndarray:
+        return np.where(rng.random(len(who)) < 0.85, 12, rng.integers(6, 12, len(who)))
+
+    _benefit_spells(rng, matrix, rows, count, LONG_BENEFITS, weights, months)
     events[rows] += rng.poisson(0.4, len(rows))
     contact_mean = 0.35 + burst + np.where(vulnerable, rng.gamma(2.0, 3.0, size), 0.0)
     contacts = negative_binomial(rng, contact_mean, 1.2, size)
@@ -445,14 +461,15 @@ def joint_need_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     changing = rng.random(size) < np.where(truth == 1, 0.97, 0.01)
     rows = np.flatnonzero(changing)
     spells = 1 + rng.poisson(0.4 * (truth[rows] == 1), len(rows))
-    codes = list(_JOINT_CHANGE_BENEFITS)
-    shares = np.array(list(_JOINT_CHANGE_BENEFITS.values()))
-    for spell in range(int(spells.max()) if len(rows) else 0):
-        chosen = rows[spells > spell]
-        drawn = rng.choice(len(codes), size=len(chosen), p=shares)
-        months = rng.integers(1, 12, len(chosen))
-        for index, code in enumerate(codes):
-            _set_months(matrix, code, chosen[drawn == index], months[drawn == index])
+    _benefit_spells(
+        rng,
+        matrix,
+        rows,
+        spells,
+        list(_JOINT_CHANGE_BENEFITS),
+        np.array(list(_JOINT_CHANGE_BENEFITS.values())),
+        lambda who: rng.integers(1, 12, len(who)),
+    )
     matrix[:, _COLUMN["life_events"]] = np.where(
         changing & (rng.random(size) < 0.8), 1 + rng.poisson(0.3, size), rng.poisson(0.02, size)
     )
@@ -530,12 +547,15 @@ def onset_life_course_citizens(
     rows = np.flatnonzero(chronic)
     weights = np.array([4, 4, 2, 1, 1, 0.5, 1.5])
     count = np.where(rng.random(len(rows)) < 0.1, 0, rng.integers(1, 4, len(rows)))
-    for k in range(3):
-        who = rows[count > k]
-        drawn = rng.choice(len(_ONSET_LONG_BENEFITS), size=len(who), p=weights / weights.sum())
-        for index, code in enumerate(_ONSET_LONG_BENEFITS):
-            chosen = who[drawn == index]
-            _set_months(matrix, code, chosen, np.full(len(chosen), 12))
+    _benefit_spells(
+        rng,
+        matrix,
+        rows,
+        count,
+        _ONSET_LONG_BENEFITS,
+        weights,
+        lambda who: np.full(len(who), 12),
+    )
     # Everyday background, and noise that is no change of life.
     _background_benefits(rng, matrix, families=0.3, vab=0.4, vab_months=3, dental=0.3)
     events += rng.random(size) < 0.02
