@@ -6,11 +6,12 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from models.segmenter import BLEND_RELABELS, BLEND_WEIGHTS, ClusterSegmenter
 from segmentation.features import build_features
@@ -21,6 +22,22 @@ from training.review import Z_95, drawn_at_random, macro_interval, weighted_reca
 
 #: Threads for independent fits (the stability refits, the cross-validation folds).
 CORES = max(1, os.cpu_count() or 1)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def one_native_thread(work: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    """``work(*args, **kwargs)`` with OpenMP (k-means) at one thread in the calling thread.
+
+    For the fits that run side by side in a Python thread pool. OpenMP's thread count is
+    the calling thread's own (libgomp; threadpoolctl 3.8's README, "Limitations"): a limit
+    the main thread sets does not reach a pool's threads, whose k-means each started a
+    thread per core, and two such fits on two cores spent their time switching (measured
+    in the twentieth session: the three fits of a training with 1,000 reviews, 300,000
+    rows, docs/model-quality.md, "One native thread per lane")."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return work(*args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -243,7 +260,8 @@ def choose_review_weight(
 
     fitted_order = [(weight, relabel) for relabel in relabels for weight in candidates]
     with ThreadPoolExecutor(max_workers=max(1, min(folds, CORES))) as pool:
-        for fold, per_setting, average in pool.map(run, range(folds)):
+        ran = pool.map(lambda fold: one_native_thread(run, fold), range(folds))
+        for fold, per_setting, average in ran:
             for setting, hidden_probabilities in zip(fitted_order, per_setting, strict=True):
                 probabilities[setting][fold_of == fold] = hidden_probabilities
             blend_probabilities[fold_of == fold] = average

@@ -55,6 +55,7 @@ from training.evaluate import (
     choose_review_weight,
     drift,
     gate,
+    one_native_thread,
     refit_with_seed,
     silhouette,
     stability,
@@ -387,6 +388,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
             # How much the reviews weigh against the clusters' names: the average of the
             # review settings (the default), or the setting of best agreement.
             choosing = lanes.submit(
+                one_native_thread,
                 choose_review_weight,
                 model,
                 raw,
@@ -405,6 +407,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
                     f"{' with re-naming' if chosen.relabel else ''} chosen"
                 )
         refitting = lanes.submit(
+            one_native_thread,
             refit_with_seed,
             model,
             raw,

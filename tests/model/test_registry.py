@@ -146,3 +146,40 @@ def test_no_alias_is_none_and_a_broken_registry_is_an_error(tmp_path, monkeypatc
             champion("citizens")
     finally:
         mlflow.set_registry_uri(None)
+
+
+def test_every_k_means_of_a_training_runs_on_one_native_thread(
+    population_dir, tmp_path, monkeypatch
+) -> None:
+    """Training with reviews fits three things side by side (the model, the refit that
+    stability compares with, the cross-validation's folds), a Python thread each. OpenMP's
+    thread count belongs to the calling thread: every k-means, in whichever thread, must
+    run on one, or two cores run twice their number of OpenMP threads."""
+    import threading
+
+    from sklearn.cluster import KMeans
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    seen: list[tuple[str, int]] = []
+    fit = KMeans.fit
+
+    def recorded(self, *args, **kwargs):
+        seen.append((threading.current_thread().name, _openmp_effective_n_threads()))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(KMeans, "fit", recorded)
+    settings = make_settings(tmp_path / "home", train_sample_rows=20_000)
+    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas().head(20_000)
+    (tmp_path / "data").mkdir()
+    citizens.to_parquet(tmp_path / "data" / "citizens.parquet", index=False)
+    truth = pd.read_parquet(population_dir / "citizens_truth.parquet")
+    reviewed = citizens["customer_id"].head(300)
+    categories = truth.set_index("customer_id")["category"].reindex(reviewed).to_numpy()
+    _reviews(reviewed, categories).to_parquet(tmp_path / "reviews.parquet", index=False)
+
+    (report,) = train(tmp_path / "data", settings, tmp_path / "reviews.parquet")
+
+    assert report.reviews_used == 300
+    threads = {name for name, _ in seen}
+    assert len(threads) >= 3, threads  # the fit, the refit's lane and the folds' threads
+    assert {count for _, count in seen} == {1}, seen
