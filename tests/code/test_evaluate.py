@@ -211,3 +211,21 @@ def test_a_table_read_ahead_is_the_table_and_its_fingerprint(tmp_path) -> None:
     assert list(reads) == ["citizens"]
     table, printed = reads["citizens"].result()
     assert table.equals(pq.read_table(path)) and printed == fingerprint(path)
+
+
+def test_the_training_clock_logs_each_steps_wall_and_cpu_seconds(caplog) -> None:
+    """`segmentation -v train` says how long each step took and how much CPU the process
+    spent in it (the fits run side by side: their CPU exceeds their wall time)."""
+    import logging
+    import re
+
+    from training.train import _Clock
+
+    clock = _Clock("citizens")
+    sum(i * i for i in range(3_000_000))  # a tenth of a second or more of CPU
+    with caplog.at_level(logging.INFO, logger="training.train"):
+        clock.lap("validated")
+    (message,) = [record.getMessage() for record in caplog.records]
+    found = re.fullmatch(r"citizens: validated in (\d+\.\d) s \(CPU (\d+\.\d) s\)", message)
+    assert found is not None, message
+    assert float(found.group(2)) >= 0.1
