@@ -55,11 +55,29 @@ class SegmentationPyfunc(PythonModel):  # type: ignore[misc]
         return pd.Series(names, name="category", index=frame.index)
 
 
+#: The environment variables MLflow's URI setters write (``configure_mlflow``).
+_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:
-    """Point MLflow's tracking and registry at ``tracking_uri``; return the experiment id."""
+    """Point MLflow's tracking and registry at ``tracking_uri``; return the experiment id.
+
+    MLflow's setters also write ``MLFLOW_TRACKING_URI`` and ``MLFLOW_REGISTRY_URI`` into the
+    environment, where the settings read an operator's override: a later ``Settings`` with
+    another home (a second training in one process, every test after the first) then
+    trained into the first home's registry and found its champion. The environment is put
+    back as it was; MLflow keeps the URIs it was given."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(tracking_uri)
+    before = {name: os.environ.get(name) for name in _URI_VARIABLES}
+    try:
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     try:
         experiment_id = ensure_experiment(EXPERIMENT, artifact_root)
     except MlflowException as error:
