@@ -98,9 +98,19 @@ def feature_names(population: Population) -> list[str]:
     return [spec.name for spec in FEATURES[population]]
 
 
-def numeric_matrix(frame: pd.DataFrame, population: Population) -> np.ndarray:
-    """The contract's numeric columns of ``frame`` as a float64 matrix in contract order."""
-    return frame.loc[:, list(NUMERIC_COLUMNS[population])].to_numpy(dtype=np.float64)
+def numeric_matrix(
+    frame: pd.DataFrame, population: Population, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The contract's numeric columns of ``frame`` as a float64 matrix in contract order;
+    into ``out`` (rows x columns, float64; column-major is fastest to fill) when given."""
+    columns = list(NUMERIC_COLUMNS[population])
+    if out is None:
+        return frame.loc[:, columns].to_numpy(dtype=np.float64)
+    if out.shape != (len(frame), len(columns)) or out.dtype != np.float64:
+        raise ValueError(f"out must be float64 of shape {(len(frame), len(columns))}")
+    for position, column in enumerate(columns):
+        out[:, position] = frame[column].to_numpy(dtype=np.float64)
+    return out
 
 
 def _share(part: Any, whole: Any) -> Any:

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # The world suite measured the method with clusters fitted on 100,000 rows; 150,000 keeps
     # a margin and halves the refits the quality measures make (7.2 M: README, Benchmarks).
     train_sample_rows: int = Field(default=150_000, ge=1_000)
+    # Where training's refit and cross-validation run beside its fit: worker processes (the
+    # default; both cores busy) or threads of the training process (where shared memory or
+    # a forkserver is not available). The models are the same either way.
+    fit_lanes: Literal["processes", "threads"] = "processes"
     model_poll_seconds: float = Field(default=5.0, gt=0)
 
     # Mina sidor routing: the channel for a citizen the store does not know (new, or not

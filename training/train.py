@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,12 @@ from models.registry import (
 )
 from models.segmenter import BLEND_RELABELS, BLEND_WEIGHTS, ClusterSegmenter
 from segmentation.fairness import fairness_report, sensitive_frame
-from segmentation.features import build_features, numeric_matrix, raw_profile_metrics
+from segmentation.features import (
+    NUMERIC_COLUMNS,
+    build_features,
+    numeric_matrix,
+    raw_profile_metrics,
+)
 from segmentation.naming import category_profiles
 from segmentation.settings import Settings
 from segmentation.taxonomy import (
@@ -46,6 +52,7 @@ from segmentation.taxonomy import (
     channel_for,
     supportive_choice,
 )
+from training import lanes
 from training.evaluate import (
     GateResult,
     GateThresholds,
@@ -61,6 +68,7 @@ from training.evaluate import (
     stability,
 )
 from training.files import read_and_fingerprint
+from training.lanes import SharedArrays, process_lanes
 from training.review import STEERED, design_halves, drawn_at_random, load_designs
 
 log = logging.getLogger(__name__)
@@ -173,8 +181,8 @@ def match_reviews(
 
 class _Clock:
     """Step timings for `segmentation -v train` (counts and seconds only): each step's wall
-    time and the CPU time the whole process spent in it (every thread; more than the wall
-    time where the work ran on both cores, less where it waited)."""
+    time and the CPU time this process spent in it (all its threads: more than the wall
+    time where they kept both cores busy; the process lanes' workers are not counted)."""
 
     def __init__(self, population: str) -> None:
         self.population = population
@@ -294,6 +302,8 @@ class _Prepared:
     truth_codes: np.ndarray | None
     #: The audited group attributes of each row (never features): age band, sex, county.
     groups: pd.DataFrame
+    #: The shared-memory blocks ``raw`` lives in (the process lanes'), or None: threads.
+    shared: SharedArrays | None = None
 
 
 @dataclass
@@ -318,9 +328,11 @@ def _prepare(
     designs: pd.DataFrame | None,
     clock: _Clock,
     read: Future[tuple[pa.Table, str]] | None = None,
+    shared: SharedArrays | None = None,
 ) -> _Prepared:
     """Read and validate the table (or take it read, ``read``); match the reviews; load the
-    champion and any truth."""
+    champion and any truth. With ``shared``, the numeric matrix is built in shared memory
+    (the process lanes read it there)."""
     table, data_print = read.result() if read is not None else read_and_fingerprint(path)
     # One block per column, Arrow's buffers released as they convert: no consolidating
     # copy of 7.2 M rows (less memory, fewer page faults).
@@ -332,7 +344,14 @@ def _prepare(
     clock.lap("validated")
     if len(result.accepted) < 1_000:
         raise ValueError(f"{population}: only {len(result.accepted)} valid rows; need 1,000")
-    raw = numeric_matrix(result.accepted, population)
+    accepted = result.accepted
+    raw = numeric_matrix(
+        accepted,
+        population,
+        None
+        if shared is None
+        else shared.empty((len(accepted), len(NUMERIC_COLUMNS[population])), np.float64, "F"),
+    )
     groups = sensitive_frame(population, result.accepted)
     # Validated ids are digit strings: as integers once (7.2 M Python strings cost seconds
     # each time they were hashed or converted).
@@ -360,6 +379,7 @@ def _prepare(
         current_version,
         truth_codes,
         groups,
+        shared,
     )
 
 
@@ -378,6 +398,23 @@ def _fairness(
     )
 
 
+@contextmanager
+def _lanes(shared: SharedArrays | None) -> Iterator[Callable[..., Future[Any]]]:
+    """Where work beside the fit runs: ``submit(work, *args, **kwargs)`` in two worker
+    processes reading the shared arrays (``training.lanes``), or, without ``shared``, in
+    two threads of this process; in either, every native thread pool at one thread."""
+    if shared is not None:
+        with process_lanes(shared) as processes:
+            yield processes.submit
+        return
+    with ThreadPoolExecutor(2, thread_name_prefix="fit") as threads:
+
+        def submit(work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+            return threads.submit(one_native_thread, work, *args, **kwargs)
+
+        yield submit
+
+
 def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) -> _Evaluated:
     """Fit the model (named by the reviews, then the champion) and measure it; pure.
 
@@ -391,13 +428,12 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
     )
     raw, codes = prepared.raw, prepared.reviewed.codes
     representative = prepared.reviewed.representative  # the reviews that name clusters
-    with threadpool_limits(limits=1), ThreadPoolExecutor(2, thread_name_prefix="fit") as lanes:
+    with threadpool_limits(limits=1), _lanes(prepared.shared) as beside:
         choosing: Future[ReviewWeight] | None = None
         if prepared.reviewed.count >= MIN_REVIEWS_FOR_AGREEMENT:
             # How much the reviews weigh against the clusters' names: the average of the
             # review settings (the default), or the setting of best agreement.
-            choosing = lanes.submit(
-                one_native_thread,
+            choosing = beside(
                 choose_review_weight,
                 model,
                 raw,
@@ -415,8 +451,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
                     f"review weight {chosen.weight:g}"
                     f"{' with re-naming' if chosen.relabel else ''} chosen"
                 )
-        refitting = lanes.submit(
-            one_native_thread,
+        refitting = beside(
             refit_with_seed,
             model,
             raw,
@@ -550,10 +585,15 @@ def train_population(
         log.info("%s: no %s, skipped", population, path.name)
         return None
     clock = _Clock(population)
-    prepared = _prepare(population, path, data_dir, reviews, designs, clock, read)
-    with mlflow.start_run(run_name=f"{population}-{time.strftime('%Y%m%dT%H%M%S')}"):
-        evaluated = _fit_and_evaluate(prepared, settings, clock)
-        version, champion_version = _record(prepared, evaluated, settings)
+    with ExitStack() as stack:
+        shared = None
+        if settings.fit_lanes == "processes" and lanes.AVAILABLE:
+            shared = SharedArrays()
+            stack.callback(shared.close)  # the blocks go, whatever happens
+        prepared = _prepare(population, path, data_dir, reviews, designs, clock, read, shared)
+        with mlflow.start_run(run_name=f"{population}-{time.strftime('%Y%m%dT%H%M%S')}"):
+            evaluated = _fit_and_evaluate(prepared, settings, clock)
+            version, champion_version = _record(prepared, evaluated, settings)
     clock.lap("registered")
     return PopulationReport(
         population=population,
@@ -606,6 +646,8 @@ def train_reviewed(
     """Train every population whose table is in ``data_dir`` with reviews already loaded
     by :func:`load_reviews` (``None``: the unsupervised path alone); ``reads``: the tables
     read already (``training.files.prefetch_tables``)."""
+    if settings.fit_lanes == "processes" and lanes.AVAILABLE:
+        lanes.start()  # the workers' server imports while the tables are validated
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     designs = load_designs(settings.home) if reviews is not None else None
     reports = []

@@ -148,13 +148,26 @@ def test_no_alias_is_none_and_a_broken_registry_is_an_error(tmp_path, monkeypatc
         mlflow.set_registry_uri(None)
 
 
+def _citizens_with_reviews(population_dir, out) -> tuple:
+    """20,000 citizens in ``out / "data"`` and 300 truthful reviews of them."""
+    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas().head(20_000)
+    (out / "data").mkdir()
+    citizens.to_parquet(out / "data" / "citizens.parquet", index=False)
+    truth = pd.read_parquet(population_dir / "citizens_truth.parquet")
+    reviewed = citizens["customer_id"].head(300)
+    categories = truth.set_index("customer_id")["category"].reindex(reviewed).to_numpy()
+    _reviews(reviewed, categories).to_parquet(out / "reviews.parquet", index=False)
+    return out / "data", out / "reviews.parquet"
+
+
 def test_every_k_means_of_a_training_runs_on_one_native_thread(
     population_dir, tmp_path, monkeypatch
 ) -> None:
     """Training with reviews fits three things side by side (the model, the refit that
-    stability compares with, the cross-validation's folds), a Python thread each. OpenMP's
-    thread count belongs to the calling thread: every k-means, in whichever thread, must
-    run on one, or two cores run twice their number of OpenMP threads."""
+    stability compares with, the cross-validation's folds); in threads (``fit_lanes``
+    "threads"), a Python thread each. OpenMP's thread count belongs to the calling thread:
+    every k-means, in whichever thread, must run on one, or two cores run twice their
+    number of OpenMP threads. (The process lanes: tests/code/test_lanes.py.)"""
     import threading
 
     from sklearn.cluster import KMeans
@@ -168,18 +181,70 @@ def test_every_k_means_of_a_training_runs_on_one_native_thread(
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(KMeans, "fit", recorded)
-    settings = make_settings(tmp_path / "home", train_sample_rows=20_000)
-    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas().head(20_000)
-    (tmp_path / "data").mkdir()
-    citizens.to_parquet(tmp_path / "data" / "citizens.parquet", index=False)
-    truth = pd.read_parquet(population_dir / "citizens_truth.parquet")
-    reviewed = citizens["customer_id"].head(300)
-    categories = truth.set_index("customer_id")["category"].reindex(reviewed).to_numpy()
-    _reviews(reviewed, categories).to_parquet(tmp_path / "reviews.parquet", index=False)
+    settings = make_settings(tmp_path / "home", train_sample_rows=20_000, fit_lanes="threads")
+    data, reviews = _citizens_with_reviews(population_dir, tmp_path)
 
-    (report,) = train(tmp_path / "data", settings, tmp_path / "reviews.parquet")
+    (report,) = train(data, settings, reviews)
 
     assert report.reviews_used == 300
     threads = {name for name, _ in seen}
     assert len(threads) >= 3, threads  # the fit, the refit's lane and the folds' threads
     assert {count for _, count in seen} == {1}, seen
+
+
+def test_process_lanes_train_the_same_model_as_threads_and_leave_no_shared_memory(
+    population_dir, tmp_path, monkeypatch
+) -> None:
+    """The refit and the cross-validation in worker processes (the default) give the model
+    and every figure the threads give, to the bit; the shared-memory blocks they read
+    are gone after training, as they are after a training that fails."""
+    from multiprocessing import shared_memory
+
+    from models.registry import load_champion
+    from segmentation.features import numeric_matrix
+    from training.lanes import SharedArrays
+
+    data, reviews = _citizens_with_reviews(population_dir, tmp_path)
+    made: list[str] = []
+    empty = SharedArrays.empty
+
+    def recorded(self, *args, **kwargs):
+        array = empty(self, *args, **kwargs)
+        made.append(self._shared[id(array)][1].name)
+        return array
+
+    monkeypatch.setattr(SharedArrays, "empty", recorded)
+    reports, predicted = {}, {}
+    rows = numeric_matrix(pd.read_parquet(data / "citizens.parquet"), "citizens")
+    for lanes in ("threads", "processes"):
+        settings = make_settings(
+            tmp_path / lanes, train_sample_rows=20_000, fit_lanes=lanes, seed=3
+        )
+        (reports[lanes],) = train(data, settings, reviews)
+        configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+        bundle, _ = load_champion("citizens")
+        predicted[lanes] = bundle.predict_proba(rows)
+
+    assert made  # the matrix and the reviews' arrays went through shared memory
+    assert reports["processes"].metrics == reports["threads"].metrics
+    # Both first deployments: the second home did not find the first's champion.
+    assert all("changed_vs_champion" not in r.metrics for r in reports.values())
+    assert "review_macro_recall" in reports["processes"].metrics
+    np.testing.assert_array_equal(predicted["processes"], predicted["threads"])
+    for name in made:
+        with pytest.raises(FileNotFoundError):
+            shared_memory.SharedMemory(name=name)
+
+    made.clear()
+    broken = make_settings(tmp_path / "broken", train_sample_rows=20_000, seed=3)
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the fit stopped halfway")
+
+    monkeypatch.setattr("training.train._fit_and_evaluate", fails)
+    with pytest.raises(RuntimeError, match="halfway"):
+        train(data, broken, reviews)
+    assert made
+    for name in made:
+        with pytest.raises(FileNotFoundError):
+            shared_memory.SharedMemory(name=name)
