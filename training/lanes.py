@@ -4,7 +4,7 @@ Training with reviews fits three things at once: the model, the refit with anoth
 that stability compares with, and the cross-validation of the agreement with the reviews.
 In threads of one process they kept 1.75 of two cores busy (much of each fit holds the
 GIL); the refit and the cross-validation in two processes beside the main one keep both
-(docs/model-quality.md, "Process lanes").
+(docs/model-quality.md, "One native thread per lane", its "Process lanes").
 
 - The processes come from a *forkserver*: a fresh interpreter, started early (``start``)
   and never having run OpenMP, that forks each worker. A plain fork of the training process
@@ -12,7 +12,7 @@ GIL); the refit and the cross-validation in two processes beside the main one ke
   fork-safe), and spawning a fresh interpreter per training costs its imports each time.
 - Large arrays (the 7.2 M-row matrix, the reviews' per-row codes) go through shared memory,
   not a pipe: each once per training, as a block the worker maps; the matrix is built in
-  its block to begin with (``shared_empty``).
+  its block to begin with (``SharedArrays.empty``).
 - In a worker the work runs with every native thread pool at one thread, as in the lanes
   of threads before: the results are the same, to the bit.
 """
@@ -36,7 +36,8 @@ Order = Literal["C", "F"]
 #: Arrays of at least this size go to a worker through shared memory (smaller ones are
 #: pickled with the call).
 SHARE_BYTES = 1 << 20
-#: The modules the forkserver imports once, so that each worker it forks starts ready.
+#: The modules the forkserver imports once, so that each worker it forks starts ready (the
+#: preload is the process's: its one forkserver serves every forkserver context).
 PRELOAD = ["training.lanes", "training.evaluate"]
 
 #: Whether this platform has a forkserver (Linux and macOS; not Windows, where training's
