@@ -20,13 +20,16 @@ PR_SET_PDEATHSIG = 1
 #: The next chunk then reuses pages already mapped instead of faulting fresh zeroed ones in:
 #: validating and scoring 12 chunks took 11.2-11.8 s instead of 12.9-13.5 s (system time
 #: 3.2 s instead of 4.0-5.4 s), measured sequentially with the same settings as environment
-#: variables.
+#: variables (the trim threshold 4 GB there). A value is a C int: 4 GB passed to mallopt
+#: wrapped to 0, a heap trimmed after every free down to its pad; -1 never trims
+#: (mallopt(3)), which is what 4 GB meant for a worker's heap.
 M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
 _MALLOC_SETTINGS = (
     (M_MMAP_THRESHOLD, 32 * 1024**2),
-    (M_TRIM_THRESHOLD, 4 * 1024**3),
+    (M_TRIM_THRESHOLD, -1),
     (M_TOP_PAD, 256 * 1024**2),
 )
+_C_INT = range(-(2**31), 2**31)
 #: Worker processes: one per core of the machine it was sized for (2). Each reads,
 #: validates, scores and writes a chunk; the scoring process only hands out the chunks.
 WORKERS = 2
@@ -64,12 +67,15 @@ def _keep_the_heap() -> None:
     elsewhere."""
     if sys.platform != "linux":
         return
+    if any(value not in _C_INT for _, value in _MALLOC_SETTINGS):
+        raise ValueError("a mallopt value must fit a C int (ctypes would wrap it)")
     try:
-        libc = ctypes.CDLL(None)
-        for parameter, value in _MALLOC_SETTINGS:
-            libc.mallopt(parameter, value)
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # another C library: its own defaults
         return
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    for parameter, value in _MALLOC_SETTINGS:
+        mallopt(parameter, value)
 
 
 def _die_with_parent() -> None:
