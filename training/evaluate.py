@@ -33,8 +33,8 @@ def one_native_thread(work: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwarg
     For the fits that run side by side in a Python thread pool. OpenMP's thread count is
     the calling thread's own (libgomp; threadpoolctl 3.8's README, "Limitations"): a limit
     the main thread sets does not reach a pool's threads, whose k-means each started a
-    thread per core, and two such fits on two cores spent their time switching (measured
-    in the twentieth session: the three fits of a training with 1,000 reviews, 300,000
+    thread per core, and two such fits oversubscribed the two cores (measured in the
+    twentieth session: the three fits of a training with 1,000 reviews, 300,000
     rows, docs/model-quality.md, "One native thread per lane")."""
     with threadpool_limits(limits=1, user_api="openmp"):
         return work(*args, **kwargs)

@@ -68,7 +68,6 @@ from training.evaluate import (
     stability,
 )
 from training.files import read_and_fingerprint
-from training.lanes import SharedArrays, process_lanes
 from training.review import STEERED, design_halves, drawn_at_random, load_designs
 
 log = logging.getLogger(__name__)
@@ -303,7 +302,7 @@ class _Prepared:
     #: The audited group attributes of each row (never features): age band, sex, county.
     groups: pd.DataFrame
     #: The shared-memory blocks ``raw`` lives in (the process lanes'), or None: threads.
-    shared: SharedArrays | None = None
+    shared: lanes.SharedArrays | None = None
 
 
 @dataclass
@@ -328,7 +327,7 @@ def _prepare(
     designs: pd.DataFrame | None,
     clock: _Clock,
     read: Future[tuple[pa.Table, str]] | None = None,
-    shared: SharedArrays | None = None,
+    shared: lanes.SharedArrays | None = None,
 ) -> _Prepared:
     """Read and validate the table (or take it read, ``read``); match the reviews; load the
     champion and any truth. With ``shared``, the numeric matrix is built in shared memory
@@ -399,12 +398,12 @@ def _fairness(
 
 
 @contextmanager
-def _lanes(shared: SharedArrays | None) -> Iterator[Callable[..., Future[Any]]]:
+def _lanes(shared: lanes.SharedArrays | None) -> Iterator[Callable[..., Future[Any]]]:
     """Where work beside the fit runs: ``submit(work, *args, **kwargs)`` in two worker
     processes reading the shared arrays (``training.lanes``), or, without ``shared``, in
     two threads of this process; in either, every native thread pool at one thread."""
     if shared is not None:
-        with process_lanes(shared) as processes:
+        with lanes.process_lanes(shared) as processes:
             yield processes.submit
         return
     with ThreadPoolExecutor(2, thread_name_prefix="fit") as threads:
@@ -588,7 +587,7 @@ def train_population(
     with ExitStack() as stack:
         shared = None
         if settings.fit_lanes == "processes" and lanes.AVAILABLE:
-            shared = SharedArrays()
+            shared = lanes.SharedArrays()
             stack.callback(shared.close)  # the blocks go, whatever happens
         prepared = _prepare(population, path, data_dir, reviews, designs, clock, read, shared)
         with mlflow.start_run(run_name=f"{population}-{time.strftime('%Y%m%dT%H%M%S')}"):
