@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmentation.features import build_features, feature_names, numeric_matrix
+from segmentation.features import NUMERIC_COLUMNS, build_features, feature_names, numeric_matrix
 from segmentation.life_situations import life_situations, row_life_situations
 from segmentation.taxonomy import Population
 from tests.factories import citizen_row
@@ -49,3 +49,20 @@ def test_one_row_gives_exactly_the_batch_features_and_tags(population: Populatio
             build_features(raw[index], population), batch[index], rtol=1e-12, atol=0
         )
         assert row_life_situations(raw[index], population) == batch_tags[index]
+
+
+def test_the_numeric_matrix_is_the_frames_columns_as_float64_however_built() -> None:
+    frame = generate_citizens(2_000, seed=3)[0]
+    columns = list(NUMERIC_COLUMNS["citizens"])
+    expected = frame[columns].to_numpy(dtype=np.float64)
+    built = numeric_matrix(frame, "citizens")
+    np.testing.assert_array_equal(built, expected)
+    assert built.flags.f_contiguous  # column-major, as the columns are filled
+    into = np.empty(expected.shape, dtype=np.float64, order="F")
+    assert numeric_matrix(frame, "citizens", into) is into
+    np.testing.assert_array_equal(into, expected)
+    # A nullable integer column (as pandas reads one with a gap) converts as pandas does.
+    frame[columns[0]] = frame[columns[0]].astype("Int64")
+    np.testing.assert_array_equal(numeric_matrix(frame, "citizens"), expected)
+    with pytest.raises(ValueError, match="out must be float64"):
+        numeric_matrix(frame, "citizens", np.empty((3, len(columns))))
