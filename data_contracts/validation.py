@@ -10,10 +10,13 @@ import numpy as np
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
-import pyarrow
 import pyarrow.compute as pc
 
-from data_contracts.identifiers import organisation_number_problems, personal_number_problems
+from data_contracts.identifiers import (
+    arrow_strings,
+    organisation_number_problems,
+    personal_number_problems,
+)
 from data_contracts.schemas import (
     CITIZEN_NUMERIC_COLUMNS,
     EMPLOYER_NUMERIC_COLUMNS,
@@ -125,7 +128,7 @@ def _identifier_reasons(population: Population, values: pd.Series) -> pd.Series:
 def _repeated(ids: pd.Series) -> np.ndarray:
     """Rows whose id appears more than once. Ids made of digits are compared as integers
     (hashing 7.2 M strings took 2 s); anything else is compared as text."""
-    strings = _arrow_strings(ids)
+    strings = arrow_strings(ids)
     digits = pc.fill_null(
         pc.and_(pc.utf8_is_digit(strings), pc.less_equal(pc.utf8_length(strings), 18)), False
     )
@@ -142,15 +145,6 @@ def _repeated(ids: pd.Series) -> np.ndarray:
         text = ids[others]
         repeated[np.flatnonzero(others)] = text.duplicated(keep=False).to_numpy()
     return np.asarray(repeated)
-
-
-def _arrow_strings(values: pd.Series) -> Any:
-    """A pandas column as an Arrow string array (zero-copy where it already is one)."""
-    return pyarrow.array(
-        values.astype(object) if values.dtype == object else values,
-        pyarrow.string(),
-        from_pandas=True,
-    )
 
 
 def validate(

@@ -79,3 +79,24 @@ def test_validated_ids_become_the_integers_they_spell() -> None:
     ids = pd.Series(["198112189876", "000000000019", "202001010005"], dtype="string")
     assert as_integers(ids).tolist() == [198112189876, 19, 202001010005]
     assert as_integers(ids).dtype == np.int64
+
+
+def test_a_column_of_arrow_strings_is_checked_as_one_of_python_strings() -> None:
+    # Parquet's ids arrive as pandas' Arrow-backed strings and are checked without a Python
+    # string per value; the answers are those for the same values held as objects.
+    values = ["198112189876", "198112189875", None, "１９８１１２１８９８７６", "", "x" * 12]
+    values += ["5560360793", "5510360793", "20230230" + "1234", "198112189876 "]
+    as_objects = pd.Series(values, dtype=object)
+    for dtype in ("str", "string"):
+        as_arrow = pd.Series(values, dtype=dtype)
+        pd.testing.assert_series_equal(
+            personal_number_problems(as_arrow), personal_number_problems(as_objects)
+        )
+        pd.testing.assert_series_equal(
+            organisation_number_problems(as_arrow), organisation_number_problems(as_objects)
+        )
+    # A slice keeps its own rows (an Arrow array starting part-way into its buffers).
+    tail = pd.Series(values, dtype="str").iloc[3:]
+    pd.testing.assert_series_equal(
+        personal_number_problems(tail), personal_number_problems(as_objects.iloc[3:])
+    )
