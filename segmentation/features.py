@@ -7,8 +7,9 @@ work on a float matrix of the contract's numeric columns in contract order.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -99,10 +100,13 @@ def feature_names(population: Population) -> list[str]:
 
 
 def numeric_matrix(
-    frame: pd.DataFrame, population: Population, out: np.ndarray | None = None
+    frame: pd.DataFrame,
+    population: Population,
+    allocate: Callable[[tuple[int, int], Any, Literal["C", "F"]], np.ndarray] = np.empty,
 ) -> np.ndarray:
     """The contract's numeric columns of ``frame`` as a column-major float64 matrix in
-    contract order; into ``out`` (rows x columns, float64) when given.
+    contract order, in an array from ``allocate(shape, dtype, order)`` (``np.empty``, or
+    e.g. ``training.lanes.SharedArrays.empty``: built in shared memory to begin with).
 
     Each column is cast as it is copied in, never through a float64 copy of its own: at
     7.2 M rows those copies were 1.5 GB of fresh pages to fault in and drop. Medians of 3,
@@ -110,11 +114,7 @@ def numeric_matrix(
     private one, which also went through a copy of the frame, 1.49 -> 0.32 s. The same
     values, in the same column-major layout."""
     columns = list(NUMERIC_COLUMNS[population])
-    shape = (len(frame), len(columns))
-    if out is None:
-        out = np.empty(shape, dtype=np.float64, order="F")
-    elif out.shape != shape or out.dtype != np.float64:
-        raise ValueError(f"out must be float64 of shape {shape}")
+    out = allocate((len(frame), len(columns)), np.float64, "F")
     for position, column in enumerate(columns):
         values = frame[column].to_numpy()
         if values.dtype == object:  # a nullable column (unvalidated): pandas' own conversion

@@ -37,12 +37,7 @@ from models.registry import (
 )
 from models.segmenter import BLEND_RELABELS, BLEND_WEIGHTS, ClusterSegmenter
 from segmentation.fairness import fairness_report, sensitive_frame
-from segmentation.features import (
-    NUMERIC_COLUMNS,
-    build_features,
-    numeric_matrix,
-    raw_profile_metrics,
-)
+from segmentation.features import build_features, numeric_matrix, raw_profile_metrics
 from segmentation.naming import category_profiles
 from segmentation.settings import Settings
 from segmentation.taxonomy import (
@@ -343,14 +338,7 @@ def _prepare(
     clock.lap("validated")
     if len(result.accepted) < 1_000:
         raise ValueError(f"{population}: only {len(result.accepted)} valid rows; need 1,000")
-    accepted = result.accepted
-    raw = numeric_matrix(
-        accepted,
-        population,
-        None
-        if shared is None
-        else shared.empty((len(accepted), len(NUMERIC_COLUMNS[population])), np.float64, "F"),
-    )
+    raw = numeric_matrix(result.accepted, population, np.empty if shared is None else shared.empty)
     groups = sensitive_frame(population, result.accepted)
     # Validated ids are digit strings: as integers once (7.2 M Python strings cost seconds
     # each time they were hashed or converted).
