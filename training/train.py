@@ -385,6 +385,11 @@ def _fairness(
     )
 
 
+def _in_processes(settings: Settings) -> bool:
+    """Whether the work beside the fit runs in process lanes (asked for, and possible)."""
+    return settings.fit_lanes == "processes" and lanes.AVAILABLE
+
+
 @contextmanager
 def _lanes(shared: lanes.SharedArrays | None) -> Iterator[Callable[..., Future[Any]]]:
     """Where work beside the fit runs: ``submit(work, *args, **kwargs)`` in two worker
@@ -574,7 +579,7 @@ def train_population(
     clock = _Clock(population)
     with ExitStack() as stack:
         shared = None
-        if settings.fit_lanes == "processes" and lanes.AVAILABLE:
+        if _in_processes(settings):
             shared = lanes.SharedArrays()
             stack.callback(shared.close)  # the blocks go, whatever happens
         prepared = _prepare(population, path, data_dir, reviews, designs, clock, read, shared)
@@ -633,7 +638,7 @@ def train_reviewed(
     """Train every population whose table is in ``data_dir`` with reviews already loaded
     by :func:`load_reviews` (``None``: the unsupervised path alone); ``reads``: the tables
     read already (``training.files.prefetch_tables``)."""
-    if settings.fit_lanes == "processes" and lanes.AVAILABLE:
+    if _in_processes(settings):
         lanes.start()  # the workers' server imports while the tables are validated
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     designs = load_designs(settings.home) if reviews is not None else None
