@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +148,27 @@ def _repeated(ids: pd.Series) -> np.ndarray:
     return np.asarray(repeated)
 
 
+def _check_types(population: Population, subset: pd.DataFrame, reasons: pd.Series) -> None:
+    """The rules checked before pandera's, noted in ``reasons`` (changed in place): booleans
+    (pandera's bool coercion turns None into False; each parsed column is written back to
+    ``subset``) and text in a numeric column."""
+    for column in BOOLEAN_COLUMNS.get(population, ()):
+        parsed = subset[column].map(_parse_boolean)
+        unparsed = parsed.isna()
+        for position in np.flatnonzero(unparsed.to_numpy()).tolist():
+            reasons.iat[position] = (
+                f"{column}: not a boolean ({_short(subset[column].iat[position])})"
+            )
+        subset[column] = parsed.where(~unparsed, False).astype(bool)
+    for column in NUMERIC_COLUMNS[population]:
+        if column in BOOLEAN_COLUMNS.get(population, ()):
+            continue
+        for position in np.flatnonzero(_text_in_numbers(subset[column])).tolist():
+            text = f"{column}: a number, not text ({_short(subset[column].iat[position])})"
+            current = str(reasons.iat[position])
+            reasons.iat[position] = f"{current}; {text}" if current else text
+
+
 def validate(
     frame: pd.DataFrame,
     population: Population,
@@ -170,34 +192,26 @@ def validate(
     # place never touches ``given``, and an explicit copy cost 1.5 GB and seconds at 7.2 M.
     subset = given[required]
     reasons = pd.Series("", index=given.index, dtype=object)
-    for column in BOOLEAN_COLUMNS.get(population, ()):
-        # pandera's bool coercion turns None into False: check booleans before coercing.
-        parsed = subset[column].map(_parse_boolean)
-        unparsed = parsed.isna()
-        for position in np.flatnonzero(unparsed.to_numpy()).tolist():
-            reasons.iat[position] = (
-                f"{column}: not a boolean ({_short(subset[column].iat[position])})"
-            )
-        subset[column] = parsed.where(~unparsed, False).astype(bool)
-    for column in NUMERIC_COLUMNS[population]:
-        if column in BOOLEAN_COLUMNS.get(population, ()):
-            continue
-        for position in np.flatnonzero(_text_in_numbers(subset[column])).tolist():
-            text = f"{column}: a number, not text ({_short(subset[column].iat[position])})"
-            current = str(reasons.iat[position])
-            reasons.iat[position] = f"{current}; {text}" if current else text
     id_column = ID_COLUMN[population]
-    repeated = _repeated(subset[id_column])
+    failures: pandera.errors.SchemaErrors | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="duplicates") as beside:
+        # Repeated ids are looked for beside the row checks: a sort and Arrow's kernels,
+        # which leave the GIL to pandera's checks (at 7.2 M rows, a second of one core).
+        finding = beside.submit(_repeated, subset[id_column])
+        _check_types(population, subset, reasons)
+        try:
+            checked = schema.validate(subset, lazy=True, inplace=True)  # subset is our own
+        except pandera.errors.SchemaErrors as errors:
+            failures = errors
+        repeated = finding.result()
     if duplicated:
         repeated |= subset[id_column].isin(duplicated).to_numpy()
     for position in np.flatnonzero(repeated).tolist():
         current = str(reasons.iat[position])
         text = f"duplicate {id_column}"
         reasons.iat[position] = f"{current}; {text}" if current else text
-    try:
-        checked = schema.validate(subset, lazy=True, inplace=True)  # subset is our own copy
-    except pandera.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
+    if failures is not None:
+        cases = failures.failure_cases
         table_level = cases[cases["index"].isna()]
         table_level = table_level[table_level["check"].astype(str) != "column_in_dataframe"]
         row_level = cases[cases["index"].notna()]
@@ -207,17 +221,16 @@ def validate(
                 f"{c}: {k}"
                 for c, k in zip(table_level["column"], table_level["check"], strict=True)
             )
-            raise ContractError(f"{population}: {detail}") from errors
-        _collect_reasons(row_level, ID_COLUMN[population], reasons)
-    else:
-        # pandera found nothing; the rules checked before it (booleans) may have.
-        if not (reasons != "").any():
-            log.info("%s: %d rows accepted, 0 rejected", population, len(checked))
-            return ValidationResult(
-                accepted=checked.reset_index(drop=True),
-                rejected=given.iloc[0:0].assign(reason=""),
-            )
-    id_reasons = _identifier_reasons(population, subset[ID_COLUMN[population]])
+            raise ContractError(f"{population}: {detail}") from failures
+        _collect_reasons(row_level, id_column, reasons)
+    elif not (reasons != "").any():
+        # pandera found nothing, and neither did the rules checked before it (booleans).
+        log.info("%s: %d rows accepted, 0 rejected", population, len(checked))
+        return ValidationResult(
+            accepted=checked.reset_index(drop=True),
+            rejected=given.iloc[0:0].assign(reason=""),
+        )
+    id_reasons = _identifier_reasons(population, subset[id_column])
     has_id_problem = id_reasons != ""
     reasons = reasons.where(~has_id_problem | (reasons == ""), id_reasons + "; " + reasons)
     reasons = reasons.where(~has_id_problem | (reasons != ""), id_reasons)

@@ -92,6 +92,32 @@ def test_every_copy_of_a_repeated_id_is_set_aside() -> None:
     assert elsewhere.counts == {"accepted": 0, "rejected": 1}
 
 
+def test_a_row_s_reasons_come_in_the_order_its_checks_run() -> None:
+    # Text in a number, then the repeated id (looked for beside pandera's checks), then
+    # pandera's own findings; a bad identity number leads.
+    rows = [
+        citizen_row(customer_id="198112189876", contacts_phone=-1, contacts_office="three"),
+        citizen_row(),
+        citizen_row(customer_id="198112189876"),
+    ]
+    assert validate(pd.DataFrame(rows), "citizens").rejected["reason"].tolist() == [
+        "contacts_office: a number, not text ('three'); duplicate customer_id; "
+        "contacts_office: coerce_dtype('int64') ('three'); "
+        "contacts_phone: greater_than_or_equal_to(0) (-1)",
+        "duplicate customer_id",
+    ]
+    rows = [
+        citizen_row(customer_id="198112189875", contacts_phone=-1),
+        citizen_row(customer_id="198112189875"),
+        citizen_row(),
+    ]
+    assert validate(pd.DataFrame(rows), "citizens").rejected["reason"].tolist() == [
+        "customer_id: bad check digit; duplicate customer_id; "
+        "contacts_phone: greater_than_or_equal_to(0) (-1)",
+        "customer_id: bad check digit; duplicate customer_id",
+    ]
+
+
 def test_a_count_given_as_text_is_refused_as_the_api_refuses_it() -> None:
     rows = [citizen_row(), citizen_row(contacts_phone="5"), citizen_row(contacts_phone=5)]
     frame = pd.DataFrame(rows)  # an object column: numbers and one text
