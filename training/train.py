@@ -202,6 +202,10 @@ def _current_champion(population: Population) -> tuple[ClusterSegmenter | None, 
     return load_version(population, info.version).segmenter, info.version
 
 
+#: ``evaluate_model``'s pass over the rows: the keys of the profile's per-row metrics.
+_PROFILE = "profile:"
+
+
 def evaluate_model(
     model: ClusterSegmenter,
     raw: np.ndarray,
@@ -231,13 +235,23 @@ def evaluate_model(
         }
         if current is not None:
             out["champion"] = current.predict_index_features(features)
+        # The profile's per-row behaviour, in the same pass over the rows.
+        for name, values in raw_profile_metrics(block, population).items():
+            out[_PROFILE + name] = values
         return out
 
-    scored = blockwise(raw, score_block)
+    with ThreadPoolExecutor(1, thread_name_prefix="silhouette") as beside:
+        # The silhouette of a sample (one core, its distances) beside the pass over the rows.
+        silhouetting = beside.submit(silhouette, model, raw, rows=5_000, seed=seed)
+        scored = blockwise(raw, score_block)
+        metrics: dict[str, float] = {"silhouette_sample": silhouetting.result()}
     predicted = scored["new"]
-    metric_rows = blockwise(raw, lambda block: raw_profile_metrics(block, population))
+    metric_rows = {
+        name.removeprefix(_PROFILE): values
+        for name, values in scored.items()
+        if name.startswith(_PROFILE)
+    }
     profiles = category_profiles(population, predicted, metric_rows)
-    metrics: dict[str, float] = {"silhouette_sample": silhouette(model, raw, rows=5_000, seed=seed)}
     if current is not None:
         # The share of customers whose category the new model changes (same data).
         metrics["changed_vs_champion"] = float(np.mean(scored["champion"] != predicted))
@@ -338,22 +352,29 @@ def _prepare(
     clock.lap("validated")
     if len(result.accepted) < 1_000:
         raise ValueError(f"{population}: only {len(result.accepted)} valid rows; need 1,000")
-    raw = numeric_matrix(result.accepted, population, np.empty if shared is None else shared.empty)
-    groups = sensitive_frame(population, result.accepted)
-    # Validated ids are digit strings: as integers once (7.2 M Python strings cost seconds
-    # each time they were hashed or converted).
-    ids = as_integers(result.accepted[ID_COLUMN[population]])
-    reviewed = match_reviews(population, reviews, ids, designs)
-    current, current_version = _current_champion(population)
-    clock.lap("reviews matched, champion loaded")
-    truth_path = data_dir / f"{population}_truth.parquet"
-    truth_codes = (
-        _truth_codes(
-            truth_path, ids, ID_COLUMN[population], [c.name for c in CATEGORIES[population]]
+    accepted = result.accepted
+    with ThreadPoolExecutor(1, thread_name_prefix="matrix") as beside:
+        # The matrix is copied in beside the rest (numpy copies without the GIL): one core
+        # each, where one after the other left a core idle for seconds at 7.2 M rows.
+        building = beside.submit(
+            numeric_matrix, accepted, population, np.empty if shared is None else shared.empty
         )
-        if truth_path.exists()
-        else None
-    )
+        # Validated ids are digit strings: as integers once (7.2 M Python strings cost
+        # seconds each time they were hashed or converted).
+        ids = as_integers(accepted[ID_COLUMN[population]])
+        reviewed = match_reviews(population, reviews, ids, designs)
+        current, current_version = _current_champion(population)
+        groups = sensitive_frame(population, accepted)
+        truth_path = data_dir / f"{population}_truth.parquet"
+        truth_codes = (
+            _truth_codes(
+                truth_path, ids, ID_COLUMN[population], [c.name for c in CATEGORIES[population]]
+            )
+            if truth_path.exists()
+            else None
+        )
+        raw = building.result()
+    clock.lap("reviews matched, champion loaded")
     return _Prepared(
         population,
         raw,
