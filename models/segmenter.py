@@ -39,7 +39,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -107,6 +107,10 @@ class _Named:
     category: np.ndarray
     confidence: np.ndarray
     reviewed: np.ndarray
+    #: The reviews' classifier's re-naming of the rows a regression learns from (``_learn``
+    #: with ``relabel``), by those rows: every review weight draws the same rows, and the
+    #: classifier of the same reviews gives the same answer, so it is asked once.
+    relabelled: dict[bytes, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 class ClusterSegmenter(BaseEstimator):
@@ -325,7 +329,13 @@ class ClusterSegmenter(BaseEstimator):
         self, named: _Named, start: LogisticRegression | None = None, *, explain: bool = True
     ) -> None:
         self._learn(
-            named.rng, named.scaled, named.category, named.confidence, named.reviewed, start
+            named.rng,
+            named.scaled,
+            named.category,
+            named.confidence,
+            named.reviewed,
+            start,
+            relabelled=named.relabelled,
         )
         if explain:
             self._typical(named)
@@ -454,9 +464,12 @@ class ClusterSegmenter(BaseEstimator):
         confidence: np.ndarray,
         reviewed: np.ndarray,
         start: LogisticRegression | None = None,
+        *,
+        relabelled: dict[bytes, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> None:
         """The logistic regression on [z, z*z], folded into raw-feature coefficients;
-        ``start``: a solution to start from (the same rows with another review weight)."""
+        ``start``: a solution to start from (the same rows with another review weight);
+        ``relabelled``: the re-namings already made, by the rows they were made for."""
         is_reviewed = reviewed >= 0
         pool = np.flatnonzero(~is_reviewed)
         chosen = pool[_sample(rng, len(pool), self.max_classifier_rows)]
@@ -467,13 +480,17 @@ class ClusterSegmenter(BaseEstimator):
             and len(review_rows) >= RELABEL_MIN_REVIEWS
             and len(np.unique(reviewed[review_rows])) > 1
         ):
-            chosen_named, chosen_confidence = _relabelled(
-                scaled[review_rows],
-                reviewed[review_rows],
-                scaled[chosen],
-                chosen_named,
-                chosen_confidence,
-            )
+            made = {} if relabelled is None else relabelled
+            key = chosen.tobytes()
+            if key not in made:
+                made[key] = _relabelled(
+                    scaled[review_rows],
+                    reviewed[review_rows],
+                    scaled[chosen],
+                    chosen_named,
+                    chosen_confidence,
+                )
+            chosen_named, chosen_confidence = made[key]
         weights = np.maximum(chosen_confidence, MIN_NAMED_WEIGHT)
         rows = np.concatenate([chosen, review_rows])
         labels = np.concatenate([chosen_named, reviewed[review_rows]])

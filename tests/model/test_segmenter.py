@@ -109,6 +109,20 @@ def test_relabelling_learns_from_rows_the_reviews_rename(fitted) -> None:
     assert [one.relabel for one in shared] == [False, True]
     for one, alone in zip(shared, (plain, renamed), strict=True):
         assert np.mean(one.predict_index(raw) == alone.predict_index(raw)) >= 0.998
+    # The reviews' classifier re-names once for every weight: the heavier weight's fit is
+    # still the plain fit at that weight.
+    _, heavier = template.fit_review_weights(
+        raw, reviewed, champion=model, weights=(1.0, 3.0), relabels=(True,)
+    )
+    alone = ClusterSegmenter(
+        "citizens",
+        max_fit_rows=20_000,
+        random_state=3,
+        relabel=True,
+        review_weight=3.0,
+        review_blend=False,
+    ).fit(raw, reviewed, champion=model)
+    assert np.mean(heavier.predict_index(raw) == alone.predict_index(raw)) >= 0.998
 
 
 def test_a_fit_with_reviews_is_the_average_of_the_settings(fitted) -> None:
