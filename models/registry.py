@@ -209,8 +209,20 @@ def load_champion(population: Population) -> tuple[SegmentationBundle, str]:
 
 
 def load_version(population: Population, version: str) -> SegmentationBundle:
-    """A registered version's bundle."""
-    uri = f"models:/{MODEL_NAMES[population]}/{version}"
+    """A registered version's bundle. Raises :class:`RegistryError` where the registry
+    records the version but its files are not where it says (a home folder moved or
+    restored in part): MLflow then downloads nothing, and says so only in a warning."""
+    name = MODEL_NAMES[population]
+    uri = f"models:/{name}/{version}"
     with tempfile.TemporaryDirectory() as tmp:
         local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)
-        return load_bundle(Path(local))
+        try:
+            return load_bundle(Path(local))
+        except FileNotFoundError as error:
+            source = MlflowClient().get_model_version_download_uri(name, version)
+            raise RegistryError(
+                f"{population}: model version {version}'s files are missing from {source}, "
+                "where the model registry says they are: restore them there, or put another "
+                f"version into service (`segmentation promote --population {population} "
+                "--version N --reason TEXT`)"
+            ) from error

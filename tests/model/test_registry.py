@@ -148,6 +148,29 @@ def test_no_alias_is_none_and_a_broken_registry_is_an_error(tmp_path, monkeypatc
         mlflow.set_registry_uri(None)
 
 
+def test_a_version_whose_files_are_gone_is_an_error_that_says_where(
+    champion_bundles, tmp_path
+) -> None:
+    """A registry whose model files were moved away (a home folder restored in part): the
+    version's load names where the files should be, and the way forward."""
+    import shutil
+
+    from models.registry import RegistryError, load_version, log_bundle
+
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    try:
+        configure_mlflow(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts")
+        with mlflow.start_run():
+            version = log_bundle(champion_bundles["citizens"][0])
+        assert load_version("citizens", version).population == "citizens"
+        shutil.rmtree(tmp_path / "artifacts")
+        with pytest.raises(RegistryError, match=f"version {version}'s files are missing from"):
+            load_version("citizens", version)
+    finally:
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
+
+
 def _citizens_with_reviews(population_dir, out) -> tuple:
     """20,000 citizens in ``out / "data"`` and 300 truthful reviews of them."""
     citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas().head(20_000)
