@@ -1,3 +1,5 @@
+import os
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -149,7 +151,7 @@ def test_no_alias_is_none_and_a_broken_registry_is_an_error(tmp_path, monkeypatc
 
 
 def test_a_version_whose_files_are_gone_is_an_error_that_says_where(
-    champion_bundles, tmp_path
+    champion_bundles, tmp_path, monkeypatch
 ) -> None:
     """A registry whose model files were moved away (a home folder restored in part): the
     version's load names where the files should be, and the way forward."""
@@ -157,6 +159,11 @@ def test_a_version_whose_files_are_gone_is_an_error_that_says_where(
 
     from models.registry import RegistryError, load_version, log_bundle
 
+    # MLflow's setters export the URIs: the environment is put back (or the variables
+    # removed) after the test, or a later test's settings would read the registry set back
+    # below as an operator's override (and train against its champion).
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
     before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     try:
         configure_mlflow(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts")
