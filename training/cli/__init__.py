@@ -51,6 +51,10 @@ def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
 ) -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # MLflow sets its own loggers' level when it is imported (after this: commands import
+    # it when they need it), from this variable; a level set here beforehand is overwritten,
+    # and every training printed MLflow's INFO and WARNING lines without -v.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING" if verbose else "ERROR")
     if not verbose:
         warnings.filterwarnings("ignore", module="mlflow")
         warnings.filterwarnings("ignore", category=UserWarning)
