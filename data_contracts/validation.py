@@ -196,7 +196,8 @@ def validate(
     failures: pandera.errors.SchemaErrors | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="duplicates") as beside:
         # Repeated ids are looked for beside the row checks: a sort and Arrow's kernels,
-        # which leave the GIL to pandera's checks (at 7.2 M rows, a second of one core).
+        # which leave the GIL to pandera's checks (7.2 M rows: 0.5-1 s of the look-up;
+        # validation 2.68 -> 2.38 s, medians of 4 run in turn).
         finding = beside.submit(_repeated, subset[id_column])
         _check_types(population, subset, reasons)
         try:
