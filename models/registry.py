@@ -15,6 +15,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
+from mlflow.utils.logging_utils import disable_logging
 
 from models.bundle import SegmentationBundle, load_bundle, save_bundle
 from models.errors import RegistryError
@@ -68,6 +69,10 @@ def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:
     trained into the first home's registry and found its champion. The environment is put
     back as it was; MLflow keeps the URIs it was given."""
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if os.environ.get("MLFLOW_LOGGING_LEVEL", "").upper() in ("ERROR", "CRITICAL"):
+        # Quiet (a command without -v): MLflow prints some events straight to its stream
+        # whatever the level ("Successfully registered model ...", "Created version ...").
+        disable_logging()
     before = {name: os.environ.get(name) for name in _URI_VARIABLES}
     try:
         mlflow.set_tracking_uri(tracking_uri)
