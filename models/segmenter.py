@@ -465,11 +465,12 @@ class ClusterSegmenter(BaseEstimator):
         reviewed: np.ndarray,
         start: LogisticRegression | None = None,
         *,
-        relabelled: dict[bytes, tuple[np.ndarray, np.ndarray]] | None = None,
+        relabelled: dict[bytes, tuple[np.ndarray, np.ndarray]],
     ) -> None:
         """The logistic regression on [z, z*z], folded into raw-feature coefficients;
         ``start``: a solution to start from (the same rows with another review weight);
-        ``relabelled``: the re-namings already made, by the rows they were made for."""
+        ``relabelled``: the re-namings already made, by the rows they were made for (a
+        fit's ``_Named.relabelled``; this fills it)."""
         is_reviewed = reviewed >= 0
         pool = np.flatnonzero(~is_reviewed)
         chosen = pool[_sample(rng, len(pool), self.max_classifier_rows)]
@@ -480,17 +481,16 @@ class ClusterSegmenter(BaseEstimator):
             and len(review_rows) >= RELABEL_MIN_REVIEWS
             and len(np.unique(reviewed[review_rows])) > 1
         ):
-            made = {} if relabelled is None else relabelled
             key = chosen.tobytes()
-            if key not in made:
-                made[key] = _relabelled(
+            if key not in relabelled:
+                relabelled[key] = _relabelled(
                     scaled[review_rows],
                     reviewed[review_rows],
                     scaled[chosen],
                     chosen_named,
                     chosen_confidence,
                 )
-            chosen_named, chosen_confidence = made[key]
+            chosen_named, chosen_confidence = relabelled[key]
         weights = np.maximum(chosen_confidence, MIN_NAMED_WEIGHT)
         rows = np.concatenate([chosen, review_rows])
         labels = np.concatenate([chosen_named, reviewed[review_rows]])
