@@ -20,26 +20,46 @@ def fingerprint(path: Path) -> str:
 
 
 def read_and_fingerprint(path: Path) -> tuple[Any, str]:
-    """The Parquet file as an Arrow table, and its fingerprint (read while in the page
-    cache)."""
+    """The Parquet file as a pandas DataFrame, and its fingerprint (read while in the page
+    cache). One block per column, Arrow's buffers released as they convert: no consolidating
+    copy of 7.2 M rows (less memory, fewer pages for the kernel to clear)."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    return table, fingerprint(path)
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    return frame, fingerprint(path)
 
 
-def prefetch_tables(data_dir: Path, names: Iterable[str]) -> dict[str, Future[tuple[Any, str]]]:
-    """Each ``NAME.parquet`` in ``data_dir`` read and fingerprinted (:func:`read_and_
-    fingerprint`) in a thread of their own: started before training imports its libraries,
-    the reads (Arrow, outside the GIL) run beside the imports instead of after them."""
+class ReadAhead:
+    """A table being read in a thread of its own (:func:`prefetch_tables`), handed over once:
+    after :meth:`take` nothing here holds the frame, so its 7.2 M rows are not kept through
+    the training."""
+
+    def __init__(self, future: Future[tuple[Any, str]]) -> None:
+        self._future: Future[tuple[Any, str]] | None = future
+
+    def take(self) -> tuple[Any, str]:
+        """The frame and its fingerprint (:func:`read_and_fingerprint`), once it is read."""
+        if self._future is None:
+            raise RuntimeError("this table was handed over already")
+        future, self._future = self._future, None
+        return future.result()
+
+
+def prefetch_tables(data_dir: Path, names: Iterable[str]) -> dict[str, ReadAhead]:
+    """Each ``NAME.parquet`` in ``data_dir`` read, converted and fingerprinted
+    (:func:`read_and_fingerprint`) in a thread of their own: started before training imports
+    its libraries, the reads and conversions (Arrow, outside the GIL) run beside the imports
+    and the registry's opening instead of after them."""
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="table-read")
-    futures = {
-        name: reader.submit(read_and_fingerprint, data_dir / f"{name}.parquet")
+    reads = {
+        name: ReadAhead(reader.submit(read_and_fingerprint, data_dir / f"{name}.parquet"))
         for name in names
         if (data_dir / f"{name}.parquet").exists()
     }
     reader.shutdown(wait=False)
-    return futures
+    return reads
 
 
 def atomic_write_parquet(table: Any, path: Path, **options: Any) -> None:

@@ -62,7 +62,7 @@ from training.evaluate import (
     silhouette,
     stability,
 )
-from training.files import read_and_fingerprint
+from training.files import ReadAhead, read_and_fingerprint
 from training.review import STEERED, design_halves, drawn_at_random, load_designs
 
 log = logging.getLogger(__name__)
@@ -335,17 +335,13 @@ def _prepare(
     reviews: pd.DataFrame | None,
     designs: pd.DataFrame | None,
     clock: _Clock,
-    read: Future[tuple[pa.Table, str]] | None = None,
+    read: ReadAhead | None = None,
     shared: lanes.SharedArrays | None = None,
 ) -> _Prepared:
     """Read and validate the table (or take it read, ``read``); match the reviews; load the
     champion and any truth. With ``shared``, the numeric matrix is built in shared memory
     (the process lanes read it there)."""
-    table, data_print = read.result() if read is not None else read_and_fingerprint(path)
-    # One block per column, Arrow's buffers released as they convert: no consolidating
-    # copy of 7.2 M rows (less memory, fewer page faults).
-    frame = table.to_pandas(split_blocks=True, self_destruct=True)
-    del table
+    frame, data_print = read.take() if read is not None else read_and_fingerprint(path)
     clock.lap("read")
     result = validate(frame, population)
     del frame
@@ -589,7 +585,7 @@ def train_population(
     settings: Settings,
     reviews: pd.DataFrame | None = None,
     designs: pd.DataFrame | None = None,
-    read: Future[tuple[pa.Table, str]] | None = None,
+    read: ReadAhead | None = None,
 ) -> PopulationReport | None:
     """Train, evaluate, register and (if the gate passes) promote one population's model.
     ``read``: the table read and fingerprinted already (``training.files.prefetch_tables``)."""
@@ -654,7 +650,7 @@ def train_reviewed(
     data_dir: Path,
     settings: Settings,
     reviews: pd.DataFrame | None,
-    reads: Mapping[str, Future[tuple[pa.Table, str]]] | None = None,
+    reads: Mapping[str, ReadAhead] | None = None,
 ) -> list[PopulationReport]:
     """Train every population whose table is in ``data_dir`` with reviews already loaded
     by :func:`load_reviews` (``None``: the unsupervised path alone); ``reads``: the tables

@@ -199,7 +199,7 @@ def test_stability_compares_a_refit_with_another_seed_on_the_same_rows() -> None
 
 def test_a_table_read_ahead_is_the_table_and_its_fingerprint(tmp_path) -> None:
     """`train` reads the tables while it imports its libraries: what it gets is the file's
-    table and fingerprint; a population without a file is not read."""
+    table (as a DataFrame) and fingerprint; a population without a file is not read."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -209,8 +209,10 @@ def test_a_table_read_ahead_is_the_table_and_its_fingerprint(tmp_path) -> None:
     pq.write_table(pa.table({"customer_id": ["191212121212"], "contacts": [3]}), path)
     reads = prefetch_tables(tmp_path, ["citizens", "employers"])
     assert list(reads) == ["citizens"]
-    table, printed = reads["citizens"].result()
-    assert table.equals(pq.read_table(path)) and printed == fingerprint(path)
+    frame, printed = reads["citizens"].take()
+    assert frame.equals(pq.read_table(path).to_pandas()) and printed == fingerprint(path)
+    with pytest.raises(RuntimeError, match="handed over already"):  # not kept: taken once
+        reads["citizens"].take()
 
 
 def test_the_training_clock_logs_each_steps_wall_and_cpu_seconds(caplog) -> None:
