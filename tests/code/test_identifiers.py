@@ -20,6 +20,11 @@ from data_contracts.identifiers import (
         ("19811218987X", "not 12 digits"),
         (None, "not 12 digits"),
         ("20230230" + "1234", "not a calendar date"),  # 30 February
+        # Twelve bytes, not twelve digits: the bytes just below and above "0"-"9", and six
+        # two-byte letters (the digits are checked as bytes).
+        ("1981121898/6", "not 12 digits"),
+        ("1981121898:6", "not 12 digits"),
+        ("éééééé", "not 12 digits"),
     ],
 )
 def test_personal_number_rules(value: str | None, problem: str) -> None:
@@ -60,6 +65,7 @@ def test_scalar_checks_agree_with_the_vectorised_ones() -> None:
     people += [p[:-1] + str((int(p[-1]) + 1) % 10) for p in people[:300]]  # bad check digits
     people += [str(rng.integers(10**11, 10**12)) for _ in range(500)]  # random 12 digits
     people += ["19811218987", "x" * 12, "１９８１１２１８９８７６", "", "198112189876 "]
+    people += ["1981121898/6", "/98112189876", "1981121898:6", "éééééé", "\x00" * 12]
     organisations = list(employers["org_number"].astype(str))
     organisations += [str(rng.integers(10**9, 10**10)) for _ in range(500)]
     for value in people:
