@@ -93,8 +93,11 @@ def _spread_count(n: int, part: str) -> int:
 
 
 #: Rows scored at a time for the sample (strata and margins): the temporaries of a block
-#: stay small whatever the table's size.
-SAMPLE_BLOCK_ROWS = 262_144
+#: stay small whatever the table's size, and under 32 MB, so that they are reused from the
+#: heap rather than mapped and cleared afresh (``training.evaluate.BLOCK_ROWS``): at 7.2 M
+#: rows 6.4 s instead of 8.3 s (65,536 rows a block against 262,144; medians of 4, in turn
+#: in one process).
+SAMPLE_BLOCK_ROWS = 65_536
 
 
 def sample_scores(model: ClusterSegmenter, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
