@@ -588,7 +588,8 @@ def train_population(
     read: ReadAhead | None = None,
 ) -> PopulationReport | None:
     """Train, evaluate, register and (if the gate passes) promote one population's model.
-    ``read``: the table read and fingerprinted already (``training.files.prefetch_tables``)."""
+    ``read``: the table being read, converted and fingerprinted in the background
+    (``training.files.prefetch_tables``)."""
     path = data_dir / f"{population}.parquet"
     if not path.exists():
         log.info("%s: no %s, skipped", population, path.name)
@@ -654,7 +655,7 @@ def train_reviewed(
 ) -> list[PopulationReport]:
     """Train every population whose table is in ``data_dir`` with reviews already loaded
     by :func:`load_reviews` (``None``: the unsupervised path alone); ``reads``: the tables
-    read already (``training.files.prefetch_tables``)."""
+    being read in the background (``training.files.prefetch_tables``), each taken once."""
     if _in_processes(settings):
         lanes.start()  # the workers' server imports while the tables are validated
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
