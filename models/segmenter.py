@@ -94,7 +94,11 @@ RELABEL_MIN_REVIEWS = 100
 BLEND_WEIGHTS = (1.0, 3.0, 10.0)
 BLEND_RELABELS = (False, True)
 _EMPLOYEES = EMPLOYER_NUMERIC_COLUMNS.index("employees")
-_BLOCK_ROWS = 262_144
+#: Rows scored at a time: every temporary under glibc's 32 MB mapping ceiling, so reused from
+#: the heap, not mapped and cleared afresh (``training.evaluate.BLOCK_ROWS``). Batch scoring's
+#: chunks of 250,000 rows: 0.87 s per ten instead of 1.2 s (medians of 4, in turn in one
+#: process; a single block of 36 MB of squares before).
+_BLOCK_ROWS = 65_536
 
 
 @dataclass(frozen=True)
