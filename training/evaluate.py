@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
-from models.segmenter import BLEND_RELABELS, BLEND_WEIGHTS, ClusterSegmenter
+from models.segmenter import BLEND_RELABELS, BLEND_WEIGHTS, BLOCK_ROWS, ClusterSegmenter
 from segmentation.features import build_features
 from segmentation.settings import Settings
 from segmentation.taxonomy import CATEGORIES, Population, category_names
@@ -341,15 +341,6 @@ class ReviewWeight:
     relabel: bool = False
     #: Whether the model is the settings' average (``weight`` and ``relabel`` then unused).
     blend: bool = False
-
-
-#: Rows per block when scoring or measuring the whole table. A temporary up to 32 MB is
-#: reused from the heap; a larger one is a fresh mapping that the kernel must fault in and
-#: clear page by page: a column of 7.2 M rows (58 MB; measured: half the run's time), and
-#: at 262,144 rows each block's features (17 columns, 36 MB) and their squares. At 65,536
-#: rows the widest is 9 MB: the scoring pass over 7.2 M rows took 2.10 s instead of 2.96 s
-#: (medians of 6, in turn in one process; system time 0.4 s instead of 1.2 s).
-BLOCK_ROWS = 65_536
 
 
 def blockwise(raw: np.ndarray, compute: Callable[[np.ndarray], Any]) -> Any:

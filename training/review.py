@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from models.segmenter import ClusterSegmenter
+from models.segmenter import BLOCK_ROWS, ClusterSegmenter
 from segmentation.taxonomy import Population
 from training.files import atomic_write_parquet
 
@@ -92,21 +92,13 @@ def _spread_count(n: int, part: str) -> int:
     return {"both": n // 2 if n > 1 else n, SPREAD: n, BORDERLINE: 0}[part]
 
 
-#: Rows scored at a time for the sample (strata and margins): the temporaries of a block
-#: stay small whatever the table's size, and under 32 MB, so that they are reused from the
-#: heap rather than mapped and cleared afresh (``training.evaluate.BLOCK_ROWS``): at 7.2 M
-#: rows 6.4 s instead of 8.3 s (65,536 rows a block against 262,144; medians of 4, in turn
-#: in one process).
-SAMPLE_BLOCK_ROWS = 65_536
-
-
 def sample_scores(model: ClusterSegmenter, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's stratum (its cluster) and margin between its two most probable
     categories, block by block (7.2 M rows at once took 10 GB of temporaries)."""
     strata = np.empty(len(raw), dtype=np.int64)
     margin = np.empty(len(raw), dtype=np.float64)
-    for start in range(0, len(raw), SAMPLE_BLOCK_ROWS):
-        block = raw[start : start + SAMPLE_BLOCK_ROWS]
+    for start in range(0, len(raw), BLOCK_ROWS):
+        block = raw[start : start + BLOCK_ROWS]
         strata[start : start + len(block)] = model.strata(block)
         top_two = np.sort(model.predict_proba(block), axis=1)[:, -2:]
         margin[start : start + len(block)] = top_two[:, 1] - top_two[:, 0]
