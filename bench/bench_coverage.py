@@ -11,10 +11,12 @@ This script takes a trained population (its data, truth file and two registered 
 versions: the one whose clusters the spread was drawn from, and the one whose agreement is
 reported), draws the spread part again and again exactly as `review sample` allocates it, and
 counts how often each interval holds the model's true macro recall and per-category recall.
-Shipped: ``weighted_recall`` and ``macro_interval`` as training uses them. Peers, in the same
-run: the same per-category intervals combined into the macro one by their mean half-widths
-(``symmetric``, the rule before the fourteenth session), and that on Kish's effective sample
-size alone (``kish``, the rule before the twelfth session). ``--allocation sqrt`` tries a
+Shipped: ``weighted_recall`` and ``macro_interval`` as training uses them (Student's t at
+the design's degrees of freedom). Peers, in the same run: the same effective sizes at the
+normal quantile (``normal``, the rule before the twenty-fourth session), those combined into
+the macro interval by their mean half-widths (``symmetric``, the rule before the fourteenth
+session), and that on Kish's effective sample size alone (``kish``, the rule before the
+twelfth session). ``--allocation sqrt`` tries a
 spread allocated by the square root of the cluster's size instead of equally (a design
 question, not shipped).
 
@@ -83,7 +85,7 @@ def main() -> None:
     from segmentation.settings import Settings
     from segmentation.taxonomy import CATEGORIES
     from training.evaluate import blockwise
-    from training.review import macro_interval, weighted_recall, wilson
+    from training.review import Interval, macro_interval, weighted_recall, wilson
     from training.train import _truth_codes
 
     settings = Settings()
@@ -105,10 +107,11 @@ def main() -> None:
     starts = np.concatenate([[0], np.cumsum(sizes)])
     weight_of = sizes / np.maximum(allocation, 1)
     rng = np.random.default_rng(0)
-    rules = ("shipped", "symmetric", "kish")
+    rules = ("shipped", "normal", "symmetric", "kish")
     held = {rule: np.zeros(len(labels) + 1) for rule in rules}
     above = dict.fromkeys(rules, 0)
     width = dict.fromkeys(rules, 0.0)
+    category_width = {rule: np.zeros(len(labels)) for rule in rules}
     for _ in range(args.draws):
         rows = np.concatenate(
             [
@@ -119,21 +122,31 @@ def main() -> None:
         weights = weight_of[strata[rows]].astype(np.float64)
         reviewed, predicted = truth[rows], np.where(hit[rows], truth[rows], -1)
         shipped = weighted_recall(reviewed, predicted, weights, len(labels))
+        normal = {
+            category: Interval(
+                interval.estimate,
+                *wilson(interval.estimate * interval.effective_n, interval.effective_n),
+                interval.effective_n,
+            )
+            for category, interval in shipped.items()
+        }
         kish = {}
         for category, interval in shipped.items():
             w = weights[reviewed == category]
             effective = float(w.sum() ** 2 / np.sum(w * w))
             low, high = wilson(interval.estimate * effective, effective)
-            kish[category] = type(interval)(interval.estimate, low, high, effective)
-        shipped_macro = macro_interval(shipped)
+            kish[category] = Interval(interval.estimate, low, high, effective)
+        shipped_macro, normal_macro = macro_interval(shipped), macro_interval(normal)
         judged = (
             ("shipped", shipped, (shipped_macro.low, shipped_macro.high)),
-            ("symmetric", shipped, symmetric(shipped)),
+            ("normal", normal, (normal_macro.low, normal_macro.high)),
+            ("symmetric", normal, symmetric(normal)),
             ("kish", kish, symmetric(kish)),
         )
         for rule, per_category, (low, high) in judged:
             for category, interval in per_category.items():
                 held[rule][category] += interval.low <= true[category] <= interval.high
+                category_width[rule][category] += interval.high - interval.low
             held[rule][-1] += low <= true.mean() <= high
             above[rule] += low > true.mean()
             width[rule] += high - low
@@ -151,6 +164,13 @@ def main() -> None:
                 "mean_macro_width": width[rule] / args.draws,
                 "per_category_held": dict(
                     zip(labels, (held[rule][:-1] / args.draws).round(3).tolist(), strict=True)
+                ),
+                "per_category_mean_width": dict(
+                    zip(
+                        labels,
+                        (category_width[rule] / args.draws).round(3).tolist(),
+                        strict=True,
+                    )
                 ),
             }
             for rule in rules

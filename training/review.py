@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 from sklearn.base import clone
 
 from models.segmenter import BLOCK_ROWS, ClusterSegmenter
@@ -192,6 +193,19 @@ class Interval:
     low: float
     high: float
     effective_n: float
+    #: The design's degrees of freedom (Satterthwaite's, ``degrees_of_freedom``): the interval
+    #: takes Student's t at them instead of the normal quantile (infinite: the normal one).
+    df: float = math.inf
+
+    @property
+    def quantile(self) -> float:
+        return quantile_95(self.df)
+
+
+def quantile_95(df: float) -> float:
+    """Student's t two-sided 95 % quantile at ``df`` degrees of freedom (at least 1); the
+    normal quantile where they are infinite."""
+    return Z_95 if math.isinf(df) else float(student_t.ppf(0.975, max(df, 1.0)))
 
 
 def wilson(successes: float, n: float, z: float = Z_95) -> tuple[float, float]:
@@ -210,7 +224,8 @@ def weighted_recall(
 ) -> dict[int, Interval]:
     """Recall per reviewed category, weighted by 1 / inclusion probability, with a Wilson
     interval on an effective sample size: the smaller of Kish's (sum w)^2 / sum w^2 and
-    the one the ratio's linearised variance implies (``effective_size``)."""
+    the one the ratio's linearised variance implies (``effective_size``), at Student's t
+    for the design's degrees of freedom (``degrees_of_freedom``)."""
     out = {}
     for category in range(n_categories):
         members = truth == category
@@ -220,9 +235,41 @@ def weighted_recall(
         hits = (predicted[members] == category).astype(np.float64)
         recall = float(np.sum(w * hits) / w.sum())
         effective = effective_size(w, hits, recall)
-        low, high = wilson(recall * effective, effective)
-        out[category] = Interval(recall, low, high, effective)
+        df = degrees_of_freedom(weights, members, predicted == category, recall)
+        low, high = wilson(recall * effective, effective, quantile_95(df))
+        out[category] = Interval(recall, low, high, effective, df)
     return out
+
+
+def degrees_of_freedom(
+    weights: np.ndarray, members: np.ndarray, hits: np.ndarray, recall: float
+) -> float:
+    """Satterthwaite's degrees of freedom of a weighted recall's variance over the strata
+    of the design (pure): (sum V_h)^2 / sum V_h^2 / (n_h - 1), with V_h each stratum's part
+    of the ratio's linearised variance, n_h / (n_h - 1) sum (z - mean z)^2 over every
+    review drawn in it, z = w x (hit - recall), x whether the review is of the category.
+
+    The spread draws the same number of customers from every cluster, so the reviews of one
+    stratum share one weight (1 / inclusion probability), and the strata are told apart by
+    it. Where a category's variance comes from a few strata (a large cluster's few customers
+    of the category carry heavy weights), the interval rests on a few reviews and the
+    normal quantile is too small for it; with the variance spread over many strata the
+    degrees of freedom grow and t comes to the normal quantile. Infinite where no stratum
+    shows any variance. On the real design (``bench/bench_coverage.py``, four worlds at
+    1 M customers, 2,000 draws each) irregular recall's interval held the true figure in
+    92.4-95.6 % of draws at the normal quantile and 94.0-96.6 % at t, 3-11 % wider; the
+    macro interval (``macro_interval``) 94.7-96.6 % and 96.0-97.2 %, 3-5 % wider."""
+    z = weights * members * (hits - recall)
+    strata = np.unique(weights, return_inverse=True)[1]
+    count = np.bincount(strata).astype(np.float64)
+    total = np.bincount(strata, weights=z)
+    square = np.bincount(strata, weights=z * z)
+    drawn = count >= 2
+    count, total, square = count[drawn], total[drawn], square[drawn]
+    part = count / (count - 1) * np.maximum(square - total * total / count, 0.0)
+    if part.sum() <= 0:
+        return math.inf
+    return float(part.sum() ** 2 / np.sum(part * part / (count - 1)))
 
 
 def effective_size(weights: np.ndarray, hits: np.ndarray, recall: float) -> float:
@@ -251,7 +298,9 @@ def macro_interval(per_category: dict[int, Interval]) -> Interval:
     """Macro recall (mean over categories) with an interval from the categories' Wilson
     intervals combined as independent errors, each side on its own: the lower end from the
     distances down to the categories' lower ends, the upper from those up to their upper
-    ends (pure).
+    ends (pure). Each category's distances are taken at the normal quantile and their sum
+    at Student's t for its degrees of freedom (Satterthwaite's, over the categories, each
+    weighed by its interval's half-width squared).
 
     A category's Wilson interval is lopsided near 1: a recall estimated at 0.95 on a few
     heavy reviews reaches further down than up, and a draw that saw none of a large
@@ -260,14 +309,28 @@ def macro_interval(per_category: dict[int, Interval]) -> Interval:
     the real design (``bench/bench_coverage.py``, four worlds at 1 M customers, 2,000 draws
     each) the macro interval held the truth in 92.5-94.3 % of draws, this one in
     95.0-96.1 %, 0.001-0.003 wider."""
-    estimates = np.array([i.estimate for i in per_category.values()])
-    below = np.array([i.estimate - i.low for i in per_category.values()])
-    above = np.array([i.high - i.estimate for i in per_category.values()])
+    intervals = list(per_category.values())
+    estimates = np.array([i.estimate for i in intervals])
+    normal = np.array([_at_normal_quantile(i) for i in intervals])
+    below, above = estimates - normal[:, 0], normal[:, 1] - estimates
+    spread = ((below + above) / 2) ** 2
+    share = np.sum(spread * spread / np.array([i.df for i in intervals]))
+    df = float(spread.sum() ** 2 / share) if share > 0 else math.inf
+    widen = quantile_95(df) / Z_95
     estimate = float(estimates.mean())
-    low = estimate - float(np.sqrt(np.sum(below**2))) / len(below)
-    high = estimate + float(np.sqrt(np.sum(above**2))) / len(above)
-    effective = float(sum(i.effective_n for i in per_category.values()))
-    return Interval(estimate, max(0.0, low), min(1.0, high), effective)
+    low = estimate - widen * float(np.sqrt(np.sum(below**2))) / len(below)
+    high = estimate + widen * float(np.sqrt(np.sum(above**2))) / len(above)
+    effective = float(sum(i.effective_n for i in intervals))
+    return Interval(estimate, max(0.0, low), min(1.0, high), effective, df)
+
+
+def _at_normal_quantile(interval: Interval) -> tuple[float, float]:
+    """A category's interval at the normal quantile: its own where its degrees of freedom
+    are infinite, else the Wilson interval on its effective size (as ``weighted_recall``
+    makes it, there at t)."""
+    if math.isinf(interval.df):
+        return interval.low, interval.high
+    return wilson(interval.estimate * interval.effective_n, interval.effective_n)
 
 
 DESIGN_FOLDER = "reviews"

@@ -11,8 +11,10 @@ import pytest
 from data_contracts.reviews import validate_reviews
 from data_contracts.validation import ContractError
 from training.review import (
+    Z_95,
     Interval,
     _spread,
+    degrees_of_freedom,
     design_halves,
     draw_from_scores,
     drawn_at_random,
@@ -20,6 +22,7 @@ from training.review import (
     keep_design,
     load_designs,
     macro_interval,
+    quantile_95,
     review_halves,
     weighted_recall,
     wilson,
@@ -134,6 +137,67 @@ def test_misses_in_heavy_strata_widen_the_interval_and_light_ones_never_narrow_i
     # All right (no variance seen) or a single review: Kish's size.
     assert effective_size(np.array([1.0, 2.0, 3.0]), np.ones(3), 1.0) == pytest.approx(36 / 14)
     assert effective_size(np.array([2.0]), np.ones(1), 1.0) == pytest.approx(1.0)
+
+
+def test_variance_from_a_few_strata_takes_student_t_and_from_many_the_normal_quantile() -> None:
+    # Twelve strata of 30 reviews, each its own weight; every stratum holds some of the
+    # category and some misses.
+    rng = np.random.default_rng(0)
+    members = rng.random(12 * 30) < 0.5
+    hits = rng.random(12 * 30) < 0.9
+
+    def df(stratum_weights: np.ndarray) -> float:
+        weights = np.repeat(stratum_weights, 30)
+        recall = float(np.sum((weights * hits)[members]) / weights[members].sum())
+        return degrees_of_freedom(weights, members, hits, recall)
+
+    even = df(np.arange(100.0, 112.0))  # alike weights: every stratum's variance counts
+    few = df(np.r_[np.arange(100.0, 111.0), 5_000.0])  # one heavy stratum carries it
+    assert 100 < even < 12 * 29
+    assert 29 <= few < 40
+    assert quantile_95(few) > quantile_95(even) > Z_95
+    # One stratum with n reviews: Satterthwaite's n - 1.
+    one = np.full(20, 5.0)
+    assert degrees_of_freedom(one, np.ones(20, bool), np.arange(20) % 4 > 0, 0.75) == (
+        pytest.approx(19)
+    )
+    # No variance seen anywhere (all right, or a single review per stratum): infinite,
+    # the normal quantile.
+    assert degrees_of_freedom(one, np.ones(20, bool), np.ones(20, bool), 1.0) == np.inf
+    assert degrees_of_freedom(np.arange(1.0, 6.0), np.ones(5, bool), np.arange(5) > 1, 0.6) == (
+        np.inf
+    )
+    assert quantile_95(np.inf) == Z_95
+
+
+def test_weighted_recall_widens_by_t_where_the_design_has_few_degrees_of_freedom() -> None:
+    truth = np.zeros(40, dtype=np.int64)
+    predicted = np.where(np.arange(40) % 8 == 0, 1, 0)  # 5 misses, all in the first stratum
+    weights = np.r_[np.full(20, 50.0), np.full(20, 1.0)]
+    predicted[20:] = 0
+    predicted[:20] = np.where(np.arange(20) % 4 == 0, 1, 0)
+    interval = weighted_recall(truth, predicted, weights, 1)[0]
+    assert interval.df == pytest.approx(19)  # all the variance in one stratum of 20
+    low, high = wilson(interval.estimate * interval.effective_n, interval.effective_n)
+    assert interval.low < low and interval.high > high  # t at 19 df is wider than z
+    assert (interval.low, interval.high) == pytest.approx(
+        wilson(interval.estimate * interval.effective_n, interval.effective_n, quantile_95(19))
+    )
+
+
+def test_the_macro_interval_at_infinite_degrees_of_freedom_is_the_normal_one() -> None:
+    normal = {c: Interval(0.9, *wilson(0.9 * 50, 50), 50) for c in range(3)}
+    macro = macro_interval(normal)
+    assert macro.df == np.inf
+    assert 0.9 - macro.low == pytest.approx((0.9 - normal[0].low) / np.sqrt(3))
+    # Each category's interval at t for few degrees of freedom: its distances are brought
+    # back to the normal quantile and the sum widened by t at the categories' combined
+    # degrees of freedom (three equal parts: three times each one's).
+    few = {c: Interval(0.9, *wilson(0.9 * 50, 50, quantile_95(4)), 50, 4) for c in range(3)}
+    widened = macro_interval(few)
+    assert widened.df == pytest.approx(12)
+    assert 0.9 - widened.low == pytest.approx((0.9 - macro.low) * quantile_95(12) / Z_95)
+    assert widened.low < macro.low and widened.high > macro.high
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
