@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # at 125 k. (The id index is built once, when the period is complete.)
     chunk_rows: int = Field(default=250_000, ge=1)
     # The world suite measured the method with clusters fitted on 100,000 rows; 150,000 keeps
-    # a margin and halves the refits the quality measures make (7.2 M: README, Benchmarks).
+    # a margin and halves the refits the quality measures make (7.2 M: bench/HISTORY.md).
     train_sample_rows: int = Field(default=150_000, ge=1_000)
     # Where training's refit and cross-validation run beside its fit: worker processes (the
     # default; both cores busy) or threads of the training process (where shared memory or
