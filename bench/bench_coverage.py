@@ -1,7 +1,8 @@
 """How often the reported agreement's interval holds the true figure, under the real design.
 
 Training reports the agreement with case handlers from the spread reviews (weighted by 1 /
-inclusion probability) with a Wilson 95 % interval per category, combined into one for the
+inclusion probability) with a Wilson 95 % interval per category (at Student's t for the
+design's degrees of freedom), combined into one for the
 macro recall (``training.review``). Whether that interval is honest depends on the design:
 the spread draws the same number of customers from every cluster, so a large cluster's few
 customers of another category carry heavy weights, and where the model gets those wrong the

@@ -206,7 +206,8 @@ def choose_review_weight(
     folds' reviews), and its categories for the hidden rows are compared with the reviews.
     Only rows with a design weight (1 / inclusion probability; NaN for borderline and other
     reviews) estimate the agreement, so the figure is one for the whole population. Recall
-    per category comes with a Wilson 95 % interval on the effective sample size. With one
+    per category comes with a Wilson 95 % interval on the effective sample size, at Student's
+    t for the design's degrees of freedom (``training.review.weighted_recall``). With one
     candidate this is the agreement of a model of that setting.
 
     ``halves`` (per row; -1 for none) marks reviews of a cross-fitted second round
