@@ -197,10 +197,6 @@ class Interval:
     #: takes Student's t at them instead of the normal quantile (infinite: the normal one).
     df: float = math.inf
 
-    @property
-    def quantile(self) -> float:
-        return quantile_95(self.df)
-
 
 def quantile_95(df: float) -> float:
     """Student's t two-sided 95 % quantile at ``df`` degrees of freedom (at least 1); the
@@ -245,7 +241,7 @@ def degrees_of_freedom(
     weights: np.ndarray, members: np.ndarray, hits: np.ndarray, recall: float
 ) -> float:
     """Satterthwaite's degrees of freedom of a weighted recall's variance over the strata
-    of the design (pure): (sum V_h)^2 / sum V_h^2 / (n_h - 1), with V_h each stratum's part
+    of the design (pure): (sum V_h)^2 / sum (V_h^2 / (n_h - 1)), with V_h each stratum's part
     of the ratio's linearised variance, n_h / (n_h - 1) sum (z - mean z)^2 over every
     review drawn in it, z = w x (hit - recall), x whether the review is of the category.
 

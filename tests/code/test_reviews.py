@@ -171,11 +171,10 @@ def test_variance_from_a_few_strata_takes_student_t_and_from_many_the_normal_qua
 
 
 def test_weighted_recall_widens_by_t_where_the_design_has_few_degrees_of_freedom() -> None:
+    # Two strata of 20 reviews of one category; the 5 misses all in the heavy first one.
     truth = np.zeros(40, dtype=np.int64)
-    predicted = np.where(np.arange(40) % 8 == 0, 1, 0)  # 5 misses, all in the first stratum
+    predicted = np.r_[np.where(np.arange(20) % 4 == 0, 1, 0), np.zeros(20, dtype=np.int64)]
     weights = np.r_[np.full(20, 50.0), np.full(20, 1.0)]
-    predicted[20:] = 0
-    predicted[:20] = np.where(np.arange(20) % 4 == 0, 1, 0)
     interval = weighted_recall(truth, predicted, weights, 1)[0]
     assert interval.df == pytest.approx(19)  # all the variance in one stratum of 20
     low, high = wilson(interval.estimate * interval.effective_n, interval.effective_n)
