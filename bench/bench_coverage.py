@@ -86,7 +86,13 @@ def main() -> None:
     from segmentation.settings import Settings
     from segmentation.taxonomy import CATEGORIES
     from training.evaluate import blockwise
-    from training.review import Interval, macro_interval, weighted_recall, wilson
+    from training.review import (
+        Interval,
+        at_normal_quantile,
+        macro_interval,
+        weighted_recall,
+        wilson,
+    )
     from training.train import _truth_codes
 
     settings = Settings()
@@ -125,9 +131,7 @@ def main() -> None:
         shipped = weighted_recall(reviewed, predicted, weights, len(labels))
         normal = {
             category: Interval(
-                interval.estimate,
-                *wilson(interval.estimate * interval.effective_n, interval.effective_n),
-                interval.effective_n,
+                interval.estimate, *at_normal_quantile(interval), interval.effective_n
             )
             for category, interval in shipped.items()
         }

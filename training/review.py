@@ -307,7 +307,7 @@ def macro_interval(per_category: dict[int, Interval]) -> Interval:
     95.0-96.1 %, 0.001-0.003 wider."""
     intervals = list(per_category.values())
     estimates = np.array([i.estimate for i in intervals])
-    normal = np.array([_at_normal_quantile(i) for i in intervals])
+    normal = np.array([at_normal_quantile(i) for i in intervals])
     below, above = estimates - normal[:, 0], normal[:, 1] - estimates
     spread = ((below + above) / 2) ** 2
     share = np.sum(spread * spread / np.array([i.df for i in intervals]))
@@ -320,7 +320,7 @@ def macro_interval(per_category: dict[int, Interval]) -> Interval:
     return Interval(estimate, max(0.0, low), min(1.0, high), effective, df)
 
 
-def _at_normal_quantile(interval: Interval) -> tuple[float, float]:
+def at_normal_quantile(interval: Interval) -> tuple[float, float]:
     """A category's interval at the normal quantile: its own where its degrees of freedom
     are infinite, else the Wilson interval on its effective size (as ``weighted_recall``
     makes it, there at t)."""
