@@ -84,6 +84,47 @@ def test_the_interval_widens_to_the_folds_spread_and_never_narrows() -> None:
     assert with_fold_variance(pooled, agreeing[:1]) == pooled  # one fold: nothing to add
 
 
+def test_each_categorys_interval_widens_to_its_own_folds_spread() -> None:
+    """A category's recall gets the same correction from that category's figures in the
+    folds (a fold without a review of it does not count); the macro recall's from its own."""
+    import math
+
+    from training.evaluate import with_fold_variance
+    from training.review import Z_95
+
+    pooled = {
+        "review_macro_recall": 0.90,
+        "review_macro_recall_low": 0.87,
+        "review_macro_recall_high": 0.93,
+        "review_recall_irregular": 0.80,
+        "review_recall_irregular_low": 0.70,
+        "review_recall_irregular_high": 0.88,
+        "review_recall_regular": 0.99,
+        "review_recall_regular_low": 0.95,
+        "review_recall_regular_high": 1.0,
+        "reviews": 1000.0,
+    }
+    irregular = [0.60, 0.70, 0.80, 0.90, 1.00]
+    per_fold = [
+        {"review_macro_recall": 0.90, "review_recall_irregular": v, "review_recall_regular": 0.99}
+        for v in irregular
+    ]
+    per_fold[0].pop("review_recall_regular")  # a fold without a regular review
+    widened = with_fold_variance(pooled, per_fold)
+    half = Z_95 * math.sqrt((1 / 5 + 1 / 4) * 0.025)
+    assert widened["review_recall_irregular_low"] == pytest.approx(0.80 - half)
+    assert widened["review_recall_irregular_high"] == pytest.approx(min(1.0, 0.80 + half))
+    assert widened["review_recall_irregular_fold_sd"] == pytest.approx(math.sqrt(0.025))
+    # The folds agree on the macro and the regular recall: those intervals stand.
+    assert (widened["review_macro_recall_low"], widened["review_macro_recall_high"]) == (0.87, 0.93)
+    assert (widened["review_recall_regular_low"], widened["review_recall_regular_high"]) == (
+        0.95,
+        1.0,
+    )
+    assert widened["review_recall_regular_fold_sd"] == 0.0  # from the four folds that have it
+    assert widened["reviews"] == 1000.0
+
+
 def test_a_hidden_spread_review_is_never_judged_by_the_reviews_its_answer_steered_to(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
