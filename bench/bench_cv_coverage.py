@@ -1,0 +1,199 @@
+"""How often the reported agreement's interval holds the true figure when the whole
+cross-validation is run again: the fold variance's share of the interval.
+
+``bench_coverage.py`` keeps one trained model and redraws the spread reviews, which tests the
+design's part of the interval (Wilson at the design's degrees of freedom) but not the part
+the folds add: ``training.evaluate.with_fold_variance`` widens the macro interval to Nadeau
+and Bengio's corrected variance of the folds' own figures. This script draws one round of
+1,000 reviews (``review sample --n 1000``: half spread, half borderline) again and again from
+the same unsupervised model, answers them from the world's truth, and for each draw runs
+training's cross-validation and fits the model with those reviews, as ``train --reviews``
+does. The true figure is that model's macro recall against the truth; each rule's interval
+is judged against it:
+
+- ``shipped``: the interval training reports (the folds' half-width at the normal quantile);
+- ``student``: the folds' half-width at Student's t with k - 1 degrees of freedom (2.78 for
+  five folds), as Nadeau and Bengio's test has it;
+- ``pooled``: the Wilson interval of the pooled reviews alone (no fold variance).
+
+Each category's recall interval is judged against that category's true recall
+(``per_category``): ``shipped``, widened by the folds' own figures for that category as the
+macro interval is (since the twenty-fifth session), and ``pooled``, Wilson's at the design's
+degrees of freedom alone (the rule before).
+
+Draws run in two processes (one native thread each).
+
+    .venv/bin/python bench/bench_cv_coverage.py --world latent_need_clear --seed 1 --draws 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import t as student_t
+from threadpoolctl import threadpool_limits
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_worlds import NAMES, answer, train_with, world_citizens  # noqa: E402
+
+import training.evaluate as evaluate  # noqa: E402
+from models.segmenter import ClusterSegmenter  # noqa: E402
+from training.review import Z_95, draw_from_scores, sample_scores  # noqa: E402
+
+RULES = ("shipped", "student", "pooled")
+
+
+def _widened(
+    estimate: float, interval: tuple[float, float], fold_figures: list[float], quantile: float
+) -> tuple[float, float]:
+    """``interval`` widened to Nadeau and Bengio's corrected variance of the folds' figures
+    at ``quantile`` (as ``training.evaluate.with_fold_variance`` does for the macro recall)."""
+    k = len(fold_figures)
+    if k < 2:
+        return interval
+    half = quantile * float(np.sqrt((1 / k + 1 / (k - 1)) * np.var(fold_figures, ddof=1)))
+    return max(0.0, min(interval[0], estimate - half)), min(1.0, max(interval[1], estimate + half))
+
+
+def _intervals(
+    estimate: float, pooled: tuple[float, float], fold_figures: list[float]
+) -> dict[str, tuple[float, float]]:
+    """Each rule's macro interval from the pooled Wilson interval and the folds' figures."""
+    student = float(student_t.ppf(0.975, max(len(fold_figures) - 1, 1)))
+    return {
+        "pooled": pooled,
+        "shipped": _widened(estimate, pooled, fold_figures, Z_95),
+        "student": _widened(estimate, pooled, fold_figures, student),
+    }
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _setup(world: str, seed: int, size: int) -> None:
+    """Each worker's world, truth, unsupervised model and its strata and margins."""
+    warnings.filterwarnings("ignore")
+    threadpool_limits(limits=1)
+    raw, truth = world_citizens(world, seed, size)
+    model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
+    strata, margin = sample_scores(model, raw)
+    _STATE.update(raw=raw, truth=truth, model=model, strata=strata, margin=margin, seed=seed)
+
+
+def _draw(draw: int) -> dict[str, Any]:
+    """One draw of 1,000 reviews: the cross-validation, the model, each rule's interval."""
+    raw, truth = _STATE["raw"], _STATE["truth"]
+    sample = draw_from_scores(
+        _STATE["strata"], _STATE["margin"], np.arange(len(raw)), n=1_000, seed=10_000 + draw
+    )
+    reviewed, weights = answer(truth, sample)
+    seen: dict[str, Any] = {}
+    shipped_rule = evaluate.with_fold_variance
+
+    def spy(pooled: dict[str, float], per_fold: list[dict[str, float]], **kw: Any) -> Any:
+        seen["pooled"], seen["per_fold"] = pooled, per_fold
+        return shipped_rule(pooled, per_fold, **kw)
+
+    evaluate.with_fold_variance = spy  # type: ignore[assignment]
+    try:
+        model, chosen = train_with(raw, reviewed, weights, _STATE["seed"], champion=_STATE["model"])
+    finally:
+        evaluate.with_fold_variance = shipped_rule  # type: ignore[assignment]
+    predicted = model.predict_index(raw)
+    true_recall = [float(np.mean(predicted[truth == c] == c)) for c in range(len(NAMES))]
+    true = float(np.mean(true_recall))
+    pooled = seen["pooled"]
+    figures = [f["review_macro_recall"] for f in seen["per_fold"] if "review_macro_recall" in f]
+    intervals = _intervals(
+        pooled["review_macro_recall"],
+        (pooled["review_macro_recall_low"], pooled["review_macro_recall_high"]),
+        figures,
+    )
+    reported = (
+        chosen.agreement["review_macro_recall_low"],
+        chosen.agreement["review_macro_recall_high"],
+    )
+    assert np.allclose(intervals["shipped"], reported), (intervals["shipped"], reported)
+    categories = {}
+    for index, name in enumerate(NAMES):
+        key = f"review_recall_{name}"
+        if key not in pooled:
+            continue
+        wilson = (pooled[f"{key}_low"], pooled[f"{key}_high"])
+        per_fold = [f[key] for f in seen["per_fold"] if key in f]
+        widened = _widened(pooled[key], wilson, per_fold, Z_95)
+        reported = (chosen.agreement[f"{key}_low"], chosen.agreement[f"{key}_high"])
+        assert np.allclose(widened, reported), (name, widened, reported)
+        categories[name] = {"true": true_recall[index], "shipped": widened, "pooled": wilson}
+    return {
+        "draw": draw,
+        "true": true,
+        "estimate": pooled["review_macro_recall"],
+        **intervals,
+        "categories": categories,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    out = args.out or ROOT / "bench" / "results" / f"cv_coverage_{args.world}_{args.seed}.json"
+    with ProcessPoolExecutor(
+        args.workers, initializer=_setup, initargs=(args.world, args.seed, args.size)
+    ) as pool:
+        draws = []
+        for result in pool.map(_draw, range(args.draws)):
+            draws.append(result)
+            print(json.dumps(result), flush=True)
+    true = np.array([d["true"] for d in draws])
+    summary: dict[str, Any] = {
+        "world": args.world,
+        "seed": args.seed,
+        "size": args.size,
+        "draws": args.draws,
+        "true_macro_recall_mean": float(true.mean()),
+        "true_macro_recall_sd": float(true.std(ddof=1)) if len(true) > 1 else 0.0,
+    }
+    for rule in RULES:
+        low = np.array([d[rule][0] for d in draws])
+        high = np.array([d[rule][1] for d in draws])
+        summary[rule] = {
+            "held": float(np.mean((low <= true) & (true <= high))),
+            "above_truth": float(np.mean(low > true)),
+            "below_truth": float(np.mean(high < true)),
+            "mean_width": float(np.mean(high - low)),
+        }
+    summary["per_category"] = {}
+    for name in NAMES:
+        figures = [d["categories"][name] for d in draws if name in d["categories"]]
+        summary["per_category"][name] = {
+            rule: {
+                "held": float(np.mean([f[rule][0] <= f["true"] <= f[rule][1] for f in figures])),
+                "below_truth": float(np.mean([f[rule][1] < f["true"] for f in figures])),
+                "mean_width": float(np.mean([f[rule][1] - f[rule][0] for f in figures])),
+            }
+            for rule in ("shipped", "pooled")
+        }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"summary": summary, "draws": draws}, indent=1))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
