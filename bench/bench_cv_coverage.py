@@ -3,7 +3,7 @@ cross-validation is run again: the fold variance's share of the interval.
 
 ``bench_coverage.py`` keeps one trained model and redraws the spread reviews, which tests the
 design's part of the interval (Wilson at the design's degrees of freedom) but not the part
-the folds add: ``training.evaluate.with_fold_variance`` widens the macro interval to Nadeau
+the folds add: ``training.evaluate.with_fold_variance`` widens the intervals to Nadeau
 and Bengio's corrected variance of the folds' own figures. This script draws one round of
 1,000 reviews (``review sample --n 1000``: half spread, half borderline) again and again from
 the same unsupervised model, answers them from the world's truth, and for each draw runs
@@ -21,7 +21,10 @@ Each category's recall interval is judged against that category's true recall
 macro interval is (since the twenty-fifth session), and ``pooled``, Wilson's at the design's
 degrees of freedom alone (the rule before).
 
-Draws run in two processes (one native thread each).
+Training's own rules give every interval: the reported one (``shipped``), and
+``with_fold_variance`` called again at t(k - 1) on the pooled figures and the folds' that the
+cross-validation handed it (``student``; ``pooled`` is what it was handed). Draws run in two
+processes (one native thread each).
 
     .venv/bin/python bench/bench_cv_coverage.py --world latent_need_clear --seed 1 --draws 200
 """
@@ -48,33 +51,9 @@ from bench_worlds import NAMES, answer, train_with, world_citizens  # noqa: E402
 
 import training.evaluate as evaluate  # noqa: E402
 from models.segmenter import ClusterSegmenter  # noqa: E402
-from training.review import Z_95, draw_from_scores, sample_scores  # noqa: E402
+from training.review import draw_from_scores, sample_scores  # noqa: E402
 
 RULES = ("shipped", "student", "pooled")
-
-
-def _widened(
-    estimate: float, interval: tuple[float, float], fold_figures: list[float], quantile: float
-) -> tuple[float, float]:
-    """``interval`` widened to Nadeau and Bengio's corrected variance of the folds' figures
-    at ``quantile`` (as ``training.evaluate.with_fold_variance`` does for the macro recall)."""
-    k = len(fold_figures)
-    if k < 2:
-        return interval
-    half = quantile * float(np.sqrt((1 / k + 1 / (k - 1)) * np.var(fold_figures, ddof=1)))
-    return max(0.0, min(interval[0], estimate - half)), min(1.0, max(interval[1], estimate + half))
-
-
-def _intervals(
-    estimate: float, pooled: tuple[float, float], fold_figures: list[float]
-) -> dict[str, tuple[float, float]]:
-    """Each rule's macro interval from the pooled Wilson interval and the folds' figures."""
-    student = float(student_t.ppf(0.975, max(len(fold_figures) - 1, 1)))
-    return {
-        "pooled": pooled,
-        "shipped": _widened(estimate, pooled, fold_figures, Z_95),
-        "student": _widened(estimate, pooled, fold_figures, student),
-    }
 
 
 _STATE: dict[str, Any] = {}
@@ -112,34 +91,29 @@ def _draw(draw: int) -> dict[str, Any]:
     predicted = model.predict_index(raw)
     true_recall = [float(np.mean(predicted[truth == c] == c)) for c in range(len(NAMES))]
     true = float(np.mean(true_recall))
-    pooled = seen["pooled"]
-    figures = [f["review_macro_recall"] for f in seen["per_fold"] if "review_macro_recall" in f]
-    intervals = _intervals(
-        pooled["review_macro_recall"],
-        (pooled["review_macro_recall_low"], pooled["review_macro_recall_high"]),
-        figures,
-    )
-    reported = (
-        chosen.agreement["review_macro_recall_low"],
-        chosen.agreement["review_macro_recall_high"],
-    )
-    assert np.allclose(intervals["shipped"], reported), (intervals["shipped"], reported)
-    categories = {}
-    for index, name in enumerate(NAMES):
-        key = f"review_recall_{name}"
-        if key not in pooled:
-            continue
-        wilson = (pooled[f"{key}_low"], pooled[f"{key}_high"])
-        per_fold = [f[key] for f in seen["per_fold"] if key in f]
-        widened = _widened(pooled[key], wilson, per_fold, Z_95)
-        reported = (chosen.agreement[f"{key}_low"], chosen.agreement[f"{key}_high"])
-        assert np.allclose(widened, reported), (name, widened, reported)
-        categories[name] = {"true": true_recall[index], "shipped": widened, "pooled": wilson}
+    pooled, per_fold = seen["pooled"], seen["per_fold"]
+    # The peer: training's own rule with the folds' half-width at t(k - 1) instead.
+    folds = sum("review_macro_recall" in f for f in per_fold)
+    student = shipped_rule(pooled, per_fold, z=float(student_t.ppf(0.975, max(folds - 1, 1))))
+    rules = {"shipped": chosen.agreement, "student": student, "pooled": pooled}
+
+    def interval(rule: str, key: str) -> tuple[float, float]:
+        return rules[rule][f"{key}_low"], rules[rule][f"{key}_high"]
+
+    categories = {
+        name: {
+            "true": true_recall[index],
+            "shipped": interval("shipped", f"review_recall_{name}"),
+            "pooled": interval("pooled", f"review_recall_{name}"),
+        }
+        for index, name in enumerate(NAMES)
+        if f"review_recall_{name}" in pooled
+    }
     return {
         "draw": draw,
         "true": true,
         "estimate": pooled["review_macro_recall"],
-        **intervals,
+        **{rule: interval(rule, "review_macro_recall") for rule in RULES},
         "categories": categories,
     }
 
