@@ -51,6 +51,7 @@ from bench_worlds import NAMES, answer, train_with, world_citizens  # noqa: E402
 
 import training.evaluate as evaluate  # noqa: E402
 from models.segmenter import ClusterSegmenter  # noqa: E402
+from training.evaluate import agreement  # noqa: E402
 from training.review import draw_from_scores, sample_scores  # noqa: E402
 
 RULES = ("shipped", "student", "pooled")
@@ -88,9 +89,7 @@ def _draw(draw: int) -> dict[str, Any]:
         model, chosen = train_with(raw, reviewed, weights, _STATE["seed"], champion=_STATE["model"])
     finally:
         evaluate.with_fold_variance = shipped_rule  # type: ignore[assignment]
-    predicted = model.predict_index(raw)
-    true_recall = [float(np.mean(predicted[truth == c] == c)) for c in range(len(NAMES))]
-    true = float(np.mean(true_recall))
+    learnt = agreement(model.predict_index(raw), truth, "citizens")
     pooled, per_fold = seen["pooled"], seen["per_fold"]
     # The peer: training's own rule with the folds' half-width at t(k - 1) instead.
     folds = sum("review_macro_recall" in f for f in per_fold)
@@ -102,16 +101,16 @@ def _draw(draw: int) -> dict[str, Any]:
 
     categories = {
         name: {
-            "true": true_recall[index],
+            "true": learnt[f"truth_recall_{name}"],
             "shipped": interval("shipped", f"review_recall_{name}"),
             "pooled": interval("pooled", f"review_recall_{name}"),
         }
-        for index, name in enumerate(NAMES)
+        for name in NAMES
         if f"review_recall_{name}" in pooled
     }
     return {
         "draw": draw,
-        "true": true,
+        "true": learnt["truth_macro_recall"],
         "estimate": pooled["review_macro_recall"],
         **{rule: interval(rule, "review_macro_recall") for rule in RULES},
         "categories": categories,
