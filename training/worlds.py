@@ -36,6 +36,10 @@ here makes the true category in a structurally different way:
   seeds of five, a classifier given 1,000 true categories 0.95): need drives the benefit mix
   as well as contacts and handling. Calibrated on those peers alone, then the method was run
   on it once (held out).
+- ``life_stage``: written apart to the agency's everyday life (twenty-sixth session) and
+  run once: the life stage sets what an ordinary year looks like (families' VAB and
+  parental benefit in chunks, single parents' steady support, pensioners' health contacts,
+  young adults' moves), so that an ordinary life can look busy.
 
 Every world writes valid contract rows and its true categories; employers come with each
 world too, with head count and behaviour tied loosely or tightly (``size_behaviour``).
@@ -571,6 +575,152 @@ def onset_life_course_citizens(
     return _citizen_frame(rng, matrix, rng.integers(1945, 2006, size), truth)
 
 
+# -- life stages ------------------------------------------------------------------------------
+#: Life stages of the ``life_stage`` world: share of the population, age range, yearly chance
+#: of a change in life (for those not living with a vulnerability), chance of a vulnerability.
+_STAGES = ("young", "family", "working", "pensioner")
+_STAGE_SHARES = (0.16, 0.27, 0.30, 0.27)
+_STAGE_AGES = ((18, 28), (25, 51), (28, 66), (66, 95))
+_STAGE_CHANGE = (0.24, 0.14, 0.08, 0.03)
+_STAGE_VULNERABLE = (0.08, 0.06, 0.11, 0.03)
+#: The kind of change by stage (``EVENTS``: sickness, job loss, separation, a move, a child).
+_STAGE_EVENT_P = (
+    (0.2, 0.25, 0.05, 0.45, 0.05),
+    (0.3, 0.15, 0.15, 0.15, 0.25),
+    (0.45, 0.3, 0.1, 0.15, 0.0),
+    (0.0, 0.0, 0.5, 0.5, 0.0),
+)
+#: What a change starts at each stage (pensioners' allowances are the Pensions Agency's: a
+#: change brings them contacts, no benefit here).
+_STAGE_EFFECTS = (
+    EventEffects(0.5, 0.2, 0.5, 10, move_housing=0.3),
+    EventEffects(0.3, 0.6, 0.4, 10, move_housing=0.1),
+    EventEffects(0.2, 0.3, 0.3, 10, move_housing=0.05),
+    EventEffects(0.0, 0.0, 0.0, 0, move_housing=0.0),
+)
+#: The long benefits of a vulnerability by stage, and how likely each is.
+_STAGE_LONG = (
+    (("aktivitetsersattning", "bostadsbidrag", "aktivitetsstod", "merkostnadsersattning"),
+     (5.0, 3.0, 2.0, 1.0)),
+    (("omvardnadsbidrag", "underhallsstod", "bostadsbidrag", "sjukersattning",
+      "assistansersattning"), (2.0, 3.0, 3.0, 2.0, 0.5)),
+    (("sjukersattning", "bostadsbidrag", "aktivitetsstod", "merkostnadsersattning"),
+     (5.0, 3.0, 2.0, 1.0)),
+    (("assistansersattning", "merkostnadsersattning"), (1.0, 2.0)),
+)  # fmt: skip
+
+
+def life_stage_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Everyday life by life stage, written apart from the worlds above (twenty-sixth
+    session) and run on the method once: customers whose ordinary life is busy.
+
+    The stage (from the birth year) sets what an ordinary year looks like: young adults
+    (18-27) apply online and move often; families (25-50) get child allowance all year, most
+    take VAB a few times (each occasion an application, quickly handled), a third take
+    parental benefit in chunks for a child born before the year (a benefit that starts and
+    stops with no change in life) and some face a recovery claim; single parents (18 % of
+    families) get maintenance support and often housing allowance all year; pensioners (66+)
+    phone or write, rarely log in, and one in five has health problems that bring contacts
+    about costs (seed 004: still a regular everyday life). The category follows the life:
+    a vulnerability (by stage 3-11 %; 20 % of single parents) with its long benefits, more
+    contacts, help with applications -> needs support; a change in the year (sickness, job
+    loss, separation, a move, a child; by stage 3-24 % a year, of kinds that differ by
+    stage), registered as a life event 75 % of the time -> irregular; else regular (about
+    82/10/8). A pensioner's change starts no benefit of this agency's: it shows in contacts
+    and the registered event alone."""
+    rng = np.random.default_rng([seed, 17])
+    stage = rng.choice(len(_STAGES), size=size, p=_STAGE_SHARES)
+    low = np.asarray([ages[0] for ages in _STAGE_AGES])[stage]
+    high = np.asarray([ages[1] for ages in _STAGE_AGES])[stage]
+    birth_year = PERIOD_END.year - rng.integers(low, high)
+    young, family, _, pensioner = (stage == index for index in range(len(_STAGES)))
+    single = family & (rng.random(size) < 0.18)
+    vulnerable = rng.random(size) < np.where(single, 0.20, np.asarray(_STAGE_VULNERABLE)[stage])
+    matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
+    events = np.zeros(size, dtype=np.int64)
+    changed = np.zeros(size, dtype=bool)
+    burst = np.zeros(size)
+    hazard = 1 - (1 - np.asarray(_STAGE_CHANGE)[stage]) ** (1 / 12)
+    for month in range(12):
+        remaining = 12 - month
+        happens = (rng.random(size) < hazard) & ~vulnerable
+        for index, effects in enumerate(_STAGE_EFFECTS):
+            rows = np.flatnonzero(happens & (stage == index))
+            kind = rng.choice(len(EVENTS), size=len(rows), p=_STAGE_EVENT_P[index])
+            for event_index, event in enumerate(EVENTS):
+                who = rows[kind == event_index]
+                if event == "sickness":
+                    # Students and others without an income get no sickness benefit.
+                    paid = who[rng.random(len(who)) < (0.5 if index == 0 else 0.95)]
+                    spell = np.minimum(rng.integers(1, 7, len(paid)), remaining)
+                    _set_months(matrix, "sjukpenning", paid, spell)
+                else:
+                    _event_benefits(rng, matrix, event, who, remaining, effects)
+        rows = np.flatnonzero(happens)
+        events[rows] += rng.random(len(rows)) < 0.75
+        changed[rows] = True
+        burst[rows] += rng.gamma(1.5, 1.0, len(rows))
+    truth = np.where(vulnerable, 2, np.where(changed, 1, 0))
+    # An ordinary year at each stage.
+    rows = np.flatnonzero(family)
+    _set_months(matrix, "barnbidrag", rows, np.full(len(rows), 12))
+    vab = family & (rng.random(size) < 0.65)
+    rows = np.flatnonzero(vab)
+    _set_months(matrix, "tillfallig_foraldrapenning", rows, rng.integers(1, 7, len(rows)))
+    chunks = family & ~changed & (rng.random(size) < 0.35)
+    rows = np.flatnonzero(chunks)
+    _set_months(matrix, "foraldrapenning", rows, rng.integers(1, 5, len(rows)))
+    for code, share in (("underhallsstod", 0.7), ("bostadsbidrag", 0.45)):
+        rows = np.flatnonzero(single & (rng.random(size) < share))
+        _set_months(matrix, code, rows, np.full(len(rows), 12))
+    rows = np.flatnonzero(young & (rng.random(size) < 0.12))
+    _set_months(matrix, "bostadsbidrag", rows, np.full(len(rows), 12))
+    rows = np.flatnonzero(rng.random(size) < np.where(pensioner, 0.4, 0.25))
+    _set_months(matrix, "tandvardsstod", rows, np.full(len(rows), 12))
+    health = pensioner & (rng.random(size) < 0.2)
+    # A vulnerability: one to three long benefits of the stage's kinds (one in ten none).
+    for index, (codes, weights) in enumerate(_STAGE_LONG):
+        rows = np.flatnonzero(vulnerable & (stage == index))
+        count = np.where(rng.random(len(rows)) < 0.1, 0, rng.integers(1, 4, len(rows)))
+
+        def months(who: np.ndarray) -> np.ndarray:
+            return np.where(rng.random(len(who)) < 0.85, 12, rng.integers(6, 12, len(who)))
+
+        _benefit_spells(rng, matrix, rows, count, codes, np.asarray(weights), months)
+    events += rng.random(size) < 0.03
+    base = np.asarray([0.4, 0.9, 0.3, 0.4])[stage] + 0.5 * vab
+    contact_mean = (
+        base
+        + burst
+        + np.where(health, rng.gamma(2.0, 1.0, size), 0.0)
+        + np.where(vulnerable, rng.gamma(2.0, 3.0, size), 0.0)
+    )
+    contacts = negative_binomial(rng, contact_mean, 1.2, size)
+    personal = np.asarray([0.1, 0.15, 0.25, 0.65])[stage] + 0.3 * vulnerable
+    _channels(rng, matrix, contacts, personal)
+    quick = negative_binomial(rng, 2.5 * vab, 2.0, size)  # VAB occasions
+    applications = negative_binomial(
+        rng, 0.2 + 1.5 * chunks + 1.0 * changed + 2.0 * vulnerable, 1.5, size
+    )
+    _applications(
+        rng,
+        matrix,
+        quick + applications,
+        np.where(vulnerable, 0.45, np.where(pensioner, 0.5, 0.08)),
+    )
+    matrix[:, _COLUMN["handling_minutes"]] = quick * rng.gamma(1.0, 3.0, size) + (
+        applications * rng.gamma(2.0, 8.0 + 6.0 * vulnerable)
+    )
+    logins = np.asarray([5.0, 12.0, 3.0, 0.5])[stage] + 4.0 * changed + 2.0 * vulnerable
+    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, logins, 1.0, size)
+    matrix[:, _COLUMN["life_events"]] = events
+    matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(0.01 + 0.22 * vulnerable + 0.05 * changed)
+    matrix[:, _COLUMN["recovery_claims"]] = rng.poisson(
+        0.01 + 0.15 * vulnerable + 0.06 * changed + 0.04 * family
+    )
+    return _citizen_frame(rng, matrix, birth_year, truth)
+
+
 # -- between categories, heavy tails ---------------------------------------------------------
 #: What a customer does (contacts, applications, handling, log-ins): borrowed from a
 #: neighbouring category by the customers between categories; their benefits stay their own.
@@ -714,6 +864,13 @@ WORLDS: dict[str, World] = {
             lambda n, s: loose_employers(n, s, 0.75),
             "written apart: spells carried over, vulnerability that begins in the year, "
             "moves without benefits, events registered 60 % of the time",
+        ),
+        World(
+            "life_stage",
+            life_stage_citizens,
+            loose_employers,
+            "written apart: busy ordinary lives by life stage (families' VAB and parental "
+            "benefit in chunks, single parents' steady support, pensioners' health contacts)",
         ),
         World(
             "life_course_onset_b",
