@@ -94,6 +94,23 @@ class PopulationReport:
     fairness_flags: list[str] = field(default_factory=list)
 
     @property
+    def unmeasured(self) -> str | None:
+        """What an operator must know when nothing measured whether citizens are in the right
+        category: no reviews (and no truth file). Stability and a profile near the reference
+        do not tell it: on ``life_stage``, a world written apart where ordinary lives look
+        busy, the shares came out near the reference (76/14/10) while the macro recall was
+        0.69 (README, "Model quality on unseen worlds")."""
+        if self.population != "citizens" or any(
+            key in self.metrics for key in ("review_macro_recall", "truth_macro_recall")
+        ):
+            return None
+        return (
+            "agreement with case handlers not measured (no reviews): stability and a "
+            "profile near the reference do not tell whether customers are in the right "
+            "category"
+        )
+
+    @property
     def next_step(self) -> str | None:
         """What an operator can do when the gate left this population without a champion."""
         if self.champion_version is not None:

@@ -217,3 +217,33 @@ def test_an_unreadable_registry_is_reported_as_such(tmp_path: Path) -> None:
     assert "the model registry could not be read" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     assert "segmentation train" not in result.stdout
+
+
+def test_a_first_deployment_without_reviews_is_told_its_categories_are_unmeasured(
+    tmp_path: Path,
+) -> None:
+    """Real data has no truth file: a gate that passes without reviews has not measured
+    whether customers are in the right category, and `train` says so with the command that
+    starts a review (on `life_stage` the shares come out near the reference while most
+    errors go unseen: README, "First deployment")."""
+    env = _fresh_env()
+    env.update(
+        SEGMENTATION_HOME=str(tmp_path / "home"),
+        MLFLOW_DISABLE_TELEMETRY="true",
+        COLUMNS="400",
+    )
+    data = tmp_path / "data"
+    made = _cli(
+        env, "generate", "--out", str(data), "--citizens", "20000", "--employers", "1000",
+        "--world", "life_stage", "--seed", "2",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    for truth in data.glob("*_truth.parquet"):
+        truth.unlink()
+    trained = _cli(env, "train", "--data", str(data))
+    assert trained.returncode == 0, trained.stderr
+    out = " ".join(trained.stdout.split())
+    assert "citizens: agreement with case handlers not measured (no reviews)" in out
+    assert f"segmentation review sample --n 400 --part spread --data {data}" in out
+    assert "employers: agreement" not in out  # head count defines them
+    assert out.count("gate passed") == 2

@@ -264,6 +264,12 @@ def test_an_operator_puts_a_version_into_service_and_rolls_back(page: Any, site:
     expect(
         page.get_by_role("button", name=f"Sätt medborgare version {before.version} i drift")
     ).to_have_count(0)
+    # A version nothing measured against case handlers (or a truth file) says so.
+    button = page.get_by_role("button", name=f"Sätt medborgare version {other} i drift")
+    expect(page.locator("tbody tr").filter(has=button)).to_contain_text(
+        "mot granskningar ej mätt (inga granskningar)"
+    )
+    expect(serving).not_to_contain_text("ej mätt")  # measured against the truth file
     try:
         page.get_by_role("button", name=f"Sätt medborgare version {other} i drift").click()
         expect(page.get_by_role("alert")).to_contain_text("Skriv en motivering")

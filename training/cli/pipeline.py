@@ -137,6 +137,12 @@ def train(
                 f"{report.metrics['review_macro_recall_low']:.3f}-"
                 f"{report.metrics['review_macro_recall_high']:.3f}"
             )
+        if report.unmeasured:
+            console.print(
+                f"[yellow]{report.population}: {report.unmeasured}. Review a sample: "
+                f"`segmentation review sample --n 400 --part spread --data {data} --out "
+                "r1.parquet`, then train with `--reviews r1.parquet`[/yellow]"
+            )
         if report.drift:
             console.print(
                 "drift from the reference (reported, not refused): " + "; ".join(report.drift)
