@@ -37,20 +37,26 @@ def _fresh_env() -> dict[str, str]:
     }
 
 
-def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> None:
-    env = _fresh_env()
-    env.update(
-        SEGMENTATION_HOME=str(tmp_path / "home"),
-        SEGMENTATION_TRAIN_SAMPLE_ROWS="20000",
-        MLFLOW_DISABLE_TELEMETRY="true",
-        COLUMNS="200",
+def _generated(tmp_path: Path, world: str, seed: int, employers: int, **env: str) -> dict[str, str]:
+    """A fresh home under ``tmp_path`` with 20,000 citizens of ``world`` in ``tmp_path /
+    "data"``: the environment that uses them (with ``env``)."""
+    environment = _fresh_env()
+    environment.update(
+        SEGMENTATION_HOME=str(tmp_path / "home"), MLFLOW_DISABLE_TELEMETRY="true", **env
     )
-    data = tmp_path / "data"
     made = _cli(
-        env, "generate", "--out", str(data), "--citizens", "20000", "--employers", "3000",
-        "--world", "life_course", "--seed", "5",
+        environment, "generate", "--out", str(tmp_path / "data"), "--citizens", "20000",
+        "--employers", str(employers), "--world", world, "--seed", str(seed),
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
+    return environment
+
+
+def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> None:
+    env = _generated(
+        tmp_path, "life_course", 5, 3_000, SEGMENTATION_TRAIN_SAMPLE_ROWS="20000", COLUMNS="200"
+    )
+    data = tmp_path / "data"
     # A truth-file gate no model reaches: the citizens' model is registered, not promoted.
     refused = _cli(
         {**env, "SEGMENTATION_GATE_MIN_MACRO_RECALL": "0.999"}, "train", "--data", str(data)
@@ -226,18 +232,8 @@ def test_a_first_deployment_without_reviews_is_told_its_categories_are_unmeasure
     whether customers are in the right category, and `train` says so with the command that
     starts a review (on `life_stage` the shares come out near the reference while most
     errors go unseen: README, "First deployment")."""
-    env = _fresh_env()
-    env.update(
-        SEGMENTATION_HOME=str(tmp_path / "home"),
-        MLFLOW_DISABLE_TELEMETRY="true",
-        COLUMNS="400",
-    )
+    env = _generated(tmp_path, "life_stage", 2, 1_000, COLUMNS="400")
     data = tmp_path / "data"
-    made = _cli(
-        env, "generate", "--out", str(data), "--citizens", "20000", "--employers", "1000",
-        "--world", "life_stage", "--seed", "2",
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
     for truth in data.glob("*_truth.parquet"):
         truth.unlink()
     trained = _cli(env, "train", "--data", str(data))
