@@ -29,6 +29,7 @@ from models.bundle import SegmentationBundle
 from models.calibration import fit_calibration
 from models.registry import (
     MODEL_NAMES,
+    agreement_unmeasured,
     champion,
     configure_mlflow,
     load_version,
@@ -96,13 +97,8 @@ class PopulationReport:
     @property
     def unmeasured(self) -> str | None:
         """What an operator must know when nothing measured whether citizens are in the right
-        category: no reviews (and no truth file). Stability and a profile near the reference
-        do not tell it: on ``life_stage``, a world written apart where ordinary lives look
-        busy, the shares came out near the reference (76/14/10) while the macro recall was
-        0.69 (README, "Model quality on unseen worlds")."""
-        if self.population != "citizens" or any(
-            key in self.metrics for key in ("review_macro_recall", "truth_macro_recall")
-        ):
+        category: no reviews and no truth file (``models.registry.agreement_unmeasured``)."""
+        if not agreement_unmeasured(self.population, self.metrics):
             return None
         return (
             "agreement with case handlers not measured (no reviews): stability and a "

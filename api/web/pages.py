@@ -977,7 +977,7 @@ async def put_into_service(request: Request) -> Response:
 def _versions() -> list[dict[str, Any]]:
     from mlflow import MlflowClient
 
-    from models.registry import MODEL_NAMES
+    from models.registry import MODEL_NAMES, agreement_unmeasured
 
     client = MlflowClient()
     out = []
@@ -1006,6 +1006,7 @@ def _versions() -> list[dict[str, Any]]:
                         for k in ("review_macro_recall", "stability", "truth_macro_recall")
                         if k in metrics
                     },
+                    "unmeasured": agreement_unmeasured(population, metrics),
                 }
             )
     return sorted(out, key=lambda v: (v["population"], -int(v["version"])))
