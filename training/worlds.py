@@ -678,14 +678,14 @@ def life_stage_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     rows = np.flatnonzero(rng.random(size) < np.where(pensioner, 0.4, 0.25))
     _set_months(matrix, "tandvardsstod", rows, np.full(len(rows), 12))
     health = pensioner & (rng.random(size) < 0.2)
+
+    def months(who: np.ndarray) -> np.ndarray:
+        return np.where(rng.random(len(who)) < 0.85, 12, rng.integers(6, 12, len(who)))
+
     # A vulnerability: one to three long benefits of the stage's kinds (one in ten none).
     for index, (codes, weights) in enumerate(_STAGE_LONG):
         rows = np.flatnonzero(vulnerable & (stage == index))
         count = np.where(rng.random(len(rows)) < 0.1, 0, rng.integers(1, 4, len(rows)))
-
-        def months(who: np.ndarray) -> np.ndarray:
-            return np.where(rng.random(len(who)) < 0.85, 12, rng.integers(6, 12, len(who)))
-
         _benefit_spells(rng, matrix, rows, count, codes, np.asarray(weights), months)
     events += rng.random(size) < 0.03
     base = np.asarray([0.4, 0.9, 0.3, 0.4])[stage] + 0.5 * vab
