@@ -81,7 +81,7 @@ def test_in_the_life_stage_world_ordinary_lives_are_busy() -> None:
     category = truth["category"].to_numpy()
     shares = [np.mean(category == band) for band in ("regular", "irregular", "needs_support")]
     np.testing.assert_allclose(shares, [0.82, 0.10, 0.08], atol=0.015)
-    age = 2025 - citizens["birth_year"].to_numpy()
+    age = (citizens["period_end"].dt.year - citizens["birth_year"]).to_numpy()
     regular = category == "regular"
     family = citizens["benefit_months_barnbidrag"].to_numpy() == 12
     parental = citizens["benefit_months_foraldrapenning"].to_numpy()
