@@ -10,9 +10,13 @@ Issue 8 measured two peers on population A, the only figures there are of how A 
 A world is like A only where both peers read what they read on A. This script measures
 both on the worlds of ``training.worlds`` (or ``--worlds``), beside the method fitted
 without reviews (``ClusterSegmenter`` as ``bench_worlds.py`` fits it, with its stability
-on a re-fit with another seed) and beside the method without its single-change step
-(``weigh_single_changes=False``: a customer with one change named by their cluster, as
-before ``models.single_change``; columns ``without_step_*``). The k-means peer is
+on a re-fit with another seed) and beside the method without each of its steps that weigh
+a customer by their behaviour: without the single-change step (``weigh_single_changes=
+False``: a customer with one change named by their cluster, as before
+``models.single_change``; columns ``without_single_change_*``) and without the
+benefit-support step (``weigh_benefit_support=False``: a customer whose benefits alone say
+needs support named by their cluster, as before ``models.benefit_support``; columns
+``without_benefit_support_*``). The k-means peer is
 k-means with eight clusters (k-means++, three starts) on the standardised model features,
 each cluster named by its mean contacts a year:
 
@@ -92,17 +96,29 @@ def kmeans_peer(raw: np.ndarray, truth: np.ndarray, seed: int) -> dict[str, floa
 def one(world: str, seed: int, size: int) -> dict[str, object]:
     raw, truth = bench_worlds.world_citizens(world, seed, size)
     method = bench_worlds.unsupervised(raw, truth, seed)
-    # The method as shipped before the single-change step: one change named by the cluster.
-    without_step = bench_worlds.unsupervised(raw, truth, seed, weigh_single_changes=False)
+    # The method without each step: such customers named by their cluster.
+    without = {
+        step: bench_worlds.unsupervised(raw, truth, seed, **{parameter: False})
+        for step, parameter in (
+            ("single_change", "weigh_single_changes"),
+            ("benefit_support", "weigh_benefit_support"),
+        )
+    }
     return {
         "world": world,
         "seed": seed,
         "method_macro_recall": method.figures["truth_macro_recall"],
         "method_ari": method.figures["truth_ari"],
         "method_stability": method.stability,
-        "without_step_macro_recall": without_step.figures["truth_macro_recall"],
-        "without_step_ari": without_step.figures["truth_ari"],
-        "without_step_stability": without_step.stability,
+        **{
+            f"without_{step}_{figure}": value
+            for step, fit in without.items()
+            for figure, value in (
+                ("macro_recall", fit.figures["truth_macro_recall"]),
+                ("ari", fit.figures["truth_ari"]),
+                ("stability", fit.stability),
+            )
+        },
         **kmeans_peer(raw, truth, seed),
         **peers(raw, truth, seed, (1_000,)),
         "fit_seconds": method.fit_seconds,

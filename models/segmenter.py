@@ -14,8 +14,11 @@
    documented traits. Where traits named the clusters, each customer with exactly one change
    in the year (a life event, or a benefit that started or stopped) is then weighed by the
    rest of their behaviour (``models.single_change``): a regular customer who moved once is
-   no longer named irregular with the cluster the move put them in. Employers are not
-   clustered: head count is the definition (< 20 staff).
+   no longer named irregular with the cluster the move put them in. Then each customer
+   named regular whose long dependency benefits say needs support but whose contacts do
+   not is weighed the same way (``models.benefit_support``): a customer on sickness
+   compensation who rarely calls is no longer named regular with the quiet cluster.
+   Employers are not clustered: head count is the definition (< 20 staff).
 3. **Learn.** A multinomial logistic regression on the features and their squares, fitted on
    the named rows (each weighted by how clearly its cluster met its name) and the reviewed
    rows (with their reviewed category); with reviews, the average of one such regression per
@@ -49,6 +52,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from data_contracts.schemas import EMPLOYER_NUMERIC_COLUMNS
+from models.benefit_support import SUPPORT_EVIDENCE, SUPPORT_LIKENESS, support_likeness
 from models.single_change import (
     CHANGE_FEATURES,
     IRREGULAR_LIKENESS,
@@ -131,9 +135,13 @@ class ClusterSegmenter(BaseEstimator):
     relabel = False
     review_blend = False
     weigh_single_changes = False
+    weigh_benefit_support = False
     #: The estimated share of single-change customers who lead an irregular life (None where
     #: the step stood aside, and in models registered before it).
     single_change_share_: float | None = None
+    #: The estimated share of the customers whose benefits alone say needs support who do
+    #: (None where the step stood aside, and in models registered before it).
+    benefit_support_share_: float | None = None
     #: The regression on [z, z*z] (None for an average of fits whose categories differ) and
     #: its folded form ``x*x @ quadratic_ + x @ linear_ + constant_``.
     classifier_: LogisticRegression | None
@@ -156,6 +164,7 @@ class ClusterSegmenter(BaseEstimator):
         review_blend: bool = True,
         regularisation: float = 1.0,
         weigh_single_changes: bool = True,
+        weigh_benefit_support: bool = True,
         random_state: int = 0,
     ) -> None:
         self.population = population
@@ -170,6 +179,7 @@ class ClusterSegmenter(BaseEstimator):
         self.review_blend = review_blend
         self.regularisation = regularisation
         self.weigh_single_changes = weigh_single_changes
+        self.weigh_benefit_support = weigh_benefit_support
         self.random_state = random_state
 
     # -- fitting -----------------------------------------------------------------------------
@@ -426,14 +436,21 @@ class ClusterSegmenter(BaseEstimator):
         # few customers: one clustering's borderline cluster no longer flips them all).
         category = votes.argmax(axis=1)
         confidence = sureness[rows, category] / self.n_clusterings
-        self.single_change_share_ = None
-        if self.weigh_single_changes and champion is None and not (naming >= 0).any():
-            # Where traits named the clusters: a customer with one change is weighed by the
-            # rest of their behaviour (``models.single_change``). Reviews and a champion
-            # name such customers themselves.
-            category, confidence = self._weigh_single_changes(
-                sample, scaled, metrics, category, confidence
-            )
+        self.single_change_share_ = self.benefit_support_share_ = None
+        if champion is None and not (naming >= 0).any():
+            # Where traits named the clusters, a customer whom one documented sign alone
+            # cannot settle is weighed by the rest of their behaviour: one change in the year
+            # (``models.single_change``), then benefits that say needs support without the
+            # contacts (``models.benefit_support``). Reviews and a champion name such
+            # customers themselves.
+            if self.weigh_single_changes:
+                category, confidence = self._weigh_single_changes(
+                    sample, scaled, metrics, category, confidence
+                )
+            if self.weigh_benefit_support:
+                category, confidence = self._weigh_benefit_support(
+                    sample, scaled, metrics, category, confidence
+                )
         return category, confidence
 
     def _weigh_single_changes(
@@ -463,6 +480,30 @@ class ClusterSegmenter(BaseEstimator):
         # seed moved it (latent_need_70 seed 2: 97.8 % kept their category; weighed alike
         # 98.8 %; docs/model-quality.md, "The single-change step, made stable and shipped").
         return np.where(single, weighed, category), np.where(single, 1.0, confidence)
+
+    def _weigh_benefit_support(
+        self,
+        sample: np.ndarray,
+        scaled: np.ndarray,
+        metrics: dict[str, np.ndarray],
+        category: np.ndarray,
+        confidence: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each customer named regular whose benefits alone say needs support, named needs
+        support where ``support_likeness`` reaches ``SUPPORT_LIKENESS``; surely named, as
+        in ``_weigh_single_changes``."""
+        names = list(self.categories_)
+        evidence = scaled[:, [name in SUPPORT_EVIDENCE for name in self.feature_names_]]
+        found = support_likeness(
+            metrics, change_counts(sample), category == names.index("regular"), evidence
+        )
+        if found is None:
+            return category, confidence
+        undecided, likeness, self.benefit_support_share_ = found
+        rows = np.flatnonzero(undecided)[likeness >= SUPPORT_LIKENESS]
+        category, confidence = category.copy(), confidence.copy()
+        category[rows], confidence[rows] = names.index("needs_support"), 1.0
+        return category, confidence
 
     def _learn(
         self,

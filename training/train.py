@@ -271,6 +271,9 @@ def evaluate_model(
     if model.single_change_share_ is not None:
         # How the customers with one change were weighed (models.single_change).
         metrics["single_change_irregular_share"] = float(model.single_change_share_)
+    if model.benefit_support_share_ is not None:
+        # How the customers whose benefits alone say needs support were weighed.
+        metrics["benefit_support_share"] = float(model.benefit_support_share_)
     if truth_codes is not None:
         metrics.update(agreement(predicted, truth_codes, population))
     metrics.update(measured_beside())

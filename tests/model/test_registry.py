@@ -42,10 +42,13 @@ def test_training_logs_the_quality_and_the_data(trained_home) -> None:
         "regular_share",
         "needs_support_contacts_per_year",
         "single_change_irregular_share",
+        "benefit_support_share",
     ):
         assert key in run.data.metrics
     assert 0.0 < run.data.metrics["single_change_irregular_share"] < 1.0
+    assert 0.0 < run.data.metrics["benefit_support_share"] < 1.0
     assert run.data.params["model_weigh_single_changes"] == "True"
+    assert run.data.params["model_weigh_benefit_support"] == "True"
     assert run.data.metrics["truth_macro_recall"] >= 0.9
     assert run.data.tags["gate"] == "passed"
 
