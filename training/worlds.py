@@ -721,6 +721,176 @@ def life_stage_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     return _citizen_frame(rng, matrix, birth_year, truth)
 
 
+# -- the agency's own segments ----------------------------------------------------------------
+#: Seed 001's customer segments (Försäkringskassan, 2011), each with its share of the
+#: population, age range and the category its everyday life gives (``segments_citizens``).
+_SEGMENTS = (
+    "no_matters",
+    "working",
+    "vab",
+    "parental",
+    "between_jobs",
+    "soon_well",
+    "jobseeker_58",
+    "newly_arrived",
+    "sick_with_needs",
+    "sickness_compensation",
+    "disability_support",
+    "multi",
+)
+_SEGMENT_SHARES = (0.33, 0.17, 0.13, 0.08, 0.05, 0.05, 0.02, 0.03, 0.025, 0.04, 0.02, 0.055)
+_SEGMENT_AGES = (
+    (18, 90), (20, 65), (25, 50), (22, 45), (20, 64), (20, 64),
+    (58, 66), (18, 50), (25, 65), (30, 66), (18, 90), (25, 50),
+)  # fmt: skip
+
+
+def segments_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The agency's own customer segments (seed 001: Försäkringskassan's segments of 2011),
+    written apart (twenty-seventh session) after the benefit-support step and run on the
+    method once: a population made of many small segments, each with its own everyday life.
+
+    Regular: customers without insurance matters (33 %; dental support, a rare question),
+    working customers with an occasional matter (17 %), VAB parents (13 %: child allowance,
+    VAB occasions applied for online, many log-ins), parents on parental leave for a child born
+    before the year (a benefit that runs out in the year), customers on sickness compensation
+    alone (the payment is automatic, 70 % of that segment) and "multi-customers" who manage
+    several family benefits themselves (single parents with maintenance support and housing
+    allowance all year, online, 65 % of that segment). Irregular: a child born in the year,
+    between jobs (activity support for part of the year), soon well (a sickness spell),
+    unemployment that began in the year at 58+, newly arrived without a vulnerability. Needs
+    support: long-term unemployment at 58+, the sick with support needs, a second long benefit
+    beside sickness compensation, disability support, newly arrived and multi-customers with a
+    vulnerability (many contacts, in person, help with applications). About 74/16/10; 2 % of
+    everyone register a life event that changes nothing."""
+    rng = np.random.default_rng([seed, 19])
+    segment = rng.choice(len(_SEGMENTS), size=size, p=_SEGMENT_SHARES)
+    low = np.asarray([ages[0] for ages in _SEGMENT_AGES])[segment]
+    high = np.asarray([ages[1] for ages in _SEGMENT_AGES])[segment]
+    birth_year = PERIOD_END.year - rng.integers(low, high)
+    of = {name: np.flatnonzero(segment == index) for index, name in enumerate(_SEGMENTS)}
+    matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
+    truth = np.zeros(size, dtype=np.int64)
+    events = (rng.random(size) < 0.02).astype(np.int64)
+    # Contacts a year, share in person, applications, share assisted, log-ins: by segment,
+    # then by category within it.
+    contacts = np.zeros(size)
+    personal = np.full(size, 0.2)
+    applications = np.zeros(size)
+    assisted = np.full(size, 0.05)
+    logins = np.zeros(size)
+
+    def behave(rows: np.ndarray, *values: float) -> None:
+        contacts[rows], personal[rows], applications[rows], assisted[rows], logins[rows] = values
+
+    def full(code: str, rows: np.ndarray) -> None:
+        _set_months(matrix, code, rows, np.full(len(rows), 12))
+
+    def part(rows: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+        chosen = rng.random(len(rows)) < share
+        return rows[chosen], rows[~chosen]
+
+    full("tandvardsstod", np.flatnonzero(rng.random(size) < 0.25))
+    behave(of["no_matters"], 0.1, 0.3, 0.05, 0.1, 0.3)
+    behave(of["working"], 0.4, 0.2, 0.3, 0.05, 2.0)
+    rows = of["vab"]
+    full("barnbidrag", rows)
+    _set_months(matrix, "tillfallig_foraldrapenning", rows, rng.integers(1, 7, len(rows)))
+    behave(rows, 0.6, 0.1, 3.0, 0.03, 10.0)
+    born, continuing = part(of["parental"], 0.45)
+    start = rng.integers(0, 12, len(born))
+    _set_months(matrix, "foraldrapenning", born, 12 - start)
+    _set_months(matrix, "barnbidrag", born, 12 - start)
+    events[born] += rng.random(len(born)) < 0.8
+    truth[born] = 1
+    behave(born, 1.5, 0.15, 3.0, 0.05, 12.0)
+    full("barnbidrag", continuing)
+    _set_months(matrix, "foraldrapenning", continuing, rng.integers(2, 11, len(continuing)))
+    behave(continuing, 0.8, 0.1, 2.0, 0.03, 10.0)
+    rows = of["between_jobs"]
+    spell = rng.integers(2, 12, len(rows))
+    _set_months(matrix, "aktivitetsstod", rows, spell)
+    housed, _ = part(rows, 0.25)
+    _set_months(matrix, "bostadsbidrag", housed, rng.integers(2, 12, len(housed)))
+    events[rows] += rng.random(len(rows)) < 0.6
+    truth[rows] = 1
+    behave(rows, 2.0, 0.3, 3.0, 0.1, 8.0)
+    rows = of["soon_well"]
+    _set_months(matrix, "sjukpenning", rows, rng.integers(1, 9, len(rows)))
+    events[rows] += rng.random(len(rows)) < 0.5
+    truth[rows] = 1
+    behave(rows, 2.5, 0.5, 2.0, 0.15, 6.0)
+    new, long_term = part(of["jobseeker_58"], 0.4)
+    _set_months(matrix, "aktivitetsstod", new, rng.integers(2, 12, len(new)))
+    events[new] += rng.random(len(new)) < 0.6
+    truth[new] = 1
+    behave(new, 2.0, 0.5, 2.0, 0.2, 4.0)
+    full("aktivitetsstod", long_term)
+    full("bostadsbidrag", part(long_term, 0.5)[0])
+    truth[long_term] = 2
+    behave(long_term, 3.0, 0.6, 2.0, 0.4, 2.0)
+    rows = of["newly_arrived"]
+    arrived = rng.integers(0, 12, len(rows))
+    events[rows] += rng.random(len(rows)) < 0.9
+    for code, share in (("barnbidrag", 0.5), ("bostadsbidrag", 0.6)):
+        chosen = rng.random(len(rows)) < share
+        _set_months(matrix, code, rows[chosen], 12 - arrived[chosen])
+    vulnerable, settling = part(rows, 0.4)
+    _set_months(matrix, "aktivitetsstod", vulnerable, rng.integers(3, 12, len(vulnerable)))
+    truth[vulnerable], truth[settling] = 2, 1
+    behave(vulnerable, 8.0, 0.7, 4.0, 0.6, 2.0)
+    behave(settling, 3.0, 0.5, 3.0, 0.4, 4.0)
+    rows = of["sick_with_needs"]
+    full("sjukpenning", rows)
+    full("bostadsbidrag", part(rows, 0.5)[0])
+    full("merkostnadsersattning", part(rows, 0.2)[0])
+    truth[rows] = 2
+    behave(rows, 7.0, 0.6, 3.0, 0.4, 3.0)
+    rows = of["sickness_compensation"]
+    full("sjukersattning", rows)
+    burdened, alone = part(rows, 0.3)
+    housing, _ = part(burdened, 0.6)
+    full("bostadsbidrag", housing)
+    full("merkostnadsersattning", np.setdiff1d(burdened, housing))
+    truth[burdened] = 2
+    behave(alone, 0.5, 0.5, 0.2, 0.2, 1.0)
+    behave(burdened, 3.0, 0.6, 1.5, 0.35, 1.5)
+    rows = of["disability_support"]
+    count = rng.integers(1, 3, len(rows))
+    _benefit_spells(
+        rng,
+        matrix,
+        rows,
+        count,
+        ("assistansersattning", "merkostnadsersattning", "omvardnadsbidrag"),
+        np.array([1.0, 2.0, 2.0]),
+        lambda who: np.full(len(who), 12),
+    )
+    truth[rows] = 2
+    behave(rows, 5.0, 0.5, 2.0, 0.35, 3.0)
+    rows = of["multi"]
+    full("barnbidrag", rows)
+    full("underhallsstod", part(rows, 0.7)[0])
+    full("bostadsbidrag", part(rows, 0.6)[0])
+    caring, _ = part(rows, 0.6)
+    _set_months(matrix, "tillfallig_foraldrapenning", caring, rng.integers(1, 6, len(caring)))
+    vulnerable, managing = part(rows, 0.35)
+    truth[vulnerable] = 2
+    behave(vulnerable, 6.0, 0.5, 4.0, 0.35, 4.0)
+    behave(managing, 1.0, 0.1, 4.0, 0.03, 14.0)
+    supported, changed = truth == 2, truth == 1
+    counts = negative_binomial(rng, contacts, 1.2, size)
+    _channels(rng, matrix, counts, personal)
+    applied = negative_binomial(rng, applications, 1.5, size)
+    _applications(rng, matrix, applied, assisted)
+    matrix[:, _COLUMN["handling_minutes"]] = applied * rng.gamma(2.0, 8.0 + 8.0 * supported)
+    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, logins, 1.0, size)
+    matrix[:, _COLUMN["life_events"]] = events
+    matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(0.01 + 0.2 * supported + 0.05 * changed)
+    matrix[:, _COLUMN["recovery_claims"]] = rng.poisson(0.01 + 0.12 * supported + 0.08 * changed)
+    return _citizen_frame(rng, matrix, birth_year, truth)
+
+
 # -- between categories, heavy tails ---------------------------------------------------------
 #: What a customer does (contacts, applications, handling, log-ins): borrowed from a
 #: neighbouring category by the customers between categories; their benefits stay their own.
@@ -871,6 +1041,13 @@ WORLDS: dict[str, World] = {
             loose_employers,
             "written apart: busy ordinary lives by life stage (families' VAB and parental "
             "benefit in chunks, single parents' steady support, pensioners' health contacts)",
+        ),
+        World(
+            "segments",
+            segments_citizens,
+            loose_employers,
+            "written apart after the benefit-support step: the agency's own customer "
+            "segments (seed 001), many small ones, each with its own everyday life",
         ),
         World(
             "life_course_onset_b",
