@@ -438,71 +438,54 @@ class ClusterSegmenter(BaseEstimator):
         confidence = sureness[rows, category] / self.n_clusterings
         self.single_change_share_ = self.benefit_support_share_ = None
         if champion is None and not (naming >= 0).any():
-            # Where traits named the clusters, a customer whom one documented sign alone
-            # cannot settle is weighed by the rest of their behaviour: one change in the year
-            # (``models.single_change``), then benefits that say needs support without the
-            # contacts (``models.benefit_support``). Reviews and a champion name such
-            # customers themselves.
-            if self.weigh_single_changes:
-                category, confidence = self._weigh_single_changes(
-                    sample, scaled, metrics, category, confidence
-                )
-            if self.weigh_benefit_support:
-                category, confidence = self._weigh_benefit_support(
-                    sample, scaled, metrics, category, confidence
-                )
+            # Where traits named the clusters: reviews and a champion name such customers
+            # themselves.
+            category, confidence = self._weigh_by_behaviour(
+                scaled, metrics, change_counts(sample), category, confidence
+            )
         return category, confidence
 
-    def _weigh_single_changes(
+    def _weigh_by_behaviour(
         self,
-        sample: np.ndarray,
         scaled: np.ndarray,
         metrics: dict[str, np.ndarray],
+        changes: np.ndarray,
         category: np.ndarray,
         confidence: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Each customer with exactly one change, not named needs support, named irregular
-        where ``irregular_likeness`` reaches ``IRREGULAR_LIKENESS``, else regular."""
+        """Customers whom one documented sign alone cannot settle, weighed by the rest of
+        their behaviour: first each with exactly one change, not named needs support, named
+        irregular where ``irregular_likeness`` reaches ``IRREGULAR_LIKENESS``, else regular
+        (``models.single_change``); then each named regular whose benefits alone say needs
+        support, named so where ``support_likeness`` reaches ``SUPPORT_LIKENESS``
+        (``models.benefit_support``). ``changes``: each row's ``change_counts``."""
         names = list(self.categories_)
-        changes = change_counts(sample)
-        evidence = scaled[:, [name not in CHANGE_FEATURES for name in self.feature_names_]]
-        found = irregular_likeness(changes, likely_needs_support(metrics), evidence)
-        if found is None:
-            return category, confidence
-        likeness, self.single_change_share_ = found
-        single = (changes == 1) & (category != names.index("needs_support"))
-        weighed = np.where(
-            likeness >= IRREGULAR_LIKENESS, names.index("irregular"), names.index("regular")
+        regular, irregular, support = (
+            names.index(name) for name in ("regular", "irregular", "needs_support")
         )
-        # Each such customer weighs in the final fit as a surely named row. Weighed by their
-        # distance from the threshold, the rows near it taught the regression little, its
-        # boundary through them was left to the rows far from it, and a re-fit with another
-        # seed moved it (latent_need_70 seed 2: 97.8 % kept their category; weighed alike
-        # 98.8 %; docs/model-quality.md, "The single-change step, made stable and shipped").
-        return np.where(single, weighed, category), np.where(single, 1.0, confidence)
-
-    def _weigh_benefit_support(
-        self,
-        sample: np.ndarray,
-        scaled: np.ndarray,
-        metrics: dict[str, np.ndarray],
-        category: np.ndarray,
-        confidence: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each customer named regular whose benefits alone say needs support, named needs
-        support where ``support_likeness`` reaches ``SUPPORT_LIKENESS``; surely named, as
-        in ``_weigh_single_changes``."""
-        names = list(self.categories_)
-        evidence = scaled[:, [name in SUPPORT_EVIDENCE for name in self.feature_names_]]
-        found = support_likeness(
-            metrics, change_counts(sample), category == names.index("regular"), evidence
-        )
-        if found is None:
-            return category, confidence
-        undecided, likeness, self.benefit_support_share_ = found
-        rows = np.flatnonzero(undecided)[likeness >= SUPPORT_LIKENESS]
-        category, confidence = category.copy(), confidence.copy()
-        category[rows], confidence[rows] = names.index("needs_support"), 1.0
+        if self.weigh_single_changes:
+            evidence = scaled[:, [name not in CHANGE_FEATURES for name in self.feature_names_]]
+            found = irregular_likeness(changes, likely_needs_support(metrics), evidence)
+            if found is not None:
+                likeness, self.single_change_share_ = found
+                single = (changes == 1) & (category != support)
+                weighed = np.where(likeness >= IRREGULAR_LIKENESS, irregular, regular)
+                # Each such customer weighs in the final fit as a surely named row. Weighed by
+                # their distance from the threshold, the rows near it taught the regression
+                # little, its boundary through them was left to the rows far from it, and a
+                # re-fit with another seed moved it (latent_need_70 seed 2: 97.8 % kept their
+                # category; weighed alike 98.8 %; docs/model-quality.md, "The single-change
+                # step, made stable and shipped").
+                category = np.where(single, weighed, category)
+                confidence = np.where(single, 1.0, confidence)
+        if self.weigh_benefit_support:
+            evidence = scaled[:, [name in SUPPORT_EVIDENCE for name in self.feature_names_]]
+            weighed_support = support_likeness(metrics, changes, category == regular, evidence)
+            if weighed_support is not None:
+                undecided, likeness, self.benefit_support_share_ = weighed_support
+                rows = np.flatnonzero(undecided)[likeness >= SUPPORT_LIKENESS]
+                category, confidence = category.copy(), confidence.copy()
+                category[rows], confidence[rows] = support, 1.0  # surely named, as above
         return category, confidence
 
     def _learn(
