@@ -130,6 +130,11 @@ def _set_months(matrix: np.ndarray, code: str, rows: np.ndarray, months: np.ndar
     matrix[rows, column] = np.clip(np.maximum(matrix[rows, column], months), 0, 12)
 
 
+def _all_year(matrix: np.ndarray, code: str, rows: np.ndarray) -> None:
+    """``code`` paid all twelve months to ``rows``."""
+    _set_months(matrix, code, rows, np.full(len(rows), 12))
+
+
 def _benefit_spells(
     rng: np.random.Generator,
     matrix: np.ndarray,
@@ -170,7 +175,7 @@ def _need_benefits(
 
     _benefit_spells(rng, matrix, np.arange(size), n_benefits, codes, weights, months)
     families = np.flatnonzero(rng.random(size) < 0.3)
-    _set_months(matrix, "barnbidrag", families, np.full(len(families), 12))
+    _all_year(matrix, "barnbidrag", families)
 
 
 def latent_need_citizens(
@@ -244,13 +249,13 @@ def _background_benefits(
     dental support all year for a share ``dental``."""
     size = len(matrix)
     with_children = np.flatnonzero(rng.random(size) < families)
-    _set_months(matrix, "barnbidrag", with_children, np.full(len(with_children), 12))
+    _all_year(matrix, "barnbidrag", with_children)
     caring = with_children[rng.random(len(with_children)) < vab]
     _set_months(
         matrix, "tillfallig_foraldrapenning", caring, rng.integers(1, vab_months + 1, len(caring))
     )
     teeth = np.flatnonzero(rng.random(size) < dental)
-    _set_months(matrix, "tandvardsstod", teeth, np.full(len(teeth), 12))
+    _all_year(matrix, "tandvardsstod", teeth)
 
 
 #: The long benefits of a chronic vulnerability in the life courses.
@@ -461,7 +466,7 @@ def joint_need_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, 6.0, 0.8, size)
     for code, (base, slope) in _JOINT_BENEFIT_NEED.items():
         paid = np.flatnonzero(rng.random(size) < 1 / (1 + np.exp(-(base + slope * bounded))))
-        _set_months(matrix, code, paid, np.full(len(paid), 12))
+        _all_year(matrix, code, paid)
     changing = rng.random(size) < np.where(truth == 1, 0.97, 0.01)
     rows = np.flatnonzero(changing)
     spells = 1 + rng.poisson(0.4 * (truth[rows] == 1), len(rows))
@@ -663,7 +668,7 @@ def life_stage_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     truth = np.where(vulnerable, 2, np.where(changed, 1, 0))
     # An ordinary year at each stage.
     rows = np.flatnonzero(family)
-    _set_months(matrix, "barnbidrag", rows, np.full(len(rows), 12))
+    _all_year(matrix, "barnbidrag", rows)
     vab = family & (rng.random(size) < 0.65)
     rows = np.flatnonzero(vab)
     _set_months(matrix, "tillfallig_foraldrapenning", rows, rng.integers(1, 7, len(rows)))
@@ -672,11 +677,11 @@ def life_stage_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     _set_months(matrix, "foraldrapenning", rows, rng.integers(1, 5, len(rows)))
     for code, share in (("underhallsstod", 0.7), ("bostadsbidrag", 0.45)):
         rows = np.flatnonzero(single & (rng.random(size) < share))
-        _set_months(matrix, code, rows, np.full(len(rows), 12))
+        _all_year(matrix, code, rows)
     rows = np.flatnonzero(young & (rng.random(size) < 0.12))
-    _set_months(matrix, "bostadsbidrag", rows, np.full(len(rows), 12))
+    _all_year(matrix, "bostadsbidrag", rows)
     rows = np.flatnonzero(rng.random(size) < np.where(pensioner, 0.4, 0.25))
-    _set_months(matrix, "tandvardsstod", rows, np.full(len(rows), 12))
+    _all_year(matrix, "tandvardsstod", rows)
     health = pensioner & (rng.random(size) < 0.2)
 
     def months(who: np.ndarray) -> np.ndarray:
@@ -723,7 +728,7 @@ def life_stage_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
 
 # -- the agency's own segments ----------------------------------------------------------------
 #: Seed 001's customer segments (Försäkringskassan, 2011), each with its share of the
-#: population, age range and the category its everyday life gives (``segments_citizens``).
+#: population and age range (``segments_citizens`` gives each its everyday life and category).
 _SEGMENTS = (
     "no_matters",
     "working",
@@ -783,18 +788,15 @@ def segments_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
     def behave(rows: np.ndarray, *values: float) -> None:
         contacts[rows], personal[rows], applications[rows], assisted[rows], logins[rows] = values
 
-    def full(code: str, rows: np.ndarray) -> None:
-        _set_months(matrix, code, rows, np.full(len(rows), 12))
-
     def part(rows: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
         chosen = rng.random(len(rows)) < share
         return rows[chosen], rows[~chosen]
 
-    full("tandvardsstod", np.flatnonzero(rng.random(size) < 0.25))
+    _all_year(matrix, "tandvardsstod", np.flatnonzero(rng.random(size) < 0.25))
     behave(of["no_matters"], 0.1, 0.3, 0.05, 0.1, 0.3)
     behave(of["working"], 0.4, 0.2, 0.3, 0.05, 2.0)
     rows = of["vab"]
-    full("barnbidrag", rows)
+    _all_year(matrix, "barnbidrag", rows)
     _set_months(matrix, "tillfallig_foraldrapenning", rows, rng.integers(1, 7, len(rows)))
     behave(rows, 0.6, 0.1, 3.0, 0.03, 10.0)
     born, continuing = part(of["parental"], 0.45)
@@ -804,7 +806,7 @@ def segments_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
     events[born] += rng.random(len(born)) < 0.8
     truth[born] = 1
     behave(born, 1.5, 0.15, 3.0, 0.05, 12.0)
-    full("barnbidrag", continuing)
+    _all_year(matrix, "barnbidrag", continuing)
     _set_months(matrix, "foraldrapenning", continuing, rng.integers(2, 11, len(continuing)))
     behave(continuing, 0.8, 0.1, 2.0, 0.03, 10.0)
     rows = of["between_jobs"]
@@ -825,8 +827,8 @@ def segments_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
     events[new] += rng.random(len(new)) < 0.6
     truth[new] = 1
     behave(new, 2.0, 0.5, 2.0, 0.2, 4.0)
-    full("aktivitetsstod", long_term)
-    full("bostadsbidrag", part(long_term, 0.5)[0])
+    _all_year(matrix, "aktivitetsstod", long_term)
+    _all_year(matrix, "bostadsbidrag", part(long_term, 0.5)[0])
     truth[long_term] = 2
     behave(long_term, 3.0, 0.6, 2.0, 0.4, 2.0)
     rows = of["newly_arrived"]
@@ -841,17 +843,17 @@ def segments_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
     behave(vulnerable, 8.0, 0.7, 4.0, 0.6, 2.0)
     behave(settling, 3.0, 0.5, 3.0, 0.4, 4.0)
     rows = of["sick_with_needs"]
-    full("sjukpenning", rows)
-    full("bostadsbidrag", part(rows, 0.5)[0])
-    full("merkostnadsersattning", part(rows, 0.2)[0])
+    _all_year(matrix, "sjukpenning", rows)
+    _all_year(matrix, "bostadsbidrag", part(rows, 0.5)[0])
+    _all_year(matrix, "merkostnadsersattning", part(rows, 0.2)[0])
     truth[rows] = 2
     behave(rows, 7.0, 0.6, 3.0, 0.4, 3.0)
     rows = of["sickness_compensation"]
-    full("sjukersattning", rows)
+    _all_year(matrix, "sjukersattning", rows)
     burdened, alone = part(rows, 0.3)
     housing, _ = part(burdened, 0.6)
-    full("bostadsbidrag", housing)
-    full("merkostnadsersattning", np.setdiff1d(burdened, housing))
+    _all_year(matrix, "bostadsbidrag", housing)
+    _all_year(matrix, "merkostnadsersattning", np.setdiff1d(burdened, housing))
     truth[burdened] = 2
     behave(alone, 0.5, 0.5, 0.2, 0.2, 1.0)
     behave(burdened, 3.0, 0.6, 1.5, 0.35, 1.5)
@@ -869,9 +871,9 @@ def segments_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]
     truth[rows] = 2
     behave(rows, 5.0, 0.5, 2.0, 0.35, 3.0)
     rows = of["multi"]
-    full("barnbidrag", rows)
-    full("underhallsstod", part(rows, 0.7)[0])
-    full("bostadsbidrag", part(rows, 0.6)[0])
+    _all_year(matrix, "barnbidrag", rows)
+    _all_year(matrix, "underhallsstod", part(rows, 0.7)[0])
+    _all_year(matrix, "bostadsbidrag", part(rows, 0.6)[0])
     caring, _ = part(rows, 0.6)
     _set_months(matrix, "tillfallig_foraldrapenning", caring, rng.integers(1, 6, len(caring)))
     vulnerable, managing = part(rows, 0.35)
