@@ -62,6 +62,12 @@ def in_much_contact(metrics: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(metrics["contacts_per_year"] >= _NEEDS_SUPPORT_CONTACTS)
 
 
+def benefits_alone(metrics: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows whose benefits say needs support and whose contacts do not: the customers this
+    step weighs (among those named regular)."""
+    return dependent(metrics) & ~in_much_contact(metrics)
+
+
 def support_likeness(
     metrics: dict[str, np.ndarray],
     changes: np.ndarray,
@@ -75,10 +81,10 @@ def support_likeness(
     ``changes``: life events plus benefits that started or stopped, per row; ``evidence``:
     the rows' ``SUPPORT_EVIDENCE`` features. None where either plain kind or the undecided
     rows number fewer than ``models.mixture.MIN_ROWS_PER_KIND``."""
-    benefits, contacts = dependent(metrics), in_much_contact(metrics)
-    both = benefits & contacts
+    contacts = in_much_contact(metrics)
+    both = dependent(metrics) & contacts
     neither = (metrics["long_dependency_benefits"] == 0) & ~contacts & (changes == 0)
-    undecided = benefits & ~contacts & named_regular
+    undecided = benefits_alone(metrics) & named_regular
     found = two_kind_likeness(neither, both, undecided, evidence)
     if found is None:
         return None

@@ -104,7 +104,7 @@ def test_in_the_segments_world_benefits_alone_tell_either_life() -> None:
     of regular ones with two or more long dependency benefits and fewer contacts than the
     needs-support reference: single parents managing their family benefits, against the
     quiet sick and disabled)."""
-    from models.benefit_support import dependent, in_much_contact
+    from models.benefit_support import benefits_alone
     from segmentation.features import numeric_matrix, raw_profile_metrics
 
     citizens, truth = WORLDS["segments"].citizens(20_000, 5)
@@ -116,6 +116,6 @@ def test_in_the_segments_world_benefits_alone_tell_either_life() -> None:
     alone = compensated & (metrics["long_dependency_benefits"] == 1)
     assert (category[alone] == "regular").all()
     assert (category[compensated & ~alone] == "needs_support").all()
-    quiet = dependent(metrics) & ~in_much_contact(metrics)
+    quiet = benefits_alone(metrics)
     assert 0.25 < np.mean(quiet[category == "needs_support"]) < 0.45
     assert 0.01 < np.mean(quiet[category == "regular"]) < 0.04

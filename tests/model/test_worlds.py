@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.benefit_support import dependent, in_much_contact
+from models.benefit_support import benefits_alone
 from models.segmenter import ClusterSegmenter
 from segmentation.features import numeric_matrix, raw_profile_metrics
 from tests.factories import citizen_row, irregular_row, needs_support_row
@@ -143,14 +143,8 @@ def test_quiet_customers_whose_benefits_say_needs_support_are_weighed_by_behavio
     0.785-0.880 with the step against 0.311-0.427 without, macro recall 0.763-0.784 against
     0.694-0.712 (and 55-78 % of the regular ones named needs support, against 10-25 %)."""
     raw, truth = _world("life_stage", seed)
-    quiet = _quiet_dependents(raw)
-    weighed = ClusterSegmenter("citizens", random_state=seed).fit(raw).predict_index(raw)
-    by_cluster = (
-        ClusterSegmenter("citizens", random_state=seed, weigh_benefit_support=False)
-        .fit(raw)
-        .predict_index(raw)
-    )
-    needs_support = quiet & (truth == 2)
+    _, weighed, by_cluster = _with_and_without_benefit_step(raw, seed)
+    needs_support = benefits_alone(raw_profile_metrics(raw, "citizens")) & (truth == 2)
     assert np.mean(weighed[needs_support] == 2) >= 0.7
     assert np.mean(weighed[needs_support] == 2) >= np.mean(by_cluster[needs_support] == 2) + 0.25
     assert (
@@ -166,13 +160,7 @@ def test_where_need_drives_every_behaviour_the_benefit_step_moves_few(seed: int)
     support (measured at this size, seeds 0-7: 0.09-0.35 % of customers moved, the estimated
     share 0.02-0.04, macro recall within 0.004 of the method without the step)."""
     raw, truth = _world("latent_need_a", seed)
-    model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
-    weighed = model.predict_index(raw)
-    by_cluster = (
-        ClusterSegmenter("citizens", random_state=seed, weigh_benefit_support=False)
-        .fit(raw)
-        .predict_index(raw)
-    )
+    model, weighed, by_cluster = _with_and_without_benefit_step(raw, seed)
     assert np.mean(weighed != by_cluster) < 0.01
     assert model.benefit_support_share_ is not None and model.benefit_support_share_ < 0.15
     assert (
@@ -181,10 +169,14 @@ def test_where_need_drives_every_behaviour_the_benefit_step_moves_few(seed: int)
     )
 
 
-def _quiet_dependents(raw: np.ndarray) -> np.ndarray:
-    """Customers whose benefits alone say needs support (``models.benefit_support``)."""
-    metrics = raw_profile_metrics(raw, "citizens")
-    return dependent(metrics) & ~in_much_contact(metrics)
+def _with_and_without_benefit_step(
+    raw: np.ndarray, seed: int
+) -> tuple[ClusterSegmenter, np.ndarray, np.ndarray]:
+    """The method fitted without reviews, its categories, and the categories of the same fit
+    without the benefit-support step (such customers named by their cluster)."""
+    model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
+    without = ClusterSegmenter("citizens", random_state=seed, weigh_benefit_support=False)
+    return model, model.predict_index(raw), without.fit(raw).predict_index(raw)
 
 
 def test_a_champion_keeps_its_customers_on_a_retrain() -> None:
