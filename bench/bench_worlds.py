@@ -65,15 +65,60 @@ def answer(
     sample: pd.DataFrame,
     reviewed: np.ndarray | None = None,
     weights: np.ndarray | None = None,
+    *,
+    slips: Slips | None = None,
+    suggested: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The sample answered from the truth, added to earlier answers: each row's reviewed
-    category (-1: none) and design weight (1 / inclusion probability; NaN: none)."""
+    """The sample answered from the truth (each answer wrong as often as ``slips`` says),
+    added to earlier answers: each row's reviewed category (-1: none) and design weight
+    (1 / inclusion probability; NaN: none). ``suggested``: every row's category by the
+    model in service (for a second opinion where a review disagrees with it)."""
     reviewed = np.full(len(truth), -1) if reviewed is None else reviewed.copy()
     weights = np.full(len(truth), np.nan) if weights is None else weights.copy()
     rows = sample["id"].to_numpy()
-    reviewed[rows] = truth[rows]
+    reviewed[rows] = (
+        truth[rows]
+        if slips is None
+        else slips.answers(truth[rows], None if suggested is None else suggested[rows])
+    )
     weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
     return reviewed, weights
+
+
+@dataclass
+class Slips:
+    """Case handlers who are sometimes wrong: each answer, with probability ``rate``, one of
+    the other categories at random instead of the true one (``--review-error``). With
+    ``second_opinion``, a customer whose review disagrees with the model in service is
+    reviewed again by another case handler, and by a third where the two differ; the
+    majority stands (the first where all three differ). ``extra``: the reviews that took."""
+
+    rate: float
+    rng: np.random.Generator
+    second_opinion: bool = False
+    n_categories: int = len(NAMES)
+    extra: int = 0
+
+    def _one(self, truth: np.ndarray) -> np.ndarray:
+        wrong = self.rng.random(len(truth)) < self.rate
+        other = (truth + self.rng.integers(1, self.n_categories, len(truth))) % self.n_categories
+        return np.where(wrong, other, truth)
+
+    def answers(self, truth: np.ndarray, suggested: np.ndarray | None = None) -> np.ndarray:
+        first = self._one(truth)
+        if not self.second_opinion or suggested is None:
+            return first
+        again = np.flatnonzero(first != suggested)
+        second = self._one(truth[again])
+        split = again[second != first[again]]
+        third = self._one(truth[split])
+        self.extra += len(again) + len(split)
+        # Where the second differs from the first, the third decides (with either), else the
+        # first stands.
+        settled = first.copy()
+        decides = (third == second[second != first[again]]) | (third == first[split])
+        settled[split] = np.where(decides, third, first[split])
+        return settled
 
 
 def train_with(
@@ -99,10 +144,17 @@ def train_with(
 
 
 def outcome(
-    model: ClusterSegmenter, chosen: ReviewWeight, raw: np.ndarray, truth: np.ndarray
+    model: ClusterSegmenter,
+    chosen: ReviewWeight,
+    raw: np.ndarray,
+    truth: np.ndarray,
+    as_reviewed: np.ndarray | None = None,
 ) -> dict[str, object]:
-    """The true figures of a model trained with reviews beside what training reported."""
-    learnt = agreement(model.predict_index(raw), truth, "citizens")
+    """The true figures of a model trained with reviews beside what training reported; with
+    ``as_reviewed`` (every row's category as a case handler who slips would answer), the
+    model's macro recall against those answers too, which is what the reviews measure."""
+    predicted = model.predict_index(raw)
+    learnt = agreement(predicted, truth, "citizens")
     reported = chosen.agreement
     true_macro = learnt["truth_macro_recall"]
     low = reported.get("review_macro_recall_low", float("nan"))
@@ -114,6 +166,16 @@ def outcome(
         "reported_low": low,
         "reported_high": high,
         "interval_holds_truth": bool(low <= true_macro <= high),
+        **(
+            {}
+            if as_reviewed is None
+            else {
+                "against_answers": (
+                    against := agreement(predicted, as_reviewed, "citizens")["truth_macro_recall"]
+                ),
+                "interval_holds_answers": bool(low <= against <= high),
+            }
+        ),
         "review_weight": chosen.weight,
         "relabel": chosen.relabel,
         "blend": chosen.blend,
@@ -121,7 +183,12 @@ def outcome(
 
 
 def rounds_of_review(
-    raw: np.ndarray, truth: np.ndarray, model: ClusterSegmenter, seed: int, splits: Sequence[int]
+    raw: np.ndarray,
+    truth: np.ndarray,
+    model: ClusterSegmenter,
+    seed: int,
+    splits: Sequence[int],
+    slips: Slips | None = None,
 ) -> tuple[ClusterSegmenter, np.ndarray, np.ndarray, np.ndarray]:
     """Reviews in rounds of ``splits`` customers, as `review sample` draws them: the first
     all spread, from ``model``; then, after each round, a training (the champion then) and
@@ -132,7 +199,10 @@ def rounds_of_review(
     every row's half (-1: none) for the training."""
     rows = np.arange(len(raw))
     reviewed, weights = answer(
-        truth, draw_sample(model, raw, rows, n=splits[0], seed=seed, part="spread")
+        truth,
+        draw_sample(model, raw, rows, n=splits[0], seed=seed, part="spread"),
+        slips=slips,
+        suggested=model.predict_index(raw),
     )
     estimating = drawn_at_random(reviewed, weights)
     halves = np.full(len(raw), -1)
@@ -157,7 +227,9 @@ def rounds_of_review(
         drawn = draw_cross_fitted(
             template, raw, rows, reviewed, estimating, halves, n=n, seed=seed + later
         )
-        reviewed, weights = answer(truth, drawn, reviewed, weights)
+        reviewed, weights = answer(
+            truth, drawn, reviewed, weights, slips=slips, suggested=champion.predict_index(raw)
+        )
         halves[drawn["id"].to_numpy()] = drawn["half"].to_numpy()
     return champion, reviewed, weights, halves
 
@@ -222,22 +294,54 @@ def collect(
     return results
 
 
-def one(world: str, seed: int, size: int, reviews: int, splits: Sequence[int]) -> dict[str, object]:
+def one(
+    world: str,
+    seed: int,
+    size: int,
+    reviews: int,
+    splits: Sequence[int],
+    review_error: float = 0.0,
+    second_opinion: bool = False,
+) -> dict[str, object]:
     raw, truth = world_citizens(world, seed, size)
     fitted = unsupervised(raw, truth, seed)
     model = fitted.model
+    slips = (
+        Slips(review_error, np.random.default_rng([seed, 8]), second_opinion)
+        if review_error
+        else None
+    )
     # One round: half spread, half borderline, drawn by the unsupervised model.
     reviewed, weights = answer(
-        truth, draw_sample(model, raw, np.arange(len(raw)), n=reviews, seed=seed)
+        truth,
+        draw_sample(model, raw, np.arange(len(raw)), n=reviews, seed=seed),
+        slips=slips,
+        suggested=fitted.predicted,
     )
+    extra_one_round = 0 if slips is None else slips.extra
     learnt_model, chosen = train_with(raw, reviewed, weights, seed, champion=model)
-    one_round = outcome(learnt_model, chosen, raw, truth)
+    # Every customer as a case handler who slips would answer (what the reviews estimate).
+    as_reviewed = None
+    if slips is not None:
+        as_reviewed = Slips(review_error, np.random.default_rng([seed, 9])).answers(truth)
+    one_round = outcome(learnt_model, chosen, raw, truth, as_reviewed)
     # Two rounds of half as many, as `review sample` draws them.
-    last_champion, reviewed, weights, halves = rounds_of_review(raw, truth, model, seed, splits)
+    last_champion, reviewed, weights, halves = rounds_of_review(
+        raw, truth, model, seed, splits, slips
+    )
     in_rounds_model, in_rounds_chosen = train_with(
         raw, reviewed, weights, seed, champion=last_champion, halves=halves
     )
-    in_rounds = outcome(in_rounds_model, in_rounds_chosen, raw, truth)
+    in_rounds = outcome(in_rounds_model, in_rounds_chosen, raw, truth, as_reviewed)
+    extra = (
+        {}
+        if slips is None
+        else {
+            "second_opinion": second_opinion,
+            "extra_reviews": extra_one_round,
+            "rounds_extra_reviews": slips.extra - extra_one_round,
+        }
+    )
     employers, employer_truth = WORLDS[world].employers(max(size // 10, 2_000), seed)
     employer_model = ClusterSegmenter("employers", random_state=seed).fit(
         numeric_matrix(employers, "employers")
@@ -251,6 +355,8 @@ def one(world: str, seed: int, size: int, reviews: int, splits: Sequence[int]) -
     return {
         "world": world,
         "seed": seed,
+        "review_error": review_error,
+        **extra,
         "macro_recall": fitted.figures["truth_macro_recall"],
         "ari": fitted.figures["truth_ari"],
         "stability": fitted.stability,
@@ -275,6 +381,18 @@ def main() -> None:
         default=None,
         help="the rounds' sizes, the first all spread (default: two halves of --reviews)",
     )
+    parser.add_argument(
+        "--review-error",
+        type=float,
+        default=0.0,
+        help="the share of answers that are wrong (another category at random); default none",
+    )
+    parser.add_argument(
+        "--second-opinion",
+        action="store_true",
+        help="with --review-error: a review that disagrees with the model in service is "
+        "reviewed again by another case handler (and a third where the two differ)",
+    )
     parser.add_argument("--worlds", nargs="+", default=list(WORLDS))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "worlds.json")
     parser.add_argument("--summarise", type=Path, help="Only print the table of a results file.")
@@ -285,7 +403,9 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     splits = args.rounds or [args.reviews // 2, args.reviews - args.reviews // 2]
     results = collect(
-        lambda world, seed: one(world, seed, args.size, args.reviews, splits),
+        lambda world, seed: one(
+            world, seed, args.size, args.reviews, splits, args.review_error, args.second_opinion
+        ),
         args.worlds,
         args.seeds,
         args.out,
