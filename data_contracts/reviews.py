@@ -5,8 +5,10 @@ per row; ``category`` (a category of that population); ``reviewer`` (not blank);
 ``reviewed_at`` (a time, not in the future); optional ``note``. Extra columns are kept and
 ignored by the contract (the review sample's ``part`` and ``inclusion_probability`` travel
 in them). Validated like the other tables: a broken row is set aside with its reason, a
-customer reviewed twice in one file has every copy set aside (``duplicate customer_id``),
-and a missing required column is an error that names it.
+customer reviewed twice in one file by the same case handler has every copy set aside
+(``duplicate customer_id``), and a missing required column is an error that names it. A
+customer judged by several case handlers in one file is several judgements (a second
+opinion), which training settles by majority (``training.review.settle_opinions``).
 """
 
 from __future__ import annotations
@@ -29,18 +31,27 @@ REVIEW_CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 
 
+_NOT_BLANK = r"\s*\S"
+
+
 class ReviewContract(pa.DataFrameModel):
     """The columns every review has, whatever population it is about."""
 
     category: Series[str] = pa.Field(
         isin=[c for names in REVIEW_CATEGORIES.values() for c in names], nullable=False
     )
-    reviewer: Series[str] = pa.Field(str_matches=r"\S", nullable=False)
+    # Matched from the start: a name after spaces is a name, not a blank.
+    reviewer: Series[str] = pa.Field(str_matches=_NOT_BLANK, nullable=False)
     reviewed_at: Series[pa.DateTime] = pa.Field(nullable=False, coerce=True)
 
     class Config:
         strict = False
         ordered = False
+
+
+def reviewer_key(reviewers: pd.Series) -> pd.Series:
+    """Who judged, as compared: ``Anna.Svensson `` and ``anna.svensson`` are one case handler."""
+    return reviewers.astype(str).str.strip().str.casefold()
 
 
 def _blank(values: pd.Series) -> np.ndarray:
@@ -84,7 +95,9 @@ def validate_reviews(frame: pd.DataFrame, *, now: dt.datetime | None = None) -> 
         add(bad, column + ": " + problems)
         population = population.where(~rows, name)
         ids = ids.where(~rows, values.astype(str))
-        duplicated = rows & ids.where(rows, None).duplicated(keep=False).to_numpy() & (ids != "")
+        # The same case handler twice on one customer (several case handlers: opinions).
+        judged = pd.DataFrame({"id": ids.where(rows, None), "by": reviewer_key(given["reviewer"])})
+        duplicated = rows & judged.duplicated(keep=False).to_numpy() & (ids != "")
         add(duplicated, f"duplicate {column}")
     schema = ReviewContract.to_schema()
     subset = given[["category", "reviewer", "reviewed_at"]].copy()
@@ -94,7 +107,7 @@ def validate_reviews(frame: pd.DataFrame, *, now: dt.datetime | None = None) -> 
         cases = errors.failure_cases
         for _, case in cases[cases["index"].notna()].iterrows():
             position = int(case["index"])
-            rule = "not blank" if case["check"] == "str_matches('\\S')" else case["check"]
+            rule = "not blank" if case["check"] == f"str_matches('{_NOT_BLANK}')" else case["check"]
             add(
                 np.arange(len(given)) == position,
                 f"{case['column']}: {rule} ({str(case['failure_case'])[:40]!r})",

@@ -511,3 +511,42 @@ def draw_cross_fitted(
             "half": sample["half"].to_numpy(np.int64),
         }
     )
+
+
+def settle_opinions(reviews: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """One review per customer where several case handlers judged the customer (a second
+    opinion): the category most of them give, as its latest such review (pure). A customer
+    on whom they are split evenly has no majority and is left out until someone else
+    judges them (counted). Also what the second opinions say of the reviews themselves,
+    where there are any: how many customers several case handlers judged, the share of
+    pairs of their judgements that agree (the reviews' own agreement, which caps what
+    agreement with the reviews can show), Fleiss' kappa (that share beyond what the
+    categories' shares give by chance), and how many had no majority.
+
+    ``reviews``: validated reviews of one population (``id``, ``category``, in the order
+    given); each row of a customer is another case handler's judgement."""
+    if not len(reviews) or not reviews["id"].duplicated().any():
+        return reviews, {}
+    counts = pd.crosstab(reviews["id"], reviews["category"])
+    judged = counts.sum(axis=1)
+    top = counts.max(axis=1)
+    majority = counts.idxmax(axis=1)
+    tied = (counts.eq(top, axis=0).sum(axis=1) > 1) & (judged > 1)
+    keep = reviews["category"].to_numpy() == majority.reindex(reviews["id"]).to_numpy()
+    keep &= ~tied.reindex(reviews["id"]).to_numpy()
+    settled = reviews[keep].drop_duplicates("id", keep="last")
+    several = counts[judged > 1]
+    n = judged[judged > 1].to_numpy(dtype=np.float64)
+    k = several.to_numpy(dtype=np.float64)
+    # Fleiss: each customer's share of agreeing pairs, and the chance agreement of the
+    # categories' shares among these judgements.
+    agreeing = ((k * (k - 1)).sum(axis=1) / (n * (n - 1))).mean()
+    shares = k.sum(axis=0) / k.sum()
+    chance = float((shares**2).sum())
+    kappa = (agreeing - chance) / (1.0 - chance) if chance < 1.0 else 1.0
+    return settled, {
+        "reviews_second_opinions": float(len(several)),
+        "reviewer_agreement": float(agreeing),
+        "reviewer_kappa": float(kappa),
+        "reviews_without_majority": float(tied.sum()),
+    }

@@ -22,7 +22,7 @@ from mlflow import MlflowClient
 from threadpoolctl import threadpool_limits
 
 from data_contracts.identifiers import as_integers
-from data_contracts.reviews import validate_reviews
+from data_contracts.reviews import reviewer_key, validate_reviews
 from data_contracts.schemas import CONTRACT_VERSION
 from data_contracts.validation import ID_COLUMN, validate
 from models.bundle import SegmentationBundle
@@ -64,7 +64,13 @@ from training.evaluate import (
     stability,
 )
 from training.files import ReadAhead, read_and_fingerprint
-from training.review import STEERED, design_halves, drawn_at_random, load_designs
+from training.review import (
+    STEERED,
+    design_halves,
+    drawn_at_random,
+    load_designs,
+    settle_opinions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,11 +128,13 @@ class PopulationReport:
 class Reviewed:
     """Reviews matched to the rows being trained: category index per row (-1: none), the
     design weight per row (1 / inclusion probability; NaN where unknown) and the half of a
-    cross-fitted round of review each belongs to (-1: none; ``training.review``)."""
+    cross-fitted round of review each belongs to (-1: none; ``training.review``); with
+    what second opinions say of the reviews (``training.review.settle_opinions``)."""
 
     codes: np.ndarray
     weights: np.ndarray
     halves: np.ndarray | None = None
+    opinions: dict[str, float] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -146,14 +154,22 @@ def match_reviews(
     designs: pd.DataFrame | None = None,
 ) -> Reviewed:
     """Match validated reviews (``data_contracts.reviews``) to the data's ids (as integers,
-    the validated digit strings read as numbers). The design
+    the validated digit strings read as numbers). A customer several case handlers judged
+    counts once, by the category most of them give (``settle_opinions``). The design
     weight comes from the review's own ``inclusion_probability`` column, else from the
     sample designs kept by `segmentation review sample`."""
     codes = np.full(len(ids), -1, dtype=np.int64)
     weights = np.full(len(ids), np.nan)
     if reviews is None or not len(reviews):
         return Reviewed(codes, weights)
-    mine = reviews[reviews["population"] == population].drop_duplicates("id", keep="last")
+    mine, opinions = settle_opinions(reviews[reviews["population"] == population])
+    if opinions.get("reviews_without_majority"):
+        log.warning(
+            "%s: %d customers judged by case handlers who split evenly, left out until "
+            "another judges them",
+            population,
+            int(opinions["reviews_without_majority"]),
+        )
     labels = [category.name for category in CATEGORIES[population]]
     # Matched as integers, looking the data's ids up among the reviewed ones (a thousand),
     # not the other way round: hashing 7.2 M id strings took 10 s. Both are validated
@@ -183,7 +199,7 @@ def match_reviews(
         weights[rows] = np.where(probability[found] > 0, 1.0 / probability[found], np.nan)
     if (~found).any():
         log.info("%s: %d reviews name no row of the data", population, int((~found).sum()))
-    return Reviewed(codes, weights, halves)
+    return Reviewed(codes, weights, halves, opinions)
 
 
 class _Clock:
@@ -494,6 +510,7 @@ def _fit_and_evaluate(prepared: _Prepared, settings: Settings, clock: _Clock) ->
             )
             if choosing is not None:
                 out.update(choosing.result().agreement)
+            out.update(prepared.reviewed.opinions)  # what second opinions say of the reviews
             return out
 
         metrics, profiles, drift_flags, verdict, outcome = evaluate_model(
@@ -639,8 +656,10 @@ def train_population(
 
 def load_reviews(paths: Path | Sequence[Path]) -> tuple[pd.DataFrame, int]:
     """The accepted reviews of one or more `reviews.parquet` files (rounds of review) and
-    how many rows were set aside. Each file is validated on its own; a customer reviewed in
-    two files keeps the later file's review (the later round's judgement)."""
+    how many rows were set aside. Each file is validated on its own. A case handler's
+    judgement of a customer in a later file replaces their own in an earlier one; the
+    judgements of several case handlers of one customer, in one file or several, are
+    opinions that training settles by majority (``training.review.settle_opinions``)."""
     accepted, rejected = [], 0
     for path in [paths] if isinstance(paths, Path) else paths:
         result = validate_reviews(pq.read_table(path).to_pandas())
@@ -650,8 +669,12 @@ def load_reviews(paths: Path | Sequence[Path]) -> tuple[pd.DataFrame, int]:
         rejected += len(result.rejected)
     if not accepted:
         raise ValueError("no reviews file given")
-    joined = pd.concat(accepted, ignore_index=True) if len(accepted) > 1 else accepted[0]
-    return joined.drop_duplicates(["population", "id"], keep="last"), rejected
+    if len(accepted) == 1:
+        return accepted[0], rejected
+    joined = pd.concat(accepted, ignore_index=True)
+    judges = joined.assign(_judge=reviewer_key(joined["reviewer"]))
+    latest = ~judges.duplicated(["population", "id", "_judge"], keep="last")
+    return joined[latest.to_numpy()].reset_index(drop=True), rejected
 
 
 def train(

@@ -300,23 +300,91 @@ def test_designs_kept_before_the_halves_still_load(tmp_path: Path) -> None:
     assert design_halves(designs, pd.Series(["11"])).tolist() == [-1]
 
 
-def test_reviews_of_several_rounds_are_read_together_the_later_file_winning(
+def test_reviews_of_several_rounds_are_read_together_a_later_judgement_replacing_its_own(
     tmp_path: Path,
 ) -> None:
+    """A case handler's judgement in a later file replaces their own earlier one; another
+    case handler's judgement of the same customer is a second opinion, and both stay."""
     from training.train import load_reviews
 
     frame = _reviews()
     first, second = tmp_path / "first.parquet", tmp_path / "second.parquet"
     frame.iloc[[0, 4]].to_parquet(first)
-    changed = frame.iloc[[0]].assign(category="needs_support", reviewer="bo")
-    pd.concat([changed, frame.iloc[[6]]]).to_parquet(second)
+    changed = frame.iloc[[0]].assign(category="needs_support", reviewer=" Anna")
+    other = frame.iloc[[0]].assign(category="irregular", reviewer="bo")
+    pd.concat([changed, other, frame.iloc[[6]]]).to_parquet(second)
     reviews, rejected = load_reviews([first, second])
     assert rejected == 1  # the second file's row with a category no population has
     assert reviews[["population", "category", "reviewer"]].values.tolist() == [
         ["employers", "small", "dan"],
-        ["citizens", "needs_support", "bo"],
+        ["citizens", "needs_support", " Anna"],
+        ["citizens", "irregular", "bo"],
     ]
     assert load_reviews(first)[0]["category"].tolist() == ["regular", "small"]
+
+
+def test_a_customer_judged_by_several_case_handlers_counts_once_by_their_majority() -> None:
+    """Second opinions: the majority stands; where the case handlers split evenly the
+    customer is left out until another judges them; and what the opinions say of the
+    reviews (how often case handlers agree, beyond chance) is reported."""
+    from training.review import settle_opinions
+
+    reviews = pd.DataFrame(
+        {
+            "id": ["1", "2", "2", "3", "3", "4", "4", "4", "5"],
+            "category": [
+                *["regular", "regular", "irregular", "regular", "regular"],
+                *["needs_support", "regular", "needs_support", "irregular"],
+            ],
+            "reviewer": ["a", "a", "b", "a", "b", "a", "b", "c", "a"],
+        }
+    )
+    settled, opinions = settle_opinions(reviews)
+    assert settled[["id", "category", "reviewer"]].values.tolist() == [
+        ["1", "regular", "a"],
+        ["3", "regular", "b"],
+        ["4", "needs_support", "c"],
+        ["5", "irregular", "a"],
+    ]
+    # Customers 2, 3 and 4: agreeing pairs 0/1, 1/1 and 1/3 of their judgements.
+    assert opinions["reviews_second_opinions"] == 3
+    assert opinions["reviewer_agreement"] == pytest.approx((0 + 1 + 1 / 3) / 3)
+    # Seven judgements: regular 4, irregular 1, needs support 2; chance agreement 21/49.
+    chance = (16 + 1 + 4) / 49
+    assert opinions["reviewer_kappa"] == pytest.approx((4 / 9 - chance) / (1 - chance))
+    assert opinions["reviews_without_majority"] == 1
+    # One judgement per customer: the reviews as they are, and nothing to report.
+    alone = reviews.drop_duplicates("id")
+    assert settle_opinions(alone)[0] is alone and settle_opinions(alone)[1] == {}
+
+
+def test_second_opinions_in_a_file_are_matched_by_their_majority(tmp_path: Path) -> None:
+    """`train --reviews FILE` with several case handlers on a customer: the contract keeps
+    each case handler's judgement (the same case handler twice is a duplicate), and the
+    customer counts once, by the majority, with the opinions' figures beside."""
+    from training.train import load_reviews, match_reviews
+
+    citizens, _ = generate_citizens(3, 1)
+    ids = list(citizens["customer_id"])
+    frame = pd.DataFrame(
+        {
+            "customer_id": [ids[0], ids[0], ids[0], ids[1], ids[1], ids[2], ids[2]],
+            "category": [
+                *["irregular", "regular", "irregular", "regular", "needs_support"],
+                *["regular", "irregular"],
+            ],
+            "reviewer": ["anna", "bo", "cia", "anna", "bo", "anna", "ANNA "],
+            "reviewed_at": ["2026-01-01"] * 7,
+        }
+    )
+    path = tmp_path / "reviews.parquet"
+    frame.to_parquet(path)
+    reviews, rejected = load_reviews(path)
+    assert rejected == 2  # anna twice on the third customer
+    matched = match_reviews("citizens", reviews, np.array([int(i) for i in ids]))
+    assert matched.codes.tolist() == [1, -1, -1]  # irregular by two of three; a split
+    assert matched.opinions["reviews_second_opinions"] == 2
+    assert matched.opinions["reviews_without_majority"] == 1
 
 
 def test_one_exported_file_of_both_rounds_weighs_the_reviews_as_the_filled_in_files(

@@ -122,12 +122,26 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     sample["category"] = truth.reindex(sample["customer_id"]).to_numpy()
     sample["reviewer"] = "anna.svensson"
     sample["reviewed_at"] = pd.Timestamp("2026-11-20", tz="UTC")
+    # A second case handler judged twenty of them, and differed on four: those are split
+    # evenly and wait for a third; the other sixteen count once.
+    second_opinions = sample.head(20).assign(reviewer="bo.berg")
+    other = {"regular": "irregular", "irregular": "needs_support", "needs_support": "regular"}
+    second_opinions.loc[second_opinions.index[:4], "category"] = (
+        second_opinions["category"].head(4).map(other)
+    )
     reviews = tmp_path / "reviews.parquet"
-    sample[["customer_id", "category", "reviewer", "reviewed_at", "note"]].to_parquet(reviews)
+    pd.concat([sample, second_opinions])[
+        ["customer_id", "category", "reviewer", "reviewed_at", "note"]
+    ].to_parquet(reviews)
     trained = _cli(env, "train", "--data", str(data), "--reviews", str(reviews))
     assert trained.returncode == 0, trained.stderr
-    assert "reviews used 200" in trained.stdout
+    assert "reviews used 196" in trained.stdout
     assert "agreement with reviews (cross-validated, 95 %)" in trained.stdout
+    assert (
+        "second opinions: 20 customers judged by several case handlers; 80% of their pairs "
+        "of judgements agree"
+    ) in " ".join(trained.stdout.split())
+    assert "4 split evenly, left out until another judges them" in " ".join(trained.stdout.split())
     # Answered in the file, the first round leaves the review page with the training.
     assert "review page: 200 customers answered in the files taken off it" in " ".join(
         trained.stdout.split()
@@ -203,7 +217,7 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
         env, "train", "--data", str(data), "--reviews", str(reviews), "--reviews", str(answered)
     )
     assert both.returncode == 0, both.stderr
-    assert "reviews used 350" in both.stdout
+    assert "reviews used 346" in both.stdout
     assert "agreement with reviews (cross-validated, 95 %)" in both.stdout
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -137,6 +138,8 @@ def train(
                 f"{report.metrics['review_macro_recall_low']:.3f}-"
                 f"{report.metrics['review_macro_recall_high']:.3f}"
             )
+        if "reviews_second_opinions" in report.metrics:
+            console.print(second_opinions_line(report.metrics))
         if report.unmeasured:
             console.print(
                 f"[yellow]{report.population}: {report.unmeasured}. Review a sample: "
@@ -165,6 +168,18 @@ def train(
             console.print(f"[yellow]{report.population}: {report.next_step}[/yellow]")
     if answered is not None:
         console.print(_answered_off_page(settings, answered))
+
+
+def second_opinions_line(metrics: Mapping[str, float]) -> str:
+    """What the second opinions say of the reviews, in a line: agreement with the reviews
+    cannot exceed the case handlers' agreement with each other."""
+    split = int(metrics["reviews_without_majority"])
+    return (
+        f"second opinions: {int(metrics['reviews_second_opinions']):,} customers judged by "
+        f"several case handlers; {metrics['reviewer_agreement']:.0%} of their pairs of "
+        f"judgements agree (kappa {metrics['reviewer_kappa']:.2f})"
+        + (f"; {split:,} split evenly, left out until another judges them" if split else "")
+    )
 
 
 def _answered_off_page(settings: Settings, answered: pd.DataFrame) -> str:
