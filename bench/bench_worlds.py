@@ -41,6 +41,7 @@ from models.segmenter import ClusterSegmenter  # noqa: E402
 from segmentation.features import build_features, numeric_matrix  # noqa: E402
 from training.evaluate import ReviewWeight, agreement, choose_review_weight  # noqa: E402
 from training.review import (  # noqa: E402
+    SPREAD,
     draw_cross_fitted,
     draw_sample,
     drawn_at_random,
@@ -79,7 +80,11 @@ def answer(
     reviewed[rows] = (
         truth[rows]
         if slips is None
-        else slips.answers(truth[rows], None if suggested is None else suggested[rows])
+        else slips.answers(
+            truth[rows],
+            None if suggested is None else suggested[rows],
+            measuring=(sample["part"] == SPREAD).to_numpy(),
+        )
     )
     weights[rows] = 1.0 / sample["inclusion_probability"].to_numpy()
     return reviewed, weights
@@ -89,9 +94,11 @@ def answer(
 class Slips:
     """Case handlers who are sometimes wrong: each answer, with probability ``rate``, one of
     the other categories at random instead of the true one (``--review-error``). With
-    ``second_opinion``, a customer whose review disagrees with the model in service is
-    reviewed again by another case handler, and by a third where the two differ; the
-    majority stands (the first where all three differ). ``extra``: the reviews that took."""
+    ``second_opinion``, a customer of the spread part (the reviews that estimate the
+    agreement) whose review disagrees with the model in service is reviewed again by
+    another case handler, and by a third where the two differ; the majority stands (the
+    first where all three differ), as on the review page (``segmentation.opinions``).
+    ``extra``: the reviews that took."""
 
     rate: float
     rng: np.random.Generator
@@ -104,11 +111,19 @@ class Slips:
         other = (truth + self.rng.integers(1, self.n_categories, len(truth))) % self.n_categories
         return np.where(wrong, other, truth)
 
-    def answers(self, truth: np.ndarray, suggested: np.ndarray | None = None) -> np.ndarray:
+    def answers(
+        self,
+        truth: np.ndarray,
+        suggested: np.ndarray | None = None,
+        measuring: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The answers to rows of category ``truth``; ``suggested``: the model's category of
+        each; ``measuring``: which rows may get a second opinion (default: all)."""
         first = self._one(truth)
         if not self.second_opinion or suggested is None:
             return first
-        again = np.flatnonzero(first != suggested)
+        open_to = np.ones(len(truth), bool) if measuring is None else measuring
+        again = np.flatnonzero((first != suggested) & open_to)
         second = self._one(truth[again])
         split = again[second != first[again]]
         third = self._one(truth[split])

@@ -49,9 +49,14 @@ class ReviewContract(pa.DataFrameModel):
         ordered = False
 
 
-def reviewer_key(reviewers: pd.Series) -> pd.Series:
+def judge_key(reviewer: str) -> str:
     """Who judged, as compared: ``Anna.Svensson `` and ``anna.svensson`` are one case handler."""
-    return reviewers.astype(str).str.strip().str.casefold()
+    return reviewer.strip().casefold()
+
+
+def reviewer_key(reviewers: pd.Series) -> pd.Series:
+    """``judge_key`` of each row."""
+    return reviewers.astype(str).map(judge_key)
 
 
 def _blank(values: pd.Series) -> np.ndarray:

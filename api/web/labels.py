@@ -32,6 +32,8 @@ POPULATION_SV: dict[str, str] = {"citizens": "medborgare", "employers": "arbetsg
 PART_SV: dict[str, str] = {
     "spread": "slumpvis ur alla grupper",
     "borderline": "gränsfall för modellen",
+    # Offered again: one case handler's judgement was not enough (segmentation.opinions).
+    "second_opinion": "andra bedömning",
 }
 CHANNEL_SV: dict[str, str] = {
     "digital_self_service": "Digital självservice",

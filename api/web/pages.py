@@ -600,7 +600,13 @@ async def review_queue_page(request: Request) -> Response:
     queues = {
         name: await anyio.to_thread.run_sync(
             # The other population: its counts only.
-            partial(store.review_queue, name, page=page, page_size=25 if name == population else 0)
+            partial(
+                store.review_queue,
+                name,
+                page=page,
+                page_size=25 if name == population else 0,
+                judged_by=session.user,  # waiting for another case handler's opinion
+            )
         )
         for name in POPULATIONS
     }
@@ -661,7 +667,14 @@ async def review_form(request: Request, number: str) -> Response:
     _needs_purpose(request, session)
     await _audit(request, session, f"{population}.review_queue", subject, "allowed")
     store = _context(request).store
-    if not await anyio.to_thread.run_sync(store.queued_for_review, population, subject):
+    mine = partial(store.queued_for_review, population, subject, judged_by=session.user)
+    if not await anyio.to_thread.run_sync(mine):
+        if await anyio.to_thread.run_sync(store.queued_for_review, population, subject):
+            raise PageError(
+                404,
+                "Du har redan bedömt kunden",
+                "Kunden väntar på en annan handläggares bedömning, som görs utan att se din.",
+            )
         raise PageError(
             404,
             "Kunden väntar inte på granskning",
@@ -689,9 +702,17 @@ async def review_save(request: Request, number: str) -> Response:
         return _render_review_form(
             request, session, population, subject, queue["open"], errors=errors, form=form
         )
+    # The model's category, never shown on the form: where the judgement differs from it,
+    # another case handler judges the customer too (a second opinion).
+    current = await anyio.to_thread.run_sync(store.current, population, subject)
     await anyio.to_thread.run_sync(
         lambda: store.add_review(
-            population, subject, category=category, reviewer=session.user, note=note
+            population,
+            subject,
+            category=category,
+            reviewer=session.user,
+            note=note,
+            model_category=None if current is None else current["category"],
         )
     )
     queue = await _first_open(store, population, session.user)

@@ -7,9 +7,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, insert, select, update
+from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from data_contracts.reviews import judge_key
+from segmentation.opinions import needs_another_opinion
 from segmentation.store.base import StoreBase
 from segmentation.store.schema import (
     as_utc,
@@ -22,6 +24,12 @@ from segmentation.store.schema import (
 )
 from segmentation.taxonomy import Population
 
+#: The sample's part whose judgements get second opinions: the spread, drawn at random, which
+#: estimates the agreement the gate reads (``training.review``; a slip on a borderline
+#: customer teaches a little wrong, but measures nothing).
+OPINIONS_PART = "spread"
+#: The part a customer offered again for another judgement is listed under.
+SECOND_OPINION = "second_opinion"
 #: How long a customer whose review form a case handler opened is kept from the others.
 REVIEW_HOLD = dt.timedelta(minutes=30)
 
@@ -135,19 +143,84 @@ class CaseWrites(StoreBase):
         category: str,
         reviewer: str,
         note: str | None,
+        model_category: str | None = None,
     ) -> dict[str, Any]:
-        """Record a case handler's judgement of a customer's category."""
+        """Record a case handler's judgement of a customer's category. For a customer in a
+        review sample's spread part (the reviews that estimate the agreement), with the
+        model's category: where the judgements since the customer was queued call for
+        another opinion (``segmentation.opinions``), the customer is offered again, to the
+        other case handlers (``second_opinion`` in the answer)."""
+        now = utcnow()
+        key = int(subject_id)
         values = {
             "population": population,
-            "subject_id": int(subject_id),
+            "subject_id": key,
             "category": category,
             "reviewer": reviewer,
-            "reviewed_at": utcnow(),
+            "reviewed_at": now,
             "note": note,
         }
         with self.begin() as connection:
             connection.execute(insert(reviews).values(**values))
-        return {**values, "subject_id": format_id(population, int(subject_id))}
+            queued = self._queued_row(connection, population, key)
+            again = (
+                queued is not None
+                and queued.part == OPINIONS_PART
+                and needs_another_opinion(
+                    self._judgements(connection, population, key, queued.queued_at), model_category
+                )
+            )
+            if again:
+                connection.execute(
+                    update(review_queue)
+                    .where(self._same_queued(population, key, queued.sample))
+                    .values(reopened_at=now, claimed_by=None, claimed_at=None)
+                )
+        return {
+            **values,
+            "subject_id": format_id(population, key),
+            "second_opinion": bool(again),
+        }
+
+    @staticmethod
+    def _same_queued(population: Population, key: int, sample: str) -> Any:
+        return (
+            (review_queue.c.population == population)
+            & (review_queue.c.subject_id == key)
+            & (review_queue.c.sample == sample)
+        )
+
+    @staticmethod
+    def _queued_row(connection: Connection, population: Population, key: int) -> Any:
+        """The customer's queue row not answered in a file (a customer waits in one sample
+        at a time), or None."""
+        return connection.execute(
+            select(review_queue.c.sample, review_queue.c.part, review_queue.c.queued_at).where(
+                (review_queue.c.population == population)
+                & (review_queue.c.subject_id == key)
+                & review_queue.c.answered_at.is_(None)
+            )
+        ).first()
+
+    @staticmethod
+    def _judgements(
+        connection: Connection, population: Population, key: int, since: dt.datetime
+    ) -> list[str]:
+        """Each case handler's latest judgement of a customer since ``since``, oldest first."""
+        latest: dict[str, str] = {}
+        for row in connection.execute(
+            select(reviews.c.reviewer, reviews.c.category)
+            .where(
+                (reviews.c.population == population)
+                & (reviews.c.subject_id == key)
+                & (reviews.c.reviewed_at >= since)
+            )
+            .order_by(reviews.c.reviewed_at, reviews.c.id)
+        ):
+            judge = judge_key(row.reviewer)
+            latest.pop(judge, None)
+            latest[judge] = row.category
+        return list(latest.values())
 
     # -- the review queue ------------------------------------------------------------------
     def queue_reviews(
@@ -219,12 +292,31 @@ class CaseWrites(StoreBase):
     @staticmethod
     def _answered() -> Any:
         """A queued customer has been answered: in a file (``answered_at``) or by a review
-        given since they were queued (the page, the customer card, the API)."""
+        given since they were queued (the page, the customer card, the API), or since they
+        were offered again for a second opinion (``reopened_at``)."""
         return review_queue.c.answered_at.is_not(None) | exists().where(
             and_(
                 reviews.c.population == review_queue.c.population,
                 reviews.c.subject_id == review_queue.c.subject_id,
+                or_(
+                    review_queue.c.reopened_at.is_(None)
+                    & (reviews.c.reviewed_at >= review_queue.c.queued_at),
+                    # After the judgement that asked for another (made at that moment).
+                    reviews.c.reviewed_at > review_queue.c.reopened_at,
+                ),
+            )
+        )
+
+    @staticmethod
+    def _judged_by(user: str) -> Any:
+        """A queued customer ``user`` has judged since it was queued: not offered to them
+        again (a second opinion is another case handler's)."""
+        return exists().where(
+            and_(
+                reviews.c.population == review_queue.c.population,
+                reviews.c.subject_id == review_queue.c.subject_id,
                 reviews.c.reviewed_at >= review_queue.c.queued_at,
+                reviews.c.reviewer == user,
             )
         )
 
@@ -239,12 +331,17 @@ class CaseWrites(StoreBase):
         page: int = 1,
         page_size: int = 25,
         free_for: str | None = None,
+        judged_by: str | None = None,
     ) -> dict[str, Any]:
         """The customers still to review, oldest sample first and in each sample's order,
-        one page of them, each with who has its form open (within ``REVIEW_HOLD``); with how
-        many are queued and how many are still open. ``free_for``: only the customers nobody
-        else has open (the next one to offer that case handler)."""
+        one page of them, each with who has its form open (within ``REVIEW_HOLD``) and its
+        part (``second_opinion`` where offered again); with how many are queued and how many
+        are still open. ``free_for``: only the customers nobody else has open and that case
+        handler has not judged (the next one to offer them); ``judged_by``: leave out the
+        customers that case handler has judged (waiting for another's opinion)."""
         open_rows = self._open_reviews(population)
+        for user in {u for u in (free_for, judged_by) if u is not None}:
+            open_rows = and_(open_rows, ~self._judged_by(user))
         held = review_queue.c.claimed_at >= utcnow() - REVIEW_HOLD  # NULL: nobody has it
         with self.engine.connect() as connection:
             total = connection.execute(
@@ -255,7 +352,10 @@ class CaseWrites(StoreBase):
             ).scalar_one()
             listed = select(
                 review_queue.c.subject_id,
-                review_queue.c.part,
+                case(
+                    (review_queue.c.reopened_at.is_not(None), SECOND_OPINION),
+                    else_=review_queue.c.part,
+                ).label("part"),
                 review_queue.c.sample,
                 case((held, review_queue.c.claimed_by), else_=None).label("open_by"),
             ).where(open_rows)
@@ -338,47 +438,89 @@ class CaseWrites(StoreBase):
                 .values(claimed_by=user, claimed_at=utcnow())
             )
 
-    def queued_for_review(self, population: Population, subject_id: str) -> bool:
-        """Whether the customer is in a review sample and not reviewed since it was queued."""
+    def queued_for_review(
+        self, population: Population, subject_id: str, *, judged_by: str | None = None
+    ) -> bool:
+        """Whether the customer is in a review sample and not reviewed since it was queued
+        (or offered again); with ``judged_by``, not judged by that case handler either."""
+        open_rows = self._open_reviews(population)
+        if judged_by is not None:
+            open_rows = and_(open_rows, ~self._judged_by(judged_by))
         with self.engine.connect() as connection:
             found = connection.execute(
                 select(review_queue.c.subject_id)
-                .where(self._open_reviews(population))
+                .where(open_rows)
                 .where(review_queue.c.subject_id == int(subject_id))
                 .limit(1)
             ).first()
         return found is not None
 
     def review_records(self, *, include_overrides: bool = True) -> list[dict[str, Any]]:
-        """Every review as a row of `reviews.parquet` (the latest per customer), and, with
-        ``include_overrides``, every override with a reason as a review by its author: a
-        case handler who overrode a category with a reason has judged the customer."""
+        """Every review as a row of `reviews.parquet`: the latest per customer, or, for a
+        customer in a review sample judged since it was queued, each case handler's latest
+        judgement since then (second opinions, which training settles by majority). With
+        ``include_overrides``, every override with a reason counts as a review by its
+        author: a case handler who overrode a category with a reason has judged the
+        customer."""
         latest: dict[tuple[str, int], dict[str, Any]] = {}
+        episodes: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
         with self.engine.connect() as connection:
-            for row in connection.execute(select(reviews).order_by(reviews.c.reviewed_at)):
-                latest[(row.population, row.subject_id)] = {
-                    "population": row.population,
-                    "id": format_id(row.population, row.subject_id),
-                    "category": row.category,
-                    "reviewer": row.reviewer,
-                    "reviewed_at": as_utc(row.reviewed_at),
-                    "note": row.note,
-                }
+            queued = {
+                (row.population, row.subject_id): as_utc(row.queued_at)
+                for row in connection.execute(
+                    select(
+                        review_queue.c.population,
+                        review_queue.c.subject_id,
+                        review_queue.c.queued_at,
+                    )
+                )
+            }
+
+            def judged(key: tuple[str, int], record: dict[str, Any]) -> None:
+                since = queued.get(key)
+                if since is not None and record["reviewed_at"] >= since:
+                    opinions, judge = episodes.setdefault(key, {}), judge_key(record["reviewer"])
+                    earlier = opinions.get(judge)
+                    if earlier is None or earlier["reviewed_at"] <= record["reviewed_at"]:
+                        opinions.pop(judge, None)
+                        opinions[judge] = record
+                known = latest.get(key)
+                if known is None or known["reviewed_at"] <= record["reviewed_at"]:
+                    latest[key] = record
+
+            for row in connection.execute(
+                select(reviews).order_by(reviews.c.reviewed_at, reviews.c.id)
+            ):
+                judged(
+                    (row.population, row.subject_id),
+                    {
+                        "population": row.population,
+                        "id": format_id(row.population, row.subject_id),
+                        "category": row.category,
+                        "reviewer": row.reviewer,
+                        "reviewed_at": as_utc(row.reviewed_at),
+                        "note": row.note,
+                    },
+                )
             if include_overrides:
                 for row in connection.execute(select(overrides)):
-                    key = (row.population, row.subject_id)
-                    when = as_utc(row.created_at)
-                    known = latest.get(key)
-                    if row.reason.strip() and (known is None or known["reviewed_at"] < when):
-                        latest[key] = {
-                            "population": row.population,
-                            "id": format_id(row.population, row.subject_id),
-                            "category": row.category,
-                            "reviewer": row.actor,
-                            "reviewed_at": when,
-                            "note": f"override: {row.reason}",
-                        }
-        return list(latest.values())
+                    if row.reason.strip():
+                        judged(
+                            (row.population, row.subject_id),
+                            {
+                                "population": row.population,
+                                "id": format_id(row.population, row.subject_id),
+                                "category": row.category,
+                                "reviewer": row.actor,
+                                "reviewed_at": as_utc(row.created_at),
+                                "note": f"override: {row.reason}",
+                            },
+                        )
+        return [
+            record
+            for key, last in latest.items()
+            for record in (list(episodes[key].values()) if key in episodes else [last])
+        ]
 
 
 def _chunks(values: list[int], size: int = 10_000) -> list[list[int]]:

@@ -233,6 +233,9 @@ review_queue = Table(
     # When the customer's review came in a file (``segmentation train --reviews``): off the
     # page, still counted in the sample.
     Column("answered_at", DateTime(timezone=True)),
+    # When the customer was offered again for another case handler's judgement (a second
+    # opinion, ``segmentation.opinions``): open until a judgement comes after it.
+    Column("reopened_at", DateTime(timezone=True)),
     Index("ix_review_queue_subject", "population", "subject_id"),
 )
 
@@ -322,7 +325,7 @@ AUDIT_ADDED_COLUMNS = ("request_id", "client")
 ADDED_COLUMNS = {
     "segment_periods": ("soft_confusion", "loads", "input_blocks"),
     "batch_runs": ("soft_confusion", "loads"),
-    "segment_review_queue": ("answered_at",),
+    "segment_review_queue": ("answered_at", "reopened_at"),
 }
 
 

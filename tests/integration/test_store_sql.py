@@ -326,6 +326,77 @@ def test_a_review_sample_is_queued_in_order_and_a_review_takes_a_customer_off(
     assert store.withdraw_sample("s3") == (1, 0)
 
 
+def test_a_judgement_that_differs_from_the_model_is_judged_again_by_others(
+    store: SegmentStore,
+) -> None:
+    """Second opinions on the review page: a queued customer of the spread part judged
+    otherwise than the model is offered again, to the other case handlers only; two who
+    split call a third; the majority closes it. A borderline customer gets none. The export
+    holds each case handler's judgement since the customer was queued (training settles
+    them), and the latest judgement of anyone else."""
+    import time
+
+    agreed, differs, edge = "195002021231", "196003031232", "197004041233"
+    store.add_review("citizens", differs, category="regular", reviewer="dan", note=None)
+    time.sleep(0.01)
+    store.queue_reviews("citizens", "s1", [edge, agreed, differs], ["borderline", *["spread"] * 2])
+    # A borderline customer teaches, and measures nothing: one judgement is enough.
+    answer = store.add_review(
+        "citizens", edge, category="irregular", reviewer="anna", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is False
+    answer = store.add_review(
+        "citizens", agreed, category="regular", reviewer="anna", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is False
+    answer = store.add_review(
+        "citizens", differs, category="irregular", reviewer="anna", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is True
+    # Open again, for bo; not for anna, who judged it.
+    queue = store.review_queue("citizens", free_for="bo")
+    assert [(c["customer_id"], c["part"]) for c in queue["customers"]] == [
+        (differs, "second_opinion")
+    ]
+    assert store.review_queue("citizens", free_for="anna")["customers"] == []
+    assert store.review_queue("citizens", judged_by="anna")["open"] == 0
+    assert store.queued_for_review("citizens", differs)
+    assert not store.queued_for_review("citizens", differs, judged_by="anna")
+    assert store.queued_for_review("citizens", differs, judged_by="bo")
+    # bo differs from anna: a third case handler decides.
+    time.sleep(0.01)
+    answer = store.add_review(
+        "citizens", differs, category="regular", reviewer="bo", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is True
+    assert [c["customer_id"] for c in store.review_queue("citizens", free_for="cia")[
+        "customers"
+    ]] == [differs]  # fmt: skip
+    assert store.review_queue("citizens", free_for="bo")["customers"] == []
+    time.sleep(0.01)
+    answer = store.add_review(
+        "citizens", differs, category="irregular", reviewer="cia", note="flytt",
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is False
+    assert store.review_queue("citizens")["open"] == 0
+    exported = sorted(
+        (r["id"], r["reviewer"], r["category"])
+        for r in store.review_records(include_overrides=False)
+    )
+    assert exported == [
+        (agreed, "anna", "regular"),
+        (differs, "anna", "irregular"),
+        (differs, "bo", "regular"),
+        (differs, "cia", "irregular"),
+        (edge, "anna", "irregular"),
+    ]  # dan's judgement, from before the customer was queued, is no opinion on it
+
+
 def test_a_review_form_open_keeps_the_customer_from_others_for_a_while(
     store: SegmentStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

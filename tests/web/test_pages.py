@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -310,15 +311,31 @@ def test_pages_reflow_at_200_percent_zoom(browser: Any, site: Site) -> None:
 
 
 def _queue_two(
-    site: Site, small_population: Path, sample: str, start: int = 5, n: int = 2
+    site: Site,
+    small_population: Path,
+    sample: str,
+    start: int = 5,
+    n: int = 2,
+    categories: Sequence[str] | None = None,
+    first_part: str = "borderline",
 ) -> list[str]:
     """``n`` customers of the site's population queued for review, as `review sample` does
-    (the first borderline, the others spread)."""
+    (the first ``first_part``, the others spread); with ``categories``, the k-th one of the
+    model's category ``categories[k]`` (a judgement that agrees with the model asks for no
+    second opinion, so the queue the session shares empties)."""
     import pandas as pd
 
     ids = pd.read_parquet(small_population / "citizens.parquet")["customer_id"].astype(str)
-    chosen = [ids.iloc[start + 4 * k] for k in range(n)]
-    parts = ["borderline"] + ["spread"] * (n - 1)
+    candidates = iter(ids.iloc[start::4])
+    chosen: list[str] = []
+    for k in range(n):
+        customer = next(candidates)
+        while categories is not None and (
+            site.store.current("citizens", customer)["category"] != categories[k]
+        ):
+            customer = next(candidates)
+        chosen.append(customer)
+    parts = [first_part] + ["spread"] * (n - 1)
     site.store.queue_reviews("citizens", sample, chosen, parts)
     return chosen
 
@@ -328,7 +345,9 @@ def test_a_case_handler_works_through_the_review_queue(
 ) -> None:
     """The review sample on its page: blind (the model's category is not shown), one
     customer after the other, each judgement stored as a review and audited."""
-    first, second = _queue_two(site, small_population, "20261201T000000000001")
+    first, second = _queue_two(
+        site, small_population, "20261201T000000000001", categories=["irregular", "needs_support"]
+    )
     assert site.store.review_queue("citizens")["open"] == 2  # only these two
     sign_in(page, site, "anna")
     page.get_by_role("link", name="Granskning").click()
@@ -386,7 +405,9 @@ def test_a_review_is_given_with_the_keyboard_alone(
 ) -> None:
     """The blind review form: arrow keys choose among the everyday lives, Tab reaches the
     note, Enter sends it."""
-    first, second = _queue_two(site, small_population, "20261201T000000000003", start=30)
+    first, second = _queue_two(
+        site, small_population, "20261201T000000000003", start=30, categories=["irregular"] * 2
+    )
     sign_in(page, site, "anna")
     page.goto(f"{site.url}/granskning/{first}")
     page.get_by_label("Syfte").focus()
@@ -418,7 +439,12 @@ def test_two_case_handlers_are_offered_different_customers(
 
     site.store.add_user("bo", "case_handler", hash_password(PASSWORD))
     first, second, third = _queue_two(
-        site, small_population, "20261201T000000000004", start=50, n=3
+        site,
+        small_population,
+        "20261201T000000000004",
+        start=50,
+        n=3,
+        categories=["needs_support", "regular", "regular"],
     )
     pages = []
     for user in ("anna", "bo"):
@@ -446,6 +472,69 @@ def test_two_case_handlers_are_offered_different_customers(
         anna_context.close()
         bo_context.close()
         site.store.add_review("citizens", third, category="regular", reviewer="t", note=None)
+
+
+def test_a_judgement_that_differs_from_the_model_gets_a_second_opinion(
+    browser: Any, site: Site, small_population: Path
+) -> None:
+    """anna judges a customer otherwise than the model (which she does not see): the
+    customer waits for another case handler, marked as a second opinion, and is not offered
+    to anna again; cia judges it blind, agrees with anna, and the customer leaves the queue.
+    Both judgements go to training, which settles them by majority."""
+    from segmentation.security import hash_password
+
+    site.store.add_user("cia", "case_handler", hash_password(PASSWORD))
+    (customer,) = _queue_two(
+        site,
+        small_population,
+        "20261201T000000000006",
+        start=70,
+        n=1,
+        categories=["regular"],
+        first_part="spread",  # the reviews that measure the model get second opinions
+    )
+    sessions = {}
+    for user in ("anna", "cia"):
+        context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
+        opened = context.new_page()
+        sign_in(opened, site, user)
+        opened.goto(f"{site.url}/granskning")
+        opened.get_by_label("Syfte").fill("granskning av urval")
+        opened.get_by_role("button", name="Fortsätt").click()
+        sessions[user] = (context, opened)
+    anna, cia = sessions["anna"][1], sessions["cia"][1]
+    try:
+        anna.get_by_role("link", name=_dashed(customer)).click()
+        anna.get_by_label("Oregelbunden vardag").check()
+        anna.get_by_role("button", name="Spara och gå till nästa").click()
+        expect(anna.get_by_role("status")).to_contain_text("inga fler lediga kunder")
+        expect(anna.locator("table")).to_have_count(0)  # not hers to judge again
+        answer = anna.goto(f"{site.url}/granskning/{customer}")
+        assert answer is not None and answer.status == 404
+        expect(anna.get_by_role("heading", name="Du har redan bedömt kunden")).to_be_visible()
+        assert not _serious(anna)
+        cia.reload()
+        row = cia.locator("tr", has_text=_dashed(customer))
+        expect(row).to_contain_text("andra bedömning")
+        assert not _serious(cia)
+        cia.screenshot(path=str(SHOTS / "andra-bedomning.png"), full_page=False)
+        row.get_by_role("link").click()
+        # Blind: neither the model's category nor anna's judgement, nor that she judged.
+        expect(cia.get_by_label("Oregelbunden vardag")).not_to_be_checked()
+        assert "anna" not in cia.content()
+        cia.get_by_label("Oregelbunden vardag").check()
+        cia.get_by_role("button", name="Spara och gå till nästa").click()
+        expect(cia.get_by_role("status")).to_contain_text("inga fler lediga kunder")
+    finally:
+        for context, _ in sessions.values():
+            context.close()
+    assert not site.store.queued_for_review("citizens", customer)
+    judged = sorted(
+        (r["reviewer"], r["category"])
+        for r in site.store.review_records(include_overrides=False)
+        if r["id"] == customer
+    )
+    assert judged == [("anna", "irregular"), ("cia", "irregular")]
 
 
 def test_an_employer_in_the_review_queue_is_judged_by_size(
