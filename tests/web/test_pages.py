@@ -430,6 +430,21 @@ def test_a_review_is_given_with_the_keyboard_alone(
     site.store.add_review("citizens", second, category="regular", reviewer="t", note=None)
 
 
+def _on_review_page(browser: Any, site: Site, *users: str) -> list[tuple[Any, Any]]:
+    """Each user signed in, in a browser context of their own, on Granskning with its
+    purpose given: (context, page) per user, in order."""
+    sessions = []
+    for user in users:
+        context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
+        opened = context.new_page()
+        sign_in(opened, site, user)
+        opened.goto(f"{site.url}/granskning")
+        opened.get_by_label("Syfte").fill("granskning av urval")
+        opened.get_by_role("button", name="Fortsätt").click()
+        sessions.append((context, opened))
+    return sessions
+
+
 def test_two_case_handlers_are_offered_different_customers(
     browser: Any, site: Site, small_population: Path
 ) -> None:
@@ -446,16 +461,7 @@ def test_two_case_handlers_are_offered_different_customers(
         n=3,
         categories=["needs_support", "regular", "regular"],
     )
-    pages = []
-    for user in ("anna", "bo"):
-        context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
-        opened = context.new_page()
-        sign_in(opened, site, user)
-        opened.goto(f"{site.url}/granskning")
-        opened.get_by_label("Syfte").fill("granskning av urval")
-        opened.get_by_role("button", name="Fortsätt").click()
-        pages.append((context, opened))
-    (anna_context, anna), (bo_context, bo) = pages
+    (anna_context, anna), (bo_context, bo) = _on_review_page(browser, site, "anna", "bo")
     try:
         anna.get_by_role("link", name=_dashed(first)).click()  # anna has the first open
         bo.reload()
@@ -493,16 +499,8 @@ def test_a_judgement_that_differs_from_the_model_gets_a_second_opinion(
         categories=["regular"],
         first_part="spread",  # the reviews that measure the model get second opinions
     )
-    sessions = {}
-    for user in ("anna", "cia"):
-        context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
-        opened = context.new_page()
-        sign_in(opened, site, user)
-        opened.goto(f"{site.url}/granskning")
-        opened.get_by_label("Syfte").fill("granskning av urval")
-        opened.get_by_role("button", name="Fortsätt").click()
-        sessions[user] = (context, opened)
-    anna, cia = sessions["anna"][1], sessions["cia"][1]
+    sessions = _on_review_page(browser, site, "anna", "cia")
+    (_, anna), (_, cia) = sessions
     try:
         anna.get_by_role("link", name=_dashed(customer)).click()
         anna.get_by_label("Oregelbunden vardag").check()
@@ -526,7 +524,7 @@ def test_a_judgement_that_differs_from_the_model_gets_a_second_opinion(
         cia.get_by_role("button", name="Spara och gå till nästa").click()
         expect(cia.get_by_role("status")).to_contain_text("inga fler lediga kunder")
     finally:
-        for context, _ in sessions.values():
+        for context, _ in sessions:
             context.close()
     assert not site.store.queued_for_review("citizens", customer)
     judged = sorted(
