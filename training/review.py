@@ -519,9 +519,11 @@ def settle_opinions(reviews: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, floa
     on whom they are split evenly has no majority and is left out until someone else
     judges them (counted). Also what the second opinions say of the reviews themselves,
     where there are any: how many customers several case handlers judged, the share of
-    pairs of their judgements that agree (the reviews' own agreement, which caps what
-    agreement with the reviews can show), Fleiss' kappa (that share beyond what the
-    categories' shares give by chance), and how many had no majority.
+    pairs of their judgements that agree, Fleiss' kappa (that share beyond what the
+    categories' shares give by chance), and how many had no majority. On the review page
+    the customers judged twice are those whose first judgement differed from the model's
+    category, so the share says how often a second case handler confirms the first there
+    (low where first judgements slip), not how often case handlers agree at large.
 
     ``reviews``: validated reviews of one population (``id``, ``category``, in the order
     given); each row of a customer is another case handler's judgement."""

@@ -316,7 +316,7 @@ class CaseWrites(StoreBase):
                 reviews.c.population == review_queue.c.population,
                 reviews.c.subject_id == review_queue.c.subject_id,
                 reviews.c.reviewed_at >= review_queue.c.queued_at,
-                reviews.c.reviewer == user,
+                func.lower(func.trim(reviews.c.reviewer)) == judge_key(user),
             )
         )
 

@@ -171,8 +171,7 @@ def train(
 
 
 def second_opinions_line(metrics: Mapping[str, float]) -> str:
-    """What the second opinions say of the reviews, in a line: agreement with the reviews
-    cannot exceed the case handlers' agreement with each other."""
+    """What the second opinions say of the reviews, in a line (``settle_opinions``)."""
     split = int(metrics["reviews_without_majority"])
     return (
         f"second opinions: {int(metrics['reviews_second_opinions']):,} customers judged by "
