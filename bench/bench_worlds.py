@@ -16,6 +16,12 @@ share-matched naming, is the checkout before commit 838c611; the README quotes i
 
     .venv/bin/python bench/bench_worlds.py --size 100000 --seeds 0 1 2
     .venv/bin/python bench/bench_worlds.py --worlds life_course_86 --rounds 400 200 200 200
+
+Case handlers who slip: ``--review-error 0.05`` answers 5 % of the reviews wrongly (another
+category at random), and ``--second-opinion`` asks another case handler where a spread
+review disagrees with the model, as the review page does (``segmentation.opinions``):
+
+    .venv/bin/python bench/bench_worlds.py --seeds 0 --review-error 0.05 --second-opinion
 """
 
 from __future__ import annotations
