@@ -446,6 +446,7 @@ def draw_cross_fitted(
     n: int,
     seed: int,
     part: str = BORDERLINE,
+    exclude: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """A later round of review when spread reviews are answered already ("Rounds" above):
     the spread reviews are split in two halves (``review_halves``), a model is fitted with
@@ -457,7 +458,8 @@ def draw_cross_fitted(
 
     ``reviewed``: category index per row (-1: none); ``estimating``: rows whose review has
     a design weight; ``halves``: each row's half from earlier cross-fitted rounds (-1:
-    none). Returns the sample (as ``draw_from_scores``, with each row's ``half``; -1 for
+    none); ``exclude``: rows never to draw besides the reviewed ones (judged without a
+    settled category). Returns the sample (as ``draw_from_scores``, with each row's ``half``; -1 for
     the spread part, drawn by the first half's model's strata)."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)}")
@@ -465,7 +467,7 @@ def draw_cross_fitted(
     half_of = np.asarray(halves, dtype=np.int64).copy()
     spread_answered = (reviewed >= 0) & np.asarray(estimating, dtype=bool)
     half_of[spread_answered] = review_halves(np.asarray(ids)[spread_answered])
-    taken = reviewed >= 0
+    taken = (reviewed >= 0) | (False if exclude is None else np.asarray(exclude, dtype=bool))
     n = min(n, int((~taken).sum()))
     if n < 1:
         raise ValueError("every customer is reviewed already")
@@ -552,3 +554,12 @@ def settle_opinions(reviews: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, floa
         "reviewer_kappa": float(kappa),
         "reviews_without_majority": float(tied.sum()),
     }
+
+
+def judged_ids(reviews: pd.DataFrame | None, population: Population) -> np.ndarray:
+    """The ids (int64) of the customers of ``population`` that validated ``reviews`` judge,
+    settled or not: none of them is drawn for review again."""
+    if reviews is None:
+        return np.empty(0, dtype=np.int64)
+    mine = reviews.loc[reviews["population"] == population, "id"]
+    return np.unique(mine.astype("int64").to_numpy())

@@ -243,6 +243,53 @@ def test_a_round_asks_for_no_more_than_is_left() -> None:
         draw_from_scores(strata, margin, np.arange(50), n=5, seed=0, part="half")
 
 
+def test_a_later_round_never_draws_a_customer_whose_case_handlers_split() -> None:
+    """Judged but unsettled (split without a majority) is reviewed all the same: a later
+    round never draws the customer (its design would have turned a spread review into a
+    borderline one); the third judgement comes from `review opinions` or the page."""
+    from models.segmenter import ClusterSegmenter
+    from segmentation.features import numeric_matrix
+    from training.review import draw_cross_fitted, judged_ids
+
+    citizens, truth = generate_citizens(3_000, 5)
+    raw = numeric_matrix(citizens, "citizens")
+    ids = np.arange(len(raw))
+    names = ["regular", "irregular", "needs_support"]
+    reviewed = np.full(len(raw), -1)
+    rows = np.random.default_rng(5).choice(len(raw), size=150, replace=False)
+    reviewed[rows] = pd.Categorical(truth["category"].to_numpy()[rows], categories=names).codes
+
+    def draw(exclude: np.ndarray | None) -> np.ndarray:
+        sample = draw_cross_fitted(
+            ClusterSegmenter("citizens", random_state=5),
+            raw,
+            ids,
+            reviewed,
+            reviewed >= 0,
+            np.full(len(raw), -1),
+            n=100,
+            seed=5,
+            exclude=exclude,
+        )
+        return sample["id"].to_numpy()
+
+    unaware = draw(None)
+    split = np.zeros(len(raw), dtype=bool)
+    split[unaware[:30]] = True  # the least sure: where case handlers split
+    aware = draw(split)
+    assert not split[aware].any() and not (reviewed[aware] >= 0).any()
+    assert len(np.unique(aware)) == 100
+    # The ids every judgement names, settled or not, of one population.
+    given = pd.DataFrame(
+        {
+            "population": ["citizens", "citizens", "citizens", "employers"],
+            "id": ["7", "3", "7", "5"],
+        }
+    )
+    assert judged_ids(given, "citizens").tolist() == [3, 7]
+    assert judged_ids(None, "citizens").size == 0
+
+
 def test_the_halves_are_the_same_in_every_round_and_split_the_reviews_evenly() -> None:
     ids = np.arange(100_000_000_000, 100_000_002_000)
     halves = review_halves(ids)

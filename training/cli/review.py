@@ -15,6 +15,7 @@ from training.cli.common import console, on_review_page
 if TYPE_CHECKING:
     import pandas as pd
 
+    from models.segmenter import ClusterSegmenter
     from segmentation.settings import Settings
     from segmentation.store import SegmentStore
 
@@ -70,13 +71,13 @@ def review_sample(
     from data_contracts.identifiers import as_integers
     from data_contracts.validation import ID_COLUMN, validate
     from models.registry import configure_mlflow, load_champion
-    from models.segmenter import ClusterSegmenter
     from segmentation.features import numeric_matrix
     from training.files import atomic_write_parquet
     from training.review import (
         PARTS,
         draw_cross_fitted,
         draw_from_scores,
+        judged_ids,
         keep_design,
         load_designs,
         review_halves,
@@ -119,14 +120,15 @@ def review_sample(
         raw = numeric_matrix(accepted, population)  # type: ignore[arg-type]
         column = accepted[ID_COLUMN[population]]
         ids = column.to_numpy()
-        reviewed = match_reviews(population, answered_reviews, as_integers(column), designs)  # type: ignore[arg-type]
-        exclude = reviewed.codes >= 0
+        numbers = as_integers(column)
+        reviewed = match_reviews(population, answered_reviews, numbers, designs)  # type: ignore[arg-type]
+        # Never drawn again: every customer reviewed, also one whose case handlers split
+        # (left out of training until a third case handler judges them;
+        # a later round's design would have made a spread review borderline).
+        exclude = np.isin(numbers, judged_ids(answered_reviews, population))  # type: ignore[arg-type]
+        settled = reviewed.codes >= 0
         estimating = reviewed.representative
-        template = ClusterSegmenter(
-            population,  # type: ignore[arg-type]
-            max_fit_rows=settings.train_sample_rows,
-            random_state=settings.seed,
-        )
+        template = _sampling_template(population, settings)
         if champion_model is not None:
             # The champion's way of weighing reviews, not its names (it learnt from them).
             template.set_params(
@@ -150,6 +152,7 @@ def review_sample(
                     n=n,
                     seed=settings.seed,
                     part=part,
+                    exclude=exclude,
                 )
             steered = pd.DataFrame({"id": ids[estimating], "half": review_halves(ids[estimating])})
             source = f"two models, each taught by half of {int(estimating.sum()):,} spread reviews"
@@ -183,7 +186,7 @@ def review_sample(
         if not scored:
             raise typer.BadParameter(f"{path.name} has no valid row", param_hint="--data")
         strata, margin, ids = (np.concatenate(parts) for parts in zip(*scored, strict=True))
-        exclude = np.zeros(len(ids), dtype=bool)
+        exclude = settled = np.zeros(len(ids), dtype=bool)
         sample = draw_from_scores(strata, margin, ids, n=n, seed=settings.seed, part=part)
     if not len(sample):
         raise typer.BadParameter("every customer is reviewed already", param_hint="--reviews")
@@ -191,7 +194,8 @@ def review_sample(
     atomic_write_parquet(sample_file(population, sample), out)  # type: ignore[arg-type]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     keep_design(settings.home, population, sample, stamp, steered)  # type: ignore[arg-type]
-    answered_ids = [str(i) for i in ids[exclude]] if answered_reviews is not None else []
+    # Off the page: the customers the files settle (a split one may wait there for a third).
+    answered_ids = [str(i) for i in ids[settled]] if answered_reviews is not None else []
     queued = _queue(settings, population, stamp, sample, answered_ids) if queue else ""
     parts = sample["part"].value_counts().to_dict()
     left_out = int(np.sum(exclude))
@@ -216,6 +220,18 @@ def review_sample(
             "drawn with `--reviews` of the rounds before, each followed by a training "
             '(README, "The review loop").'
         )
+
+
+def _sampling_template(population: str, settings: Settings) -> ClusterSegmenter:
+    """The model that draws a sample where there is no champion (fitted on the whole
+    table with the settings' seed, so `review opinions` fits the same one again)."""
+    from models.segmenter import ClusterSegmenter
+
+    return ClusterSegmenter(
+        population,  # type: ignore[arg-type]
+        max_fit_rows=settings.train_sample_rows,
+        random_state=settings.seed,
+    )
 
 
 def _queue(
