@@ -563,3 +563,63 @@ def judged_ids(reviews: pd.DataFrame | None, population: Population) -> np.ndarr
         return np.empty(0, dtype=np.int64)
     mine = reviews.loc[reviews["population"] == population, "id"]
     return np.unique(mine.astype("int64").to_numpy())
+
+
+def awaiting_opinion(
+    reviews: pd.DataFrame, designs: pd.DataFrame, model_category: pd.Series
+) -> pd.DataFrame:
+    """The spread customers whose reviews call for another case handler's judgement, for
+    agencies that review in files (pure; the rule is ``segmentation.opinions``, the one the
+    review page applies): judged once otherwise than the model, or split without a
+    majority. One row each, in the order first judged: ``id``, ``part``,
+    ``inclusion_probability`` (as drawn, so the new judgement weighs as the first did),
+    ``judged_by`` (the case handlers who judged already, to give it to someone else) and
+    ``judgements``.
+
+    ``reviews``: validated reviews of one population (``load_reviews``: each case handler's
+    latest judgement); a review's own ``part`` and ``inclusion_probability`` columns where
+    filled in, else the kept ``designs``; ``model_category``: the model's category by id
+    (str), for the customers it scored."""
+    from segmentation.opinions import needs_another_opinion
+
+    columns = ["id", "part", "inclusion_probability", "judged_by", "judgements"]
+    if not len(reviews):
+        return pd.DataFrame(columns=columns)
+    ids = reviews["id"].astype(str)
+    drawn = designs[designs["part"] != STEERED].drop_duplicates("id", keep="last").set_index("id")
+    own_part = (
+        reviews["part"] if "part" in reviews.columns else pd.Series(None, index=reviews.index)
+    )
+    part = own_part.where(own_part.notna(), drawn["part"].reindex(ids).to_numpy())
+    own_p = (
+        pd.to_numeric(reviews["inclusion_probability"], errors="coerce")
+        if "inclusion_probability" in reviews.columns
+        else pd.Series(np.nan, index=reviews.index)
+    )
+    probability = own_p.where(own_p.notna(), drawn["inclusion_probability"].reindex(ids).to_numpy())
+    frame = pd.DataFrame(
+        {
+            "id": ids.to_numpy(),
+            "part": part.to_numpy(),
+            "inclusion_probability": probability.to_numpy(dtype=np.float64),
+            "category": reviews["category"].astype(str).to_numpy(),
+            "reviewer": reviews["reviewer"].astype(str).str.strip().to_numpy(),
+            "reviewed_at": reviews["reviewed_at"].to_numpy(),
+        }
+    )
+    spread = frame[frame["part"] == SPREAD].sort_values("reviewed_at", kind="stable")
+    suggested = model_category.reindex(spread["id"].drop_duplicates())
+    rows = []
+    for customer, judged in spread.groupby("id", sort=False):
+        category = suggested.get(customer)
+        if needs_another_opinion(list(judged["category"]), None if pd.isna(category) else category):
+            rows.append(
+                {
+                    "id": customer,
+                    "part": SPREAD,
+                    "inclusion_probability": float(judged["inclusion_probability"].iloc[0]),
+                    "judged_by": ", ".join(judged["reviewer"]),
+                    "judgements": len(judged),
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)

@@ -434,6 +434,58 @@ def test_second_opinions_in_a_file_are_matched_by_their_majority(tmp_path: Path)
     assert matched.opinions["reviews_without_majority"] == 1
 
 
+def test_files_ask_another_case_handler_where_a_spread_judgement_differs_or_splits() -> None:
+    """`review opinions`: the spread customers judged once otherwise than the model, or by
+    case handlers who split, each once with who judged already; a borderline customer, one
+    judged as the model has it, one with a majority, one the model did not score (its id
+    not in the data) and one with three judgements get none. The part and probability come
+    from the review's own columns, else from the kept design."""
+    from training.review import awaiting_opinion
+
+    when = pd.Timestamp("2026-11-20", tz="UTC")
+    reviews = pd.DataFrame(
+        {
+            "id": ["1", "2", "3", "4", "4", "5", "5", "5", "6", "7", "8", "8"],
+            "category": [
+                *["irregular", "regular", "irregular", "regular", "irregular", "regular"],
+                *["irregular", "needs_support", "irregular", "irregular", "regular", "regular"],
+            ],
+            "reviewer": [
+                *["anna", "anna", "anna", "anna", " bo", "anna", "bo", "cia"],
+                *["anna", "anna", "anna", "bo"],
+            ],
+            "reviewed_at": [when + pd.Timedelta(minutes=m) for m in range(12)],
+            "part": [
+                *[None, "spread", "borderline", "spread", "spread", "spread", "spread"],
+                *["spread", "spread", None, "spread", "spread"],
+            ],
+            "inclusion_probability": [np.nan, 0.2, 0.1, *[0.3] * 5, 0.4, np.nan, 0.1, 0.1],
+        }
+    )
+    designs = pd.DataFrame(
+        {
+            "id": ["1", "1", "7"],
+            "part": ["borderline", "spread", "borderline"],
+            "inclusion_probability": [np.nan, 0.05, np.nan],
+            "half": [-1, -1, -1],
+            "population": "citizens",
+            "sample": ["a", "b", "b"],
+        }
+    )
+    model = pd.Series(["regular"] * 5 + ["regular"] + ["regular"], index=list("1234578"))
+    waiting = awaiting_opinion(reviews, designs, model)
+    assert waiting.to_dict("list") == {
+        "id": ["1", "4"],
+        "part": ["spread", "spread"],
+        "inclusion_probability": [0.05, 0.3],
+        "judged_by": ["anna", "anna, bo"],
+        "judgements": [1, 2],
+    }
+    # Nothing reviewed: nothing to ask.
+    nothing = awaiting_opinion(reviews.head(0), designs, model)
+    assert nothing.empty and list(nothing.columns) == list(waiting.columns)
+
+
 def test_one_exported_file_of_both_rounds_weighs_the_reviews_as_the_filled_in_files(
     tmp_path: Path,
 ) -> None:

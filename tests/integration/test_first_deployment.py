@@ -133,15 +133,62 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     pd.concat([sample, second_opinions])[
         ["customer_id", "category", "reviewer", "reviewed_at", "note"]
     ].to_parquet(reviews)
-    trained = _cli(env, "train", "--data", str(data), "--reviews", str(reviews))
+    # Second opinions in files: the spread customers anna judged otherwise than the champion
+    # (its categories are in the store since `score`); the twenty borderline ones bo judged
+    # too get none (they teach, they measure nothing).
+    asked_path = tmp_path / "opinions.parquet"
+    asked = _cli(
+        env, "review", "opinions", "--reviews", str(reviews), "--out", str(asked_path),
+        "--data", str(data),
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    opinions = pd.read_parquet(asked_path)
+    store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")
+    spread = sample.loc[sample["part"] == "spread", "customer_id"]
+    differing = {c for c in spread if truth[c] != store.current("citizens", c)["category"]}
+    store.dispose()
+    assert set(opinions["customer_id"]) == differing and len(differing) >= 3
+    assert (opinions["judged_by"] == "anna.svensson").all() and opinions["category"].isna().all()
+    assert (opinions["part"] == "spread").all()
+    assert f"{len(differing)} citizens for another case handler" in asked.stdout
+    # cia answers them, and differs from anna on two: those wait for a third judgement.
+    opinions["category"] = truth.reindex(opinions["customer_id"]).to_numpy()
+    opinions.loc[opinions.index[:2], "category"] = opinions["category"].head(2).map(other)
+    opinions["reviewer"] = "cia.carlsson"
+    opinions["reviewed_at"] = pd.Timestamp("2026-11-21", tz="UTC")
+    given_again = tmp_path / "opinions-answered.parquet"
+    opinions.to_parquet(given_again)
+    third_path = tmp_path / "third.parquet"
+    third = _cli(
+        env, "review", "opinions", "--reviews", str(reviews), "--reviews", str(given_again),
+        "--out", str(third_path), "--data", str(data),
+    )  # fmt: skip
+    assert third.returncode == 0, third.stderr
+    thirds = pd.read_parquet(third_path)
+    assert set(thirds["customer_id"]) == set(opinions["customer_id"].head(2))
+    assert (thirds["judged_by"] == "anna.svensson, cia.carlsson").all()
+    assert "0 judged once otherwise than the champion, 2 split" in " ".join(third.stdout.split())
+    nobody = _cli(
+        env, "review", "opinions", "--reviews", str(reviews), "--out", str(third_path),
+        "--data", str(data), "--population", "employers",
+    )  # fmt: skip
+    assert nobody.returncode == 0, nobody.stderr
+    assert "no employers need another case handler (from 0 reviews" in " ".join(
+        nobody.stdout.split()
+    )
+    assert pd.read_parquet(third_path).empty
+    trained = _cli(
+        env, "train", "--data", str(data), "--reviews", str(reviews), "--reviews", str(given_again)
+    )
     assert trained.returncode == 0, trained.stderr
-    assert "reviews used 196" in trained.stdout
+    assert "reviews used 194" in trained.stdout
     assert "agreement with reviews (cross-validated, 95 %)" in trained.stdout
+    several = 20 + len(differing)
     assert (
-        "second opinions: 20 customers judged by several case handlers; 80% of their pairs "
-        "of judgements agree"
+        f"second opinions: {several} customers judged by several case handlers; "
+        f"{(several - 6) / several:.0%} of their pairs of judgements agree"
     ) in " ".join(trained.stdout.split())
-    assert "4 split evenly, left out until another judges them" in " ".join(trained.stdout.split())
+    assert "6 split evenly, left out until another judges them" in " ".join(trained.stdout.split())
     # Answered in the file, the first round leaves the review page with the training.
     assert "review page: 200 customers answered in the files taken off it" in " ".join(
         trained.stdout.split()

@@ -39,6 +39,7 @@ COMMANDS: tuple[Callable[..., None], ...] = (
 for command in COMMANDS:
     app.command()(command)
 review_app.command("sample")(review.review_sample)
+review_app.command("opinions")(review.review_opinions)
 review_app.command("export")(review.review_export)
 review_app.command("queue")(review.review_queue)
 user_app = typer.Typer(help="Accounts of the people who sign in to the web pages.")

@@ -260,6 +260,93 @@ def _queue(
     )
 
 
+def review_opinions(
+    reviews: Annotated[
+        list[Path],
+        typer.Option(help="reviews.parquet answered (every round's file, as for train)."),
+    ],
+    out: Annotated[Path, typer.Option(help="The Parquet file the other case handlers fill in.")],
+    data: Annotated[Path, typer.Option(help="Folder with the population that was sampled.")],
+    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+) -> None:
+    """Second opinions for agencies that review in files: the spread customers judged once
+    otherwise than the model in service (the champion; with none, the fit that drew the
+    first sample), or by case handlers who split, into a file for another case handler
+    (`judged_by` says who must not take it). Run it between answering a round and training
+    with it; train with every file, this one too. Again on the answered file where the two
+    judgements differ (a third decides). The review page asks for its own."""
+    import pandas as pd
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from data_contracts.validation import ID_COLUMN, validate
+    from models.registry import configure_mlflow, load_champion
+    from segmentation.features import numeric_matrix
+    from training.files import atomic_write_parquet
+    from training.review import awaiting_opinion, load_designs, sample_file
+    from training.score import duplicated_ids
+    from training.train import load_reviews
+
+    if population not in ("citizens", "employers"):
+        raise typer.BadParameter("citizens or employers", param_hint="--population")
+    path = data / f"{population}.parquet"
+    if not path.exists():
+        raise typer.BadParameter(f"no {path.name} in {data}", param_hint="--data")
+    for answered in reviews:
+        if not answered.exists():
+            raise typer.BadParameter(f"{answered} does not exist", param_hint="--reviews")
+    settings = get_settings()
+    configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
+    given, set_aside = load_reviews(reviews)
+    mine = given[given["population"] == population]
+    id_column = ID_COLUMN[population]
+    duplicated = duplicated_ids(path, id_column)
+    try:
+        model = load_champion(population)[0].segmenter  # type: ignore[arg-type]
+        source = "the champion"
+        wanted = pq.read_table(path, filters=pc.field(id_column).isin(mine["id"].astype(str)))
+        rows = validate(wanted.to_pandas(), population, duplicated).accepted  # type: ignore[arg-type]
+    except LookupError:
+        # The model that drew the first sample: the same fit on the same table.
+        table = validate(pq.read_table(path).to_pandas(), population, duplicated).accepted  # type: ignore[arg-type]
+        with console.status("no champion yet: fitting the model that drew the sample"):
+            model = _sampling_template(population, settings).fit(
+                numeric_matrix(table, population)  # type: ignore[arg-type]
+            )
+        source = "the fit that drew the sample (no champion yet)"
+        rows = table[table[id_column].astype(str).isin(mine["id"].astype(str))]
+    categories = pd.Series(
+        model.predict(numeric_matrix(rows, population)) if len(rows) else [],  # type: ignore[arg-type]
+        index=rows[id_column].astype(str).to_numpy(),
+        dtype=object,
+    )
+    waiting = awaiting_opinion(mine, load_designs(settings.home), categories)
+    sample = waiting.assign(priority=range(1, len(waiting) + 1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(
+        sample_file(population, sample).assign(judged_by=waiting["judged_by"].to_numpy()),  # type: ignore[arg-type]
+        out,
+    )
+    split = int((waiting["judgements"] > 1).sum())
+    counted = f"from {len(mine):,} reviews" + (
+        f", {set_aside:,} rows set aside" if set_aside else ""
+    )
+    files = "".join(f" --reviews {p}" for p in reviews)
+    if not len(waiting):
+        console.print(
+            f"no {population} need another case handler ({counted}; an empty {out}): "
+            f"`segmentation train --data {data}{files}`"
+        )
+        return
+    console.print(
+        f"{len(waiting):,} {population} for another case handler -> {out} "
+        f"({len(waiting) - split:,} judged once otherwise than {source}, {split:,} split; "
+        f"{counted}). Give each to a case handler not named in judged_by. Once answered, "
+        f"this command again with that file too (a third where two split), then "
+        f"`segmentation train --data {data}{files} --reviews {out}`"
+    )
+
+
 def review_export(
     out: Annotated[Path, typer.Option(help="reviews.parquet to write.")],
     overrides: Annotated[
