@@ -145,7 +145,8 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     opinions = pd.read_parquet(asked_path)
     store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")
     spread = sample.loc[sample["part"] == "spread", "customer_id"]
-    differing = {c for c in spread if truth[c] != store.current("citizens", c)["category"]}
+    served = {c: (store.current("citizens", c) or {}).get("category") for c in spread}
+    differing = {c for c in spread if truth[c] != served[c]}
     store.dispose()
     assert set(opinions["customer_id"]) == differing and len(differing) >= 3
     assert (opinions["judged_by"] == "anna.svensson").all() and opinions["category"].isna().all()
@@ -266,6 +267,54 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert both.returncode == 0, both.stderr
     assert "reviews used 346" in both.stdout
     assert "agreement with reviews (cross-validated, 95 %)" in both.stdout
+
+
+def test_second_opinions_before_any_champion_ask_against_the_fit_that_drew_the_sample(
+    tmp_path: Path,
+) -> None:
+    """A first round reviewed in files before anything was trained: `review opinions` fits
+    again the model that drew the sample (the same seed, the same table) and asks another
+    case handler where a spread judgement differs from it."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from data_contracts.validation import validate
+    from models.segmenter import ClusterSegmenter
+    from segmentation.features import numeric_matrix
+    from segmentation.settings import Settings
+
+    env = _generated(tmp_path, "life_course", 6, 300, SEGMENTATION_TRAIN_SAMPLE_ROWS="20000")
+    data = tmp_path / "data"
+    sample_path = tmp_path / "sample.parquet"
+    sampled = _cli(
+        env, "review", "sample", "--n", "120", "--part", "spread", "--out", str(sample_path),
+        "--data", str(data), "--no-queue",
+    )  # fmt: skip
+    assert sampled.returncode == 0, sampled.stderr
+    sample = pd.read_parquet(sample_path)
+    truth = pd.read_parquet(data / "citizens_truth.parquet").set_index("customer_id")["category"]
+    sample["category"] = truth.reindex(sample["customer_id"]).to_numpy()
+    sample["reviewer"] = "anna.svensson"
+    sample["reviewed_at"] = pd.Timestamp("2026-11-20", tz="UTC")
+    reviews = tmp_path / "reviews.parquet"
+    sample.to_parquet(reviews)
+    asked = _cli(
+        env, "review", "opinions", "--reviews", str(reviews), "--out", str(tmp_path / "o.parquet"),
+        "--data", str(data),
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    assert "the fit that drew the sample (no champion yet)" in " ".join(asked.stdout.split())
+    table = validate(pq.read_table(data / "citizens.parquet").to_pandas(), "citizens").accepted
+    drew = ClusterSegmenter("citizens", max_fit_rows=20_000, random_state=Settings().seed)
+    drew.fit(numeric_matrix(table, "citizens"))
+    model = pd.Series(drew.predict(numeric_matrix(table, "citizens")), index=table["customer_id"])
+    differing = sample.loc[
+        sample["category"].to_numpy() != model.reindex(sample["customer_id"]).to_numpy(),
+        "customer_id",
+    ]
+    assert 0 < len(differing) < len(sample)
+    asked_for = pd.read_parquet(tmp_path / "o.parquet")["customer_id"]
+    np.testing.assert_array_equal(np.sort(asked_for), np.sort(differing))
 
 
 def test_an_unreadable_registry_is_reported_as_such(tmp_path: Path) -> None:
