@@ -79,14 +79,21 @@ def _singular(population: Population) -> str:
 
 
 async def _write_about(
-    access: Access, population: Population, write: Callable[..., dict[str, Any]], **values: Any
+    access: Access,
+    population: Population,
+    write: Callable[..., dict[str, Any]],
+    *,
+    from_row: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    **values: Any,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The shape of every write about a stored person (override, review): audit the access,
-    find the stored row (404 if unknown), then write. Returns the row and what was stored."""
+    find the stored row (404 if unknown), then write (with ``from_row``'s values of the
+    row). Returns the row and what was stored."""
     context, subject = access.context, access.subject
     await access.record(subject)
     row = (await lookup_record(context, population, subject, with_history=False)).current
-    stored = await context.db(write, population, subject, **values)
+    extra = from_row(row) if from_row is not None else {}
+    stored = await context.db(write, population, subject, **values, **extra)
     return row, stored
 
 
@@ -262,12 +269,15 @@ def add_review(router: APIRouter, population: Population) -> None:
         body: Annotated[body_model, Body()],  # type: ignore[valid-type]
     ) -> ReviewResponse:
         """Record a case handler's judgement of the customer's category; training learns from
-        it (`segmentation review export`, then `train --reviews`)."""
+        it (`segmentation review export`, then `train --reviews`). A customer of a review
+        sample's spread part judged otherwise than the model is offered to another case
+        handler on the review page (a second opinion)."""
         values = body.model_dump()  # type: ignore[attr-defined]
         row, stored = await _write_about(
             access,
             population,
             access.context.store.add_review,
+            from_row=lambda row: {"model_category": row["category"]},
             category=values["category"],
             reviewer=access.principal.actor,
             note=values["note"],

@@ -23,6 +23,8 @@ class Api:
     citizen_id: str
     employer_id: str
     unknown_citizen_id: str
+    #: A stored citizen no other test writes about (a review sample's customer).
+    sampled_citizen_id: str = ""
 
     def token(
         self, role: str, *, subject: str = "tester", minutes: int = 5, citizen: str | None = None
@@ -120,6 +122,7 @@ def api(
             citizen_id=str(citizens["customer_id"].iloc[0]),
             employer_id=str(employers["org_number"].iloc[0]),
             unknown_citizen_id="198112189876",
+            sampled_citizen_id=str(citizens["customer_id"].iloc[1]),
         )
     if request.param == "postgres":
         reset_postgres(url)

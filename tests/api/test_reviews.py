@@ -30,6 +30,45 @@ def test_a_review_is_stored_with_its_reviewer_and_audited(api: Api) -> None:
     assert any(e["action"] == "citizens.review" and e["purpose"] == "review 2026-11" for e in audit)
 
 
+def test_a_review_of_a_sampled_customer_that_differs_from_the_model_asks_another_opinion(
+    api: Api,
+) -> None:
+    """Through the API as on the review page: a customer of a sample's spread part judged
+    otherwise than the model waits for another case handler (not for the one who judged)."""
+    store = api.client.app.state.context.store  # type: ignore[attr-defined]
+    customer = api.sampled_citizen_id
+    model = store.current("citizens", customer)["category"]
+    other = next(c for c in ("regular", "irregular", "needs_support") if c != model)
+    sample = "20261207T000000000001"
+    store.queue_reviews("citizens", sample, [customer], ["spread"])
+    try:
+        headers = {
+            "Authorization": f"Bearer {api.token('case_handler', subject='anna.svensson')}",
+            "X-Purpose": "review 2026-12",
+        }
+        path = f"/v1/citizens/{customer}/reviews"
+        answer = api.client.post(path, headers=headers, json={"category": other})
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["model_category"] == model
+        for_bo = store.review_queue("citizens", free_for="bo.berg")["customers"]
+        assert [(c["customer_id"], c["part"]) for c in for_bo] == [(customer, "second_opinion")]
+        assert not store.review_queue("citizens", free_for="anna.svensson")["customers"]
+        # bo agrees with the model: two judgements that split, a third is asked for.
+        bo = {**headers, "Authorization": f"Bearer {api.token('case_handler', subject='bo.berg')}"}
+        assert api.client.post(path, headers=bo, json={"category": model}).status_code == 201
+        for_cia = store.review_queue("citizens", free_for="cia.carlsson")["customers"]
+        assert [c["customer_id"] for c in for_cia] == [customer]
+        # cia sides with anna: a majority, and nothing waits.
+        cia = {
+            **headers,
+            "Authorization": f"Bearer {api.token('case_handler', subject='cia.carlsson')}",
+        }
+        assert api.client.post(path, headers=cia, json={"category": other}).status_code == 201
+        assert not store.review_queue("citizens", free_for="dan.dahl")["customers"]
+    finally:
+        store.withdraw_sample(sample)
+
+
 def test_reviews_are_refused_for_other_roles_and_bad_bodies(api: Api) -> None:
     path = f"/v1/citizens/{api.citizen_id}/reviews"
     body = {"category": "regular"}

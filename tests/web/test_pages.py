@@ -24,13 +24,14 @@ def _dashed(number: str) -> str:
     return f"{number[:8]}-{number[8:]}"
 
 
-def _open_card(page: Any, site: Site) -> None:
-    page.get_by_label("Personnummer eller organisationsnummer").fill(_dashed(site.citizen_id))
+def _open_card(page: Any, site: Site, customer: str | None = None) -> None:
+    customer = customer or site.citizen_id
+    page.get_by_label("Personnummer eller organisationsnummer").fill(_dashed(customer))
     page.get_by_role("button", name="Sök").click()
     expect(page).to_have_url(re.compile(r"/syfte"))
     page.get_by_label("Syfte").fill("ärende 2026-117")
     page.get_by_role("button", name="Fortsätt").click()
-    expect(page).to_have_url(re.compile(f"/kund/{site.citizen_id}$"))
+    expect(page).to_have_url(re.compile(f"/kund/{customer}$"))
 
 
 def _serious(page: Any) -> list[str]:
@@ -533,6 +534,49 @@ def test_a_judgement_that_differs_from_the_model_gets_a_second_opinion(
         if r["id"] == customer
     )
     assert judged == [("anna", "irregular"), ("cia", "irregular")]
+
+
+def test_a_review_from_the_customer_card_of_a_sampled_customer_asks_another_opinion(
+    page: Any, site: Site, small_population: Path
+) -> None:
+    """The card's review form, as on Granskning: stored and audited, and a customer waiting
+    in a sample's spread part judged otherwise than the model is offered to another case
+    handler (a slip there would otherwise go into the measurement unchecked)."""
+    (customer,) = _queue_two(
+        site,
+        small_population,
+        "20261201T000000000007",
+        start=90,
+        n=1,
+        categories=["regular"],
+        first_part="spread",
+    )
+    sign_in(page, site, "anna")
+    _open_card(page, site, customer)
+    page.get_by_label("Rätt kategori enligt dig").select_option("irregular")
+    page.get_by_label("Anteckning (frivilligt)").fill("flyttade i våras")
+    page.get_by_role("button", name="Spara bedömning").click()
+    expect(page.get_by_role("status")).to_contain_text("Din bedömning är sparad")
+    assert not _serious(page)
+    (review,) = [
+        r for r in site.store.review_records(include_overrides=False) if r["id"] == customer
+    ]
+    assert (review["reviewer"], review["category"], review["note"]) == (
+        "anna",
+        "irregular",
+        "flyttade i våras",
+    )
+    audited = site.store.audit_entries(subject=customer, limit=10)
+    assert any(e["action"] == "citizens.review" and e["actor"] == "anna" for e in audited)
+    waiting = site.store.review_queue("citizens", free_for="cia")["customers"]
+    assert [(c["customer_id"], c["part"]) for c in waiting] == [(customer, "second_opinion")]
+    assert not site.store.review_queue("citizens", free_for="anna")["customers"]
+    # cia sides with anna (the queue the session shares empties).
+    site.store.add_review(
+        "citizens", customer, category="irregular", reviewer="cia", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert not site.store.queued_for_review("citizens", customer)
 
 
 def test_an_employer_in_the_review_queue_is_judged_by_size(
