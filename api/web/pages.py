@@ -558,26 +558,27 @@ async def review(request: Request, number: str) -> Response:
             request, session, population, subject, {"bedomning": "Välj en kategori."}, form
         )
     store = _context(request).store
-    model_category = await _model_category(store, population, subject)
+    await _add_review(store, population, subject, category, session.user, note)
+    return RedirectResponse(f"/kund/{subject}?meddelande=granskad", 303)
+
+
+async def _add_review(
+    store: Any, population: Population, subject: str, category: str, user: str, note: str | None
+) -> None:
+    """Record a case handler's judgement with the model's stored category beside it: one
+    that differs from it on a customer of a review sample's spread part asks for a second
+    opinion (on Granskning, where the category is never shown, and from the card alike)."""
+    current = await anyio.to_thread.run_sync(store.current, population, subject)
     await anyio.to_thread.run_sync(
         lambda: store.add_review(
             population,
             subject,
             category=category,
-            reviewer=session.user,
+            reviewer=user,
             note=note,
-            model_category=model_category,
+            model_category=None if current is None else str(current["category"]),
         )
     )
-    return RedirectResponse(f"/kund/{subject}?meddelande=granskad", 303)
-
-
-async def _model_category(store: Any, population: Population, subject: str) -> str | None:
-    """The model's stored category of the customer: a review that differs from it on a
-    customer of a review sample's spread part asks for a second opinion (on the review
-    page, where it is never shown, and from the customer card alike)."""
-    current = await anyio.to_thread.run_sync(store.current, population, subject)
-    return None if current is None else str(current["category"])
 
 
 # -- the review queue (issue 8): the samples `segmentation review sample` drew ---------------
@@ -718,17 +719,7 @@ async def review_save(request: Request, number: str) -> Response:
         )
     # The model's category, never shown on the form: where the judgement differs from it,
     # another case handler judges the customer too (a second opinion).
-    model_category = await _model_category(store, population, subject)
-    await anyio.to_thread.run_sync(
-        lambda: store.add_review(
-            population,
-            subject,
-            category=category,
-            reviewer=session.user,
-            note=note,
-            model_category=model_category,
-        )
-    )
+    await _add_review(store, population, subject, category, session.user, note)
     queue = await _first_open(store, population, session.user)
     if queue["customers"]:
         return RedirectResponse(
