@@ -459,8 +459,8 @@ def draw_cross_fitted(
     ``reviewed``: category index per row (-1: none); ``estimating``: rows whose review has
     a design weight; ``halves``: each row's half from earlier cross-fitted rounds (-1:
     none); ``exclude``: rows never to draw besides the reviewed ones (judged without a
-    settled category). Returns the sample (as ``draw_from_scores``, with each row's ``half``; -1 for
-    the spread part, drawn by the first half's model's strata)."""
+    settled category). Returns the sample (as ``draw_from_scores``, with each row's
+    ``half``; -1 for the spread part, drawn by the first half's model's strata)."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {', '.join(PARTS)}")
     reviewed = np.asarray(reviewed, dtype=np.int64)
