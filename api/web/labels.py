@@ -139,8 +139,8 @@ def channel(name: str | None) -> str:
 
 def number(value: float, unit: str = "") -> str:
     """A number the Swedish way: decimal comma, space between thousands."""
-    if unit == "share":
-        return f"{value:.0%}".replace("%", " %")
+    if unit == "share":  # a no-break space: "62 %" never breaks before its sign
+        return f"{value:.0%}".replace("%", "\u00a0%")
     if unit == "index":  # a small index read against bands (PSI: 0,1 and 0,25)
         return f"{value:.3f}".replace(".", ",")
     if abs(value) >= 10:

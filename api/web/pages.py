@@ -1000,6 +1000,10 @@ async def put_into_service(request: Request) -> Response:
     return RedirectResponse(f"/modeller?meddelande={population}-{version}", 303)
 
 
+#: The second opinions' MLflow metrics the models page shows (``settle_opinions``).
+OPINION_METRICS = ("reviews_second_opinions", "reviewer_agreement", "reviews_without_majority")
+
+
 def _versions() -> list[dict[str, Any]]:
     from mlflow import MlflowClient
 
@@ -1033,6 +1037,9 @@ def _versions() -> list[dict[str, Any]]:
                         if k in metrics
                     },
                     "unmeasured": agreement_unmeasured(population, metrics),
+                    # What second opinions said of the reviews (training.review): a low
+                    # agreement is case handlers' slips, which pull the measured one down.
+                    "opinions": {k: metrics[k] for k in OPINION_METRICS if k in metrics},
                 }
             )
     return sorted(out, key=lambda v: (v["population"], -int(v["version"])))

@@ -295,6 +295,56 @@ def test_an_operator_puts_a_version_into_service_and_rolls_back(page: Any, site:
         site.app.state.context.models.refresh_checked()
 
 
+def test_the_models_page_shows_what_second_opinions_said_of_the_reviews(
+    page: Any, site: Site
+) -> None:
+    """An operator sees, beside a version's agreement, how often case handlers agreed where a
+    second one judged (low: slips, which pull the measured agreement down)."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from models.registry import MODEL_NAMES, load_champion, log_bundle
+
+    bundle, _ = load_champion("citizens")
+    with mlflow.start_run(run_name="web-test-opinions"):
+        mlflow.log_metrics(
+            {
+                "review_macro_recall": 0.93,
+                "reviews_second_opinions": 87,
+                "reviewer_agreement": 0.62,
+                "reviews_without_majority": 4,
+            }
+        )
+        version = str(log_bundle(bundle))
+    # Tags as long as training writes them: the table still fits the window.
+    MlflowClient().set_model_version_tag(
+        MODEL_NAMES["citizens"],
+        version,
+        "drift",
+        "contacts_phone: PSI 8.38; needs_support: share +21.1%; regular: share -20.1%",
+    )
+    MlflowClient().set_model_version_tag(
+        MODEL_NAMES["citizens"],
+        version,
+        "fairness",
+        "age_band=65 and over: ratio 0.24; age_band=under 30: ratio 0.70",
+    )
+    sign_in(page, site, "olle")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    button = page.get_by_role("button", name=f"Sätt medborgare version {version} i drift")
+    row = page.locator("tbody tr").filter(has=button)
+    expect(row).to_contain_text(
+        "mot granskningar 93 %; andra bedömningar av 87 kunder, handläggarna överens i 62 %, "
+        "4 utan majoritet"
+    )
+    page.screenshot(path=str(SHOTS / "modeller.png"), full_page=True)
+    # A version trained without second opinions says nothing of them.
+    expect(page.locator("tbody tr", has_text="champion").first).not_to_contain_text(
+        "andra bedömningar"
+    )
+    assert not _serious(page)
+
+
 def test_pages_reflow_at_200_percent_zoom(browser: Any, site: Site) -> None:
     """At 200 % zoom (half the CSS width) nothing needs sideways scrolling (WCAG 1.4.10)."""
     context = browser.new_context(locale="sv-SE", viewport={"width": 640, "height": 450})
