@@ -131,7 +131,8 @@ def main() -> None:
         "--steps",
         nargs="+",
         default=None,
-        help="only these steps (e.g. train review_sample review_answer train_with_reviews; "
+        help="only these steps (e.g. train review_sample review_answer review_opinions "
+        "train_with_reviews; "
         "the rounds' steps by name, e.g. round1_sample round1_answer round1_train "
         "round2_sample round2_answer train_two_rounds, or 'rounds' for all of them)",
     )
@@ -178,6 +179,18 @@ def main() -> None:
                 str(work / "sample.parquet"),
             ],
             "review_answer": answer(work / "sample.parquet", data, work / "reviews.parquet"),
+            # Second opinions asked in a file: the champion scores the reviewed customers.
+            "review_opinions": [
+                *CLI,
+                "review",
+                "opinions",
+                "--reviews",
+                str(work / "reviews.parquet"),
+                "--data",
+                str(data),
+                "--out",
+                str(work / "opinions.parquet"),
+            ],
             "train_with_reviews": [
                 *CLI,
                 "train",

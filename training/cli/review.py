@@ -307,7 +307,7 @@ def review_opinions(
         model = None
     if model is not None:
         source = "the champion"
-        # Only the reviewed customers are read and scored (7.2 M rows: 7.6 s in all).
+        # Only the reviewed customers are read and scored (7.2 M rows: 7.1 s in all).
         wanted = pq.read_table(path, filters=pc.field(id_column).isin(mine["id"].astype(str)))
         rows = validate(wanted.to_pandas(), population, duplicated).accepted  # type: ignore[arg-type]
     else:
