@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Table, inspect, select, text
+from sqlalchemy import Engine, Table, inspect, select, text, update
 from sqlalchemy.engine import Connection
 
+from data_contracts.reviews import judge_key
 from segmentation.store.schema import (
     ADDED_COLUMNS,
     AUDIT_ADDED_COLUMNS,
@@ -27,6 +28,7 @@ from segmentation.store.schema import (
     make_engine,
     metadata,
     private_sqlite_file,
+    reviews,
     segment_periods,
     stored_date,
     stored_time,
@@ -72,6 +74,20 @@ def _add_columns(engine: Engine, table: Table, names: Sequence[str]) -> None:
                 connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
 
 
+def _fill_judges(engine: Engine) -> None:
+    """Give the reviews of an older file, written before ``judge`` was kept, their judge."""
+    with engine.begin() as connection:
+        names = connection.execute(
+            select(reviews.c.reviewer).where(reviews.c.judge.is_(None)).distinct()
+        ).scalars()
+        for name in list(names):
+            connection.execute(
+                update(reviews)
+                .where(reviews.c.judge.is_(None) & (reviews.c.reviewer == name))
+                .values(judge=judge_key(name))
+            )
+
+
 class StoreBase:
     """Engines and connections; ``create`` makes the tables (idempotent)."""
 
@@ -112,6 +128,7 @@ class StoreBase:
         _add_columns(self.audit_engine, audit_log, AUDIT_ADDED_COLUMNS)
         for table_name, names in ADDED_COLUMNS.items():
             _add_columns(self.engine, metadata.tables[table_name], names)
+        _fill_judges(self.engine)
 
     def dispose(self) -> None:
         for connection in self._connections:

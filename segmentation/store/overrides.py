@@ -161,7 +161,7 @@ class CaseWrites(StoreBase):
             "note": note,
         }
         with self.begin() as connection:
-            connection.execute(insert(reviews).values(**values))
+            connection.execute(insert(reviews).values(**values, judge=judge_key(reviewer)))
             queued = self._queued_row(connection, population, key)
             again = (
                 queued is not None
@@ -209,7 +209,7 @@ class CaseWrites(StoreBase):
         """Each case handler's latest judgement of a customer since ``since``, oldest first."""
         latest: dict[str, str] = {}
         for row in connection.execute(
-            select(reviews.c.reviewer, reviews.c.category)
+            select(reviews.c.judge, reviews.c.category)
             .where(
                 (reviews.c.population == population)
                 & (reviews.c.subject_id == key)
@@ -217,9 +217,8 @@ class CaseWrites(StoreBase):
             )
             .order_by(reviews.c.reviewed_at, reviews.c.id)
         ):
-            judge = judge_key(row.reviewer)
-            latest.pop(judge, None)
-            latest[judge] = row.category
+            latest.pop(row.judge, None)
+            latest[row.judge] = row.category
         return list(latest.values())
 
     # -- the review queue ------------------------------------------------------------------
@@ -316,7 +315,7 @@ class CaseWrites(StoreBase):
                 reviews.c.population == review_queue.c.population,
                 reviews.c.subject_id == review_queue.c.subject_id,
                 reviews.c.reviewed_at >= review_queue.c.queued_at,
-                func.lower(func.trim(reviews.c.reviewer)) == judge_key(user),
+                reviews.c.judge == judge_key(user),
             )
         )
 

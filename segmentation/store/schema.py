@@ -210,6 +210,9 @@ reviews = Table(
     Column("subject_id", SubjectId, nullable=False),
     Column("category", String(32), nullable=False),
     Column("reviewer", String(120), nullable=False),
+    # Who judged, as compared (``data_contracts.reviews.judge_key``): kept beside the name
+    # because the databases' ``lower`` differ (SQLite's leaves Å, Ä and Ö as they are).
+    Column("judge", String(120)),
     Column("reviewed_at", DateTime(timezone=True), nullable=False),
     Column("note", Text),
     Index("ix_reviews_subject", "population", "subject_id"),
@@ -326,6 +329,7 @@ ADDED_COLUMNS = {
     "segment_periods": ("soft_confusion", "loads", "input_blocks"),
     "batch_runs": ("soft_confusion", "loads"),
     "segment_review_queue": ("answered_at", "reopened_at"),
+    "segment_reviews": ("judge",),
 }
 
 

@@ -397,6 +397,31 @@ def test_a_judgement_that_differs_from_the_model_is_judged_again_by_others(
     ]  # dan's judgement, from before the customer was queued, is no opinion on it
 
 
+def test_a_case_handler_is_known_whatever_the_case_of_their_name(
+    store: SegmentStore,
+) -> None:
+    """Swedish names begin with capitals SQLite's ``lower`` leaves alone (Å, Ä, Ö): the
+    case handler who judged a customer is still not offered it for the second opinion,
+    however the name was written."""
+    differs = "196003031232"
+    store.queue_reviews("citizens", "s1", [differs], ["spread"])
+    answer = store.add_review(
+        "citizens", differs, category="irregular", reviewer="Örjan.Åberg ", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is True
+    for same in ("Örjan.Åberg", "örjan.åberg", "ÖRJAN.ÅBERG"):
+        assert store.review_queue("citizens", free_for=same)["customers"] == []
+        assert not store.queued_for_review("citizens", differs, judged_by=same)
+    assert store.queued_for_review("citizens", differs, judged_by="Åsa")
+    # The same case handler again is still one judgement: no third opinion is called.
+    answer = store.add_review(
+        "citizens", differs, category="regular", reviewer="örjan.åberg", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is False
+
+
 def test_a_review_form_open_keeps_the_customer_from_others_for_a_while(
     store: SegmentStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -431,6 +456,12 @@ def test_a_store_from_before_a_column_was_added_gets_it_on_create(store: Segment
         for table, names in ADDED_COLUMNS.items():
             for name in names:
                 connection.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {name}")
+        # A judgement recorded by that release, by a name SQLite's lower() leaves alone.
+        connection.exec_driver_sql(
+            "INSERT INTO segment_reviews (population, subject_id, category, reviewer,"
+            " reviewed_at) VALUES ('citizens', 196003031232, 'irregular', 'Örjan ',"
+            " '2099-01-01 00:00:00')"
+        )
     inspector = sa.inspect(store.engine)
     assert "answered_at" not in {c["name"] for c in inspector.get_columns("segment_review_queue")}
     store.create()
@@ -440,3 +471,7 @@ def test_a_store_from_before_a_column_was_added_gets_it_on_create(store: Segment
     store.queue_reviews("citizens", "s1", ["194001011230"], ["spread"])
     assert store.mark_answered("citizens", ["194001011230"]) == 1
     assert store.review_queue("citizens")["open"] == 0
+    # The older judgement knows its case handler as the new ones do.
+    with store.engine.connect() as connection:
+        judges = connection.exec_driver_sql("SELECT judge FROM segment_reviews").scalars()
+        assert list(judges) == ["örjan"]
