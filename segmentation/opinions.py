@@ -19,6 +19,17 @@ from collections.abc import Sequence
 #: No customer is offered for more judgements than this (three categories can split three
 #: ways; such a customer is left out of training, counted).
 MAX_OPINIONS = 3
+#: What second opinions say of the reviews themselves, logged to MLflow by training
+#: (``training.review.settle_opinions`` writes them in this order; training's summary line
+#: and the models page read them): customers judged by several case handlers, the share of
+#: pairs of their judgements that agree, Fleiss' kappa, and customers on whom they split
+#: evenly.
+OPINION_METRICS = (
+    "reviews_second_opinions",
+    "reviewer_agreement",
+    "reviewer_kappa",
+    "reviews_without_majority",
+)
 
 
 def needs_another_opinion(judgements: Sequence[str], model_category: str | None) -> bool:

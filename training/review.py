@@ -49,6 +49,7 @@ from scipy.stats import t as student_t
 from sklearn.base import clone
 
 from models.segmenter import BLOCK_ROWS, ClusterSegmenter
+from segmentation.opinions import OPINION_METRICS
 from segmentation.taxonomy import Population
 from training.files import atomic_write_parquet
 
@@ -548,12 +549,8 @@ def settle_opinions(reviews: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, floa
     shares = k.sum(axis=0) / k.sum()
     chance = float((shares**2).sum())
     kappa = (agreeing - chance) / (1.0 - chance) if chance < 1.0 else 1.0
-    return settled, {
-        "reviews_second_opinions": float(len(several)),
-        "reviewer_agreement": float(agreeing),
-        "reviewer_kappa": float(kappa),
-        "reviews_without_majority": float(tied.sum()),
-    }
+    figures = (len(several), agreeing, kappa, tied.sum())
+    return settled, {name: float(x) for name, x in zip(OPINION_METRICS, figures, strict=True)}
 
 
 def judged_ids(reviews: pd.DataFrame | None, population: Population) -> np.ndarray:

@@ -31,6 +31,7 @@ from api.web import labels
 from api.web.session import Sessions, WebSession, new_session
 from segmentation import excel
 from segmentation.capacity import ASSUMPTION_BOUNDS, Assumptions, parse_changes, report
+from segmentation.opinions import OPINION_METRICS
 from segmentation.security import WEB_ROLES, verify_password
 from segmentation.taxonomy import (
     COUNTY_NAMES,
@@ -998,10 +999,6 @@ async def put_into_service(request: Request) -> Response:
     )
     await anyio.to_thread.run_sync(context.models.refresh_checked)
     return RedirectResponse(f"/modeller?meddelande={population}-{version}", 303)
-
-
-#: The second opinions' MLflow metrics the models page shows (``settle_opinions``).
-OPINION_METRICS = ("reviews_second_opinions", "reviewer_agreement", "reviews_without_majority")
 
 
 def _versions() -> list[dict[str, Any]]:
