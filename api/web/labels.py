@@ -3,8 +3,11 @@ history entries. One place, so the pages and their tests say the same."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from segmentation.drift import SHARE_CHANGE
 
@@ -147,6 +150,13 @@ def number(value: float, unit: str = "") -> str:
         return f"{value:,.0f}".replace(",", "\u00a0")
     text = f"{value:.1f}".replace(".", ",")
     return text[:-2] if text.endswith(",0") else text
+
+
+def breakable(text: str) -> Markup:
+    """``text`` escaped, with a line-break opportunity after each underscore and equals
+    sign: a long name from training's tags (``contacts_phone``, ``county=Gotlands län``)
+    breaks between its words in a narrow column, not inside one."""
+    return Markup(re.sub(r"([_=])", r"\1<wbr>", str(escape(text))))
 
 
 def input_name(name: str) -> str:

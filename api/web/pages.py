@@ -48,6 +48,7 @@ templates.env.globals.update(
     category=labels.category,
     channel=labels.channel,
     number=labels.number,
+    breakable=labels.breakable,
     county=county_name,
     feature=lambda name: labels.FEATURE_SV.get(name, name),
     input_name=labels.input_name,

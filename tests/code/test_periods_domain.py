@@ -258,6 +258,16 @@ def test_a_small_index_keeps_its_decimals_on_the_pages() -> None:
     assert number(0.0412) == "0"  # the plain form rounds to one decimal
 
 
+def test_a_long_tag_breaks_between_its_words_and_stays_escaped() -> None:
+    """Training's tags on the models page: a break is offered after ``_`` and ``=`` (never
+    inside a word), and what the tag holds is still escaped."""
+    from api.web.labels import breakable
+
+    assert breakable("contacts_phone: PSI 8.38") == "contacts_<wbr>phone: PSI 8.38"
+    assert breakable("county=Gotlands län") == "county=<wbr>Gotlands län"
+    assert breakable("<b>x_y</b>") == "&lt;b&gt;x_<wbr>y&lt;/b&gt;"
+
+
 def test_the_drift_page_names_every_input_and_says_why_in_swedish() -> None:
     """Every contract input has a Swedish name on the drift table, and the reasons to
     retrain are said in Swedish from the report's figures."""
