@@ -40,6 +40,10 @@ here makes the true category in a structurally different way:
   run once: the life stage sets what an ordinary year looks like (families' VAB and
   parental benefit in chunks, single parents' steady support, pensioners' health contacts,
   young adults' moves), so that an ordinary life can look busy.
+- ``latent_need_habits`` and ``life_course_habits``: written apart (thirtieth session) and
+  calibrated on the peers before the method was run on them: A's joint need, and the life
+  course, each with habits that tell nothing of the category (``_Habits``: a habit of
+  contact, channels by age; in the first, benefits by age too).
 
 Every world writes valid contract rows and its true categories; employers come with each
 world too, with head count and behaviour tied loosely or tightly (``size_behaviour``).
@@ -234,6 +238,46 @@ def latent_need_citizens(
     return _citizen_frame(rng, matrix, birth_year, truth)
 
 
+# -- habits that are not need -----------------------------------------------------------------
+@dataclass(frozen=True)
+class _Habits:
+    """Habits that tell nothing of a customer's category: a habit of contact (``calls``, a
+    mean-one log-normal factor on contacts), and channels by age (``personal`` and
+    ``assisted`` added to the shares of contacts in person and of applications assisted,
+    ``logins`` a factor on log-ins): pensioners phone, visit and apply on paper and rarely
+    log in, young adults log in often."""
+
+    #: Each customer's habit of contact, standard normal (0: none), and its spread.
+    z: np.ndarray | float = 0.0
+    spread: float = 0.0
+    personal: np.ndarray | float = 0.0
+    assisted: np.ndarray | float = 0.0
+    logins: np.ndarray | float = 1.0
+
+    @property
+    def calls(self) -> np.ndarray | float:
+        """The habit of contact as a mean-one factor on contacts."""
+        return np.exp(self.spread * self.z - self.spread**2 / 2) if self.spread else 1.0
+
+    @classmethod
+    def draw(
+        cls, rng: np.random.Generator, birth_year: np.ndarray | None, spread: float, size: int
+    ) -> _Habits:
+        """The habits of ``size`` customers born in ``birth_year``, the habit of contact of
+        log-normal ``spread`` (none at 0, and nothing drawn)."""
+        if not spread or birth_year is None:
+            return cls()
+        age = PERIOD_END.year - birth_year
+        old, young = age >= 65, age < 30
+        return cls(
+            z=rng.standard_normal(size),
+            spread=spread,
+            personal=0.3 * old - 0.1 * young,
+            assisted=0.15 * old,
+            logins=np.where(old, 0.3, np.where(young, 1.6, 1.0)),
+        )
+
+
 # -- month-by-month life course --------------------------------------------------------------
 def _background_benefits(
     rng: np.random.Generator,
@@ -322,9 +366,19 @@ EVENTS = ("sickness", "job_loss", "separation", "move", "child")
 
 
 def life_course_citizens(
-    size: int, seed: int, shares: tuple[float, float, float] = (0.77, 0.14, 0.10)
+    size: int,
+    seed: int,
+    shares: tuple[float, float, float] = (0.77, 0.14, 0.10),
+    *,
+    habit: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Twelve months simulated one by one; the category follows what happened in the year."""
+    """Twelve months simulated one by one; the category follows what happened in the year.
+
+    ``habit`` > 0 gives every customer habits that tell nothing of their category, as
+    ``habits_need_citizens`` does for latent need: a habit of contact (a log-normal factor
+    of spread ``habit`` on their contacts a year) and channels by age (pensioners phone,
+    visit and apply on paper, and rarely log in; young adults log in often). They are drawn
+    from a stream of their own, so the world at 0 is the one the suite has always had."""
     rng = np.random.default_rng([seed, 12])
     vulnerable = rng.random(size) < shares[2]
     # Monthly hazard of an event for the others, so that P(an event in the year) gives the share.
@@ -370,20 +424,28 @@ def life_course_citizens(
 
     _benefit_spells(rng, matrix, rows, count, LONG_BENEFITS, weights, months)
     events[rows] += rng.poisson(0.4, len(rows))
+    # Habits come from a stream of their own, and with them the birth year they follow.
+    own = np.random.default_rng([seed, 12, 1])
+    birth_year = own.integers(1945, 2006, size) if habit else None
+    habits = _Habits.draw(own, birth_year, habit, size)
     contact_mean = 0.35 + burst + np.where(vulnerable, rng.gamma(2.0, 3.0, size), 0.0)
-    contacts = negative_binomial(rng, contact_mean, 1.2, size)
-    personal = np.where(vulnerable, 0.55, np.where(irregular, 0.35, 0.25))
+    contacts = negative_binomial(rng, contact_mean * habits.calls, 1.2, size)
+    personal = np.where(vulnerable, 0.55, np.where(irregular, 0.35, 0.25)) + habits.personal
     _channels(rng, matrix, contacts, personal)
     applications = negative_binomial(rng, 0.5 + burst * 0.8 + vulnerable * 2.0, 1.5, size)
-    _applications(rng, matrix, applications, np.where(vulnerable, 0.45, 0.1))
+    assisted = np.where(vulnerable, 0.45, 0.1) + habits.assisted
+    _applications(rng, matrix, applications, assisted)
     matrix[:, _COLUMN["handling_minutes"]] = applications * rng.gamma(2.0, 8.0 + 4 * vulnerable)
-    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, 4.0 + 6 * irregular, 1.0, size)
+    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(
+        rng, (4.0 + 6 * irregular) * habits.logins, 1.0, size
+    )
     matrix[:, _COLUMN["life_events"]] = events
     matrix[:, _COLUMN["reconsiderations"]] = rng.poisson(
         0.01 + 0.25 * vulnerable + 0.04 * irregular
     )
     matrix[:, _COLUMN["recovery_claims"]] = rng.poisson(0.01 + 0.2 * vulnerable + 0.05 * irregular)
-    birth_year = rng.integers(1945, 2006, size)
+    if birth_year is None:
+        birth_year = rng.integers(1945, 2006, size)
     return _citizen_frame(rng, matrix, birth_year, truth)
 
 
@@ -920,22 +982,18 @@ def habits_need_citizens(
     bounded = np.clip(level, -2, 3.5)
     birth_year = rng.integers(1940, 2006, size)
     age = PERIOD_END.year - birth_year
-    old, young = age >= 65, age < 30
-    family_years = (age >= 25) & (age < 55)
+    old, young, family_years = age >= 65, age < 30, (age >= 25) & (age < 55)
     matrix = np.zeros((size, len(CITIZEN_NUMERIC_COLUMNS)))
-    calls = rng.standard_normal(size)
-    contacts = negative_binomial(
-        rng, np.exp(-0.3 + 1.4 * bounded + habit * calls - habit**2 / 2), 20.0, size
-    )
-    personal = 0.2 + 0.12 * np.clip(level, -1, 3) + 0.3 * old - 0.1 * young
-    _channels(rng, matrix, contacts, personal)
+    habits = _Habits.draw(rng, birth_year, habit, size)
+    contacts = negative_binomial(rng, np.exp(-0.3 + 1.4 * bounded) * habits.calls, 20.0, size)
+    _channels(rng, matrix, contacts, 0.2 + 0.12 * np.clip(level, -1, 3) + habits.personal)
     applications = negative_binomial(rng, np.exp(0.5 * bounded), 10.0, size)
-    _applications(rng, matrix, applications, 0.06 + 0.1 * np.clip(level, 0, 3) + 0.15 * old)
+    assisted = 0.06 + 0.1 * np.clip(level, 0, 3) + habits.assisted
+    _applications(rng, matrix, applications, assisted)
     matrix[:, _COLUMN["handling_minutes"]] = applications * rng.lognormal(
         np.log(14 + 4 * np.clip(level, 0, 3)), 0.5, size
     ) + contacts * rng.lognormal(np.log(6.0), 0.4, size)
-    logins = 6.0 * np.where(old, 0.3, np.where(young, 1.6, 1.0))
-    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, logins, 0.8, size)
+    matrix[:, _COLUMN["portal_logins"]] = negative_binomial(rng, 6.0 * habits.logins, 0.8, size)
     allowed = {
         "barnbidrag": family_years,
         "foraldrapenning": family_years,
@@ -1131,6 +1189,13 @@ WORLDS: dict[str, World] = {
             loose_employers,
             "written apart: A with habits that are not need (a habit of contact, channels and "
             "benefits by age); calibrated on the peers before the method was run",
+        ),
+        World(
+            "life_course_habits",
+            lambda n, s: life_course_citizens(n, s, habit=0.8),
+            loose_employers,
+            "the life course with habits that are not need (a strong habit of contact, "
+            "channels by age); calibrated on the peers before the method was run",
         ),
         World(
             "life_course_onset_b",

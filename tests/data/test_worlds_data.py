@@ -159,3 +159,28 @@ def test_in_the_habits_world_habits_blur_contacts_and_follow_age() -> None:
     months = lambda code: citizens[f"benefit_months_{code}"].to_numpy()  # noqa: E731
     assert not (months("barnbidrag")[(age < 25) | (age >= 55)] > 0).any()
     assert not (months("sjukersattning")[young] > 0).any()
+
+
+def test_habits_change_how_a_life_course_looks_not_what_happened_in_it() -> None:
+    """``life_course_habits`` is ``life_course`` with habits drawn from a stream of their own:
+    the same customers live the same year (category, benefits, events), and only how they
+    contact the agency differs: contacts spread more widely, and pensioners phone and visit
+    where young adults log in."""
+    from segmentation.features import numeric_matrix, raw_profile_metrics
+    from training.synthetic import PERIOD_END
+
+    plain, plain_truth = WORLDS["life_course"].citizens(20_000, 5)
+    habits, truth = WORLDS["life_course_habits"].citizens(20_000, 5)
+    assert truth["category"].equals(plain_truth["category"])
+    same = [c for c in plain.columns if c.startswith("benefit_months_")] + ["life_events"]
+    assert habits[same].equals(plain[same])
+    contacts = raw_profile_metrics(numeric_matrix(habits, "citizens"), "citizens")
+    plain_contacts = raw_profile_metrics(numeric_matrix(plain, "citizens"), "citizens")
+    for band in ("regular", "irregular", "needs_support"):
+        mine = contacts["contacts_per_year"][truth["category"].to_numpy() == band]
+        theirs = plain_contacts["contacts_per_year"][truth["category"].to_numpy() == band]
+        assert abs(mine.mean() / theirs.mean() - 1) < 0.15, band  # a mean-one habit
+        assert mine.std() > 1.1 * theirs.std(), band
+    age = PERIOD_END.year - habits["birth_year"].to_numpy()
+    logins = habits["portal_logins"].to_numpy()
+    assert logins[age < 30].mean() > 3 * logins[age >= 65].mean()

@@ -36,6 +36,7 @@ LEARNABLE = (
     "life_course_onset",
     "life_stage",
     "segments",
+    "life_course_habits",
 )
 #: The floor without reviews where a world sits below the others: in ``life_stage`` (written
 #: apart, twenty-sixth session) ordinary lives are busy (families' parental benefit in
