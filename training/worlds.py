@@ -501,6 +501,28 @@ _JOINT_CHANGE_BENEFITS = {
 }
 
 
+def _joint_changes(rng: np.random.Generator, matrix: np.ndarray, truth: np.ndarray) -> None:
+    """A change of life for 97 % of the irregular band and 1 % of the others: one or more
+    benefits of ``_JOINT_CHANGE_BENEFITS`` paid for part of the year, registered as a life
+    event 80 % of the time (and a stray event for 2 % of everyone)."""
+    size = len(truth)
+    changing = rng.random(size) < np.where(truth == 1, 0.97, 0.01)
+    rows = np.flatnonzero(changing)
+    spells = 1 + rng.poisson(0.4 * (truth[rows] == 1), len(rows))
+    _benefit_spells(
+        rng,
+        matrix,
+        rows,
+        spells,
+        list(_JOINT_CHANGE_BENEFITS),
+        np.array(list(_JOINT_CHANGE_BENEFITS.values())),
+        lambda who: rng.integers(1, 12, len(who)),
+    )
+    matrix[:, _COLUMN["life_events"]] = np.where(
+        changing & (rng.random(size) < 0.8), 1 + rng.poisson(0.3, size), rng.poisson(0.02, size)
+    )
+
+
 def joint_need_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A as issue 8's two peers read it: one heavy-tailed latent need drives contacts,
     handling, applications **and the benefit mix** (the long benefits of dependency and
@@ -529,21 +551,7 @@ def joint_need_citizens(size: int, seed: int) -> tuple[pd.DataFrame, pd.DataFram
     for code, (base, slope) in _JOINT_BENEFIT_NEED.items():
         paid = np.flatnonzero(rng.random(size) < 1 / (1 + np.exp(-(base + slope * bounded))))
         _all_year(matrix, code, paid)
-    changing = rng.random(size) < np.where(truth == 1, 0.97, 0.01)
-    rows = np.flatnonzero(changing)
-    spells = 1 + rng.poisson(0.4 * (truth[rows] == 1), len(rows))
-    _benefit_spells(
-        rng,
-        matrix,
-        rows,
-        spells,
-        list(_JOINT_CHANGE_BENEFITS),
-        np.array(list(_JOINT_CHANGE_BENEFITS.values())),
-        lambda who: rng.integers(1, 12, len(who)),
-    )
-    matrix[:, _COLUMN["life_events"]] = np.where(
-        changing & (rng.random(size) < 0.8), 1 + rng.poisson(0.3, size), rng.poisson(0.02, size)
-    )
+    _joint_changes(rng, matrix, truth)
     return _citizen_frame(rng, matrix, rng.integers(1940, 2006, size), truth)
 
 
@@ -1007,21 +1015,7 @@ def habits_need_citizens(
             chance = np.minimum(1.0, chance * 2.0)
         paid = rng.random(size) < chance
         _all_year(matrix, code, np.flatnonzero(paid & allowed.get(code, True)))
-    changing = rng.random(size) < np.where(truth == 1, 0.97, 0.01)
-    rows = np.flatnonzero(changing)
-    spells = 1 + rng.poisson(0.4 * (truth[rows] == 1), len(rows))
-    _benefit_spells(
-        rng,
-        matrix,
-        rows,
-        spells,
-        list(_JOINT_CHANGE_BENEFITS),
-        np.array(list(_JOINT_CHANGE_BENEFITS.values())),
-        lambda who: rng.integers(1, 12, len(who)),
-    )
-    matrix[:, _COLUMN["life_events"]] = np.where(
-        changing & (rng.random(size) < 0.8), 1 + rng.poisson(0.3, size), rng.poisson(0.02, size)
-    )
+    _joint_changes(rng, matrix, truth)
     return _citizen_frame(rng, matrix, birth_year, truth)
 
 
