@@ -70,6 +70,19 @@ class ValidationResult:
     def counts(self) -> dict[str, int]:
         return {"accepted": len(self.accepted), "rejected": len(self.rejected)}
 
+    def reasons(self, most: int = 3) -> str:
+        """Why rows were set aside, the ``most`` commonest reasons first with their counts
+        (``reviewed_at: in the future: 500``). Each reason is named by its column and rule
+        alone, without the value that broke it, so the text holds no one's identity."""
+        if not len(self.rejected):
+            return ""
+        parts = self.rejected["reason"].astype(str).str.split("; ").explode()
+        counts = parts.str.replace(r" \(.*\)$", "", regex=True).value_counts()
+        shown = [f"{reason}: {count:,}" for reason, count in counts.head(most).items()]
+        if len(counts) > most:
+            shown.append(f"{len(counts) - most} more")
+        return "; ".join(shown)
+
 
 def required_columns(population: Population) -> list[str]:
     """The contract's required columns, in contract order."""

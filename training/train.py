@@ -664,7 +664,12 @@ def load_reviews(paths: Path | Sequence[Path]) -> tuple[pd.DataFrame, int]:
     for path in [paths] if isinstance(paths, Path) else paths:
         result = validate_reviews(pq.read_table(path).to_pandas())
         if len(result.rejected):
-            log.warning("reviews: %d rows set aside (%s)", len(result.rejected), path.name)
+            log.warning(
+                "reviews: %d rows set aside (%s): %s",
+                len(result.rejected),
+                path.name,
+                result.reasons(),
+            )
         accepted.append(result.accepted)
         rejected += len(result.rejected)
     if not accepted:

@@ -347,6 +347,27 @@ def test_designs_kept_before_the_halves_still_load(tmp_path: Path) -> None:
     assert design_halves(designs, pd.Series(["11"])).tolist() == [-1]
 
 
+def test_reviews_set_aside_say_why_by_rule_without_a_value(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file whose rows are set aside says why, in the warning training and `review
+    opinions` print: each reason by its column and rule, counted, commonest first; the value
+    that broke it (a name, an id) is left out."""
+    from training.train import load_reviews
+
+    frame = _reviews().iloc[:4].copy()
+    frame["reviewed_at"] = pd.Timestamp.now(tz="UTC") + pd.Timedelta(hours=2)
+    frame.loc[frame.index[0], "reviewer"] = " "
+    path = tmp_path / "r.parquet"
+    frame.to_parquet(path)
+    with caplog.at_level("WARNING"):
+        reviews, rejected = load_reviews(path)
+    assert (len(reviews), rejected) == (0, 4)
+    assert "reviews: 4 rows set aside (r.parquet): reviewed_at: in the future: 4; " in caplog.text
+    assert "reviewer: not blank: 1" in caplog.text
+    assert "' '" not in caplog.text and frame["customer_id"].dropna().iloc[0] not in caplog.text
+
+
 def test_reviews_of_several_rounds_are_read_together_a_later_judgement_replacing_its_own(
     tmp_path: Path,
 ) -> None:
