@@ -64,18 +64,20 @@ class Period:
     input_blocks: int | None = None
 
 
-def _add_columns(engine: Engine, table: Table, names: Sequence[str]) -> None:
-    """Add the columns ``names`` of ``table`` that an older file lacks."""
+def _add_columns(engine: Engine, table: Table, names: Sequence[str]) -> list[str]:
+    """Add the columns ``names`` of ``table`` that an older file lacks; returns those added."""
     present = {c["name"] for c in inspect(engine).get_columns(table.name)}
+    added = [name for name in names if name not in present]
     with engine.begin() as connection:
-        for name in names:
-            if name not in present:
-                kind = table.c[name].type.compile(dialect=engine.dialect)
-                connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
+        for name in added:
+            kind = table.c[name].type.compile(dialect=engine.dialect)
+            connection.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
+    return added
 
 
 def _fill_judges(engine: Engine) -> None:
-    """Give the reviews of an older file, written before ``judge`` was kept, their judge."""
+    """Give the reviews of an older file, written before ``judge`` was kept, their judge
+    (once, when the column is added: every review written since has one)."""
     with engine.begin() as connection:
         names = connection.execute(
             select(reviews.c.reviewer).where(reviews.c.judge.is_(None)).distinct()
@@ -127,8 +129,9 @@ class StoreBase:
     def _add_audit_columns(self) -> None:
         _add_columns(self.audit_engine, audit_log, AUDIT_ADDED_COLUMNS)
         for table_name, names in ADDED_COLUMNS.items():
-            _add_columns(self.engine, metadata.tables[table_name], names)
-        _fill_judges(self.engine)
+            added = _add_columns(self.engine, metadata.tables[table_name], names)
+            if table_name == reviews.name and "judge" in added:
+                _fill_judges(self.engine)
 
     def dispose(self) -> None:
         for connection in self._connections:
