@@ -49,7 +49,7 @@ from scipy.stats import t as student_t
 from sklearn.base import clone
 
 from models.segmenter import BLOCK_ROWS, ClusterSegmenter
-from segmentation.opinions import OPINION_METRICS
+from segmentation.opinions import OPINION_METRICS, needs_another_opinion
 from segmentation.taxonomy import Population
 from training.files import atomic_write_parquet
 
@@ -577,8 +577,6 @@ def awaiting_opinion(
     latest judgement); a review's own ``part`` and ``inclusion_probability`` columns where
     filled in, else the kept ``designs``; ``model_category``: the model's category by id
     (str), for the customers it scored."""
-    from segmentation.opinions import needs_another_opinion
-
     columns = ["id", "part", "inclusion_probability", "judged_by", "judgements"]
     if not len(reviews):
         return pd.DataFrame(columns=columns)
