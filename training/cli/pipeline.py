@@ -101,7 +101,7 @@ def train(
             answered, set_aside = load_reviews(reviews)
             if set_aside:
                 console.print(
-                    f"[yellow]reviews: {set_aside:,} rows set aside (see the log for why); "
+                    f"[yellow]reviews: {set_aside:,} rows set aside (why: the warning above); "
                     f"{len(answered):,} accepted[/yellow]"
                 )
         with console.status("training"):
