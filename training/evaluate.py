@@ -434,12 +434,17 @@ def drift(
                 f"{category.share:.2f}"
             )
         for metric, reference in category.profile.items():
+            # Relative to the reference, or to 1 where the reference is under 1 (0.4 contacts
+            # a year): a small reference is flagged by an absolute gap, not by a few tenths.
             error = (row[metric] - reference) / max(reference, 1.0)
             metrics[f"drift_{category.name}_{metric}"] = error
             if abs(error) > thresholds.max_profile_rel_error:
+                # In words, the value's own distance from the reference (0.02 against 0.4 is
+                # -95 %), not the flag's measure (-0.38).
+                change = row[metric] / reference - 1.0 if reference else float("inf")
                 flags.append(
                     f"{category.name}: {metric} {row[metric]:.2f} against the reference "
-                    f"{reference} ({error:+.0%})"
+                    f"{reference} ({change:+.0%})"
                 )
     return metrics, flags
 

@@ -1,6 +1,7 @@
 """The fast agreement measures equal scikit-learn's on the same labels."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score, recall_score
 
@@ -272,3 +273,25 @@ def test_the_training_clock_logs_each_steps_wall_and_cpu_seconds(caplog) -> None
     found = re.fullmatch(r"citizens: validated in (\d+\.\d) s \(CPU (\d+\.\d) s\)", message)
     assert found is not None, message
     assert float(found.group(2)) >= 0.1
+
+
+def test_drift_says_how_far_a_value_is_from_a_small_reference() -> None:
+    """A small reference (regular customers' 0.4 contacts a year) is flagged by an absolute
+    gap, but the words give the value's own distance: 0.02 against 0.4 is -95 %, not -38 %."""
+    from segmentation.settings import Settings
+    from training.evaluate import GateThresholds, drift
+
+    profiles = pd.DataFrame(
+        {
+            "share": [0.67, 0.02, 0.31],
+            "contacts_per_year": [0.02, 0.9, 19.5],
+            "handling_minutes": [26.0, 25.0, 39.0],
+        },
+        index=["regular", "irregular", "needs_support"],
+    )
+    metrics, flags = drift("citizens", profiles, GateThresholds.from_settings(Settings()))
+    assert "regular: contacts_per_year 0.02 against the reference 0.4 (-95%)" in flags
+    assert "needs_support: contacts_per_year 19.50 against the reference 6.5 (+200%)" in flags
+    assert metrics["drift_regular_contacts_per_year"] == pytest.approx(-0.38)
+    assert not any(flag.startswith("irregular: contacts") for flag in flags)
+    assert not any("handling_minutes" in flag for flag in flags)
