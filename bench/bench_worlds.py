@@ -22,6 +22,12 @@ category at random), and ``--second-opinion`` asks another case handler where a 
 review disagrees with the model, as the review page does (``segmentation.opinions``):
 
     .venv/bin/python bench/bench_worlds.py --seeds 0 --review-error 0.05 --second-opinion
+
+An agency that counts contacts otherwise than the reference's (every world is calibrated to
+the Finnish agency's contact levels): ``--contact-scale 3`` multiplies every customer's
+contacts by three, their lives unchanged:
+
+    .venv/bin/python bench/bench_worlds.py --seeds 0 1 --contact-scale 3 --worlds life_course
 """
 
 from __future__ import annotations
@@ -255,9 +261,26 @@ def rounds_of_review(
     return champion, reviewed, weights, halves
 
 
-def world_citizens(world: str, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """A world's citizens as the contract's numeric matrix, and their true category codes."""
+#: The citizens' contact columns (``--contact-scale`` multiplies them).
+CONTACT_COLUMNS = ("contacts_phone", "contacts_office", "contacts_digital", "contacts_letter")
+
+
+def world_citizens(
+    world: str, seed: int, size: int, contact_scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A world's citizens as the contract's numeric matrix, and their true category codes.
+    ``contact_scale``: every customer's contacts multiplied by it (rounded), as an agency
+    that counts contacts otherwise than the reference's would see them; lives unchanged."""
     frame, truth_frame = WORLDS[world].citizens(size, seed)
+    if contact_scale != 1.0:
+        frame = frame.assign(
+            **{
+                column: np.round(frame[column].to_numpy() * contact_scale).astype(
+                    frame[column].dtype
+                )
+                for column in CONTACT_COLUMNS
+            }
+        )
     truth = pd.Categorical(truth_frame["category"], categories=NAMES).codes.astype(np.int64)
     return numeric_matrix(frame, "citizens"), truth
 
@@ -323,8 +346,9 @@ def one(
     splits: Sequence[int],
     review_error: float = 0.0,
     second_opinion: bool = False,
+    contact_scale: float = 1.0,
 ) -> dict[str, object]:
-    raw, truth = world_citizens(world, seed, size)
+    raw, truth = world_citizens(world, seed, size, contact_scale)
     fitted = unsupervised(raw, truth, seed)
     model = fitted.model
     slips = (
@@ -377,6 +401,7 @@ def one(
         "world": world,
         "seed": seed,
         "review_error": review_error,
+        "contact_scale": contact_scale,
         **extra,
         "macro_recall": fitted.figures["truth_macro_recall"],
         "ari": fitted.figures["truth_ari"],
@@ -414,6 +439,13 @@ def main() -> None:
         help="with --review-error: a review that disagrees with the model in service is "
         "reviewed again by another case handler (and a third where the two differ)",
     )
+    parser.add_argument(
+        "--contact-scale",
+        type=float,
+        default=1.0,
+        help="every customer's contacts multiplied by this (an agency that counts contacts "
+        "otherwise than the reference's); default 1",
+    )
     parser.add_argument("--worlds", nargs="+", default=list(WORLDS))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "worlds.json")
     parser.add_argument("--summarise", type=Path, help="Only print the table of a results file.")
@@ -425,7 +457,14 @@ def main() -> None:
     splits = args.rounds or [args.reviews // 2, args.reviews - args.reviews // 2]
     results = collect(
         lambda world, seed: one(
-            world, seed, args.size, args.reviews, splits, args.review_error, args.second_opinion
+            world,
+            seed,
+            args.size,
+            args.reviews,
+            splits,
+            args.review_error,
+            args.second_opinion,
+            args.contact_scale,
         ),
         args.worlds,
         args.seeds,

@@ -24,3 +24,23 @@ def test_a_bench_script_imports_and_has_a_main(
     monkeypatch.setitem(sys.modules, spec.name, module)
     spec.loader.exec_module(module)
     assert callable(module.main)
+
+
+def test_contact_scale_multiplies_contacts_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``bench_worlds.py --contact-scale``: the same customers, every contact counted
+    ``scale`` times, every other column and the truth unchanged."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import bench_worlds
+
+    from data_contracts.schemas import CITIZEN_NUMERIC_COLUMNS
+
+    plain, truth = bench_worlds.world_citizens("life_course", 0, 2_000)
+    scaled, scaled_truth = bench_worlds.world_citizens("life_course", 0, 2_000, contact_scale=3)
+    contacts = [CITIZEN_NUMERIC_COLUMNS.index(c) for c in bench_worlds.CONTACT_COLUMNS]
+    others = [i for i in range(plain.shape[1]) if i not in contacts]
+    assert (scaled[:, contacts] == 3 * plain[:, contacts]).all()
+    assert plain[:, contacts].sum() > 0
+    assert (scaled[:, others] == plain[:, others]).all()
+    assert (scaled_truth == truth).all()
