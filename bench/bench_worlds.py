@@ -269,15 +269,19 @@ def world_citizens(
     world: str, seed: int, size: int, contact_scale: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """A world's citizens as the contract's numeric matrix, and their true category codes.
-    ``contact_scale``: every customer's contacts multiplied by it (rounded), as an agency
-    that counts contacts otherwise than the reference's would see them; lives unchanged."""
+    ``contact_scale``: every customer's contacts multiplied by it (rounded; under 1, each
+    contact counted with that probability), as an agency that counts contacts otherwise than
+    the reference's would see them; lives unchanged."""
     frame, truth_frame = WORLDS[world].citizens(size, seed)
     if contact_scale != 1.0:
+        rng = np.random.default_rng([seed, 13])
         frame = frame.assign(
             **{
-                column: np.round(frame[column].to_numpy() * contact_scale).astype(
-                    frame[column].dtype
-                )
+                column: (
+                    rng.binomial(frame[column].to_numpy(), contact_scale)
+                    if contact_scale < 1.0
+                    else np.round(frame[column].to_numpy() * contact_scale)
+                ).astype(frame[column].dtype)
                 for column in CONTACT_COLUMNS
             }
         )

@@ -44,3 +44,7 @@ def test_contact_scale_multiplies_contacts_and_nothing_else(
     assert plain[:, contacts].sum() > 0
     assert (scaled[:, others] == plain[:, others]).all()
     assert (scaled_truth == truth).all()
+    fewer, _ = bench_worlds.world_citizens("life_course", 0, 2_000, contact_scale=0.5)
+    assert (fewer[:, contacts] <= plain[:, contacts]).all()
+    assert 0.4 < fewer[:, contacts].sum() / plain[:, contacts].sum() < 0.6
+    assert (fewer[:, others] == plain[:, others]).all()
