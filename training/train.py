@@ -106,6 +106,16 @@ class PopulationReport:
         category: no reviews and no truth file (``models.registry.agreement_unmeasured``)."""
         if not agreement_unmeasured(self.population, self.metrics):
             return None
+        if self.drift:
+            # The documented traits name clusters by contacts at the reference's level: an
+            # agency counting every contact three times reads as a third needing support
+            # (README, "Model quality on unseen worlds").
+            return (
+                "agreement with case handlers not measured (no reviews), and the profile "
+                "is far from the reference (below): a population unlike the reference's "
+                "and one whose contacts are counted otherwise than the reference's look "
+                "the same until case handlers review a sample"
+            )
         return (
             "agreement with case handlers not measured (no reviews): stability and a "
             "profile near the reference do not tell whether customers are in the right "

@@ -8,7 +8,9 @@ import pytest
 from training.train import PopulationReport
 
 
-def _report(population: str, metrics: dict[str, float]) -> PopulationReport:
+def _report(
+    population: str, metrics: dict[str, float], drift: list[str] | None = None
+) -> PopulationReport:
     return PopulationReport(
         population=population,  # type: ignore[arg-type]
         rows_accepted=1_000,
@@ -19,6 +21,7 @@ def _report(population: str, metrics: dict[str, float]) -> PopulationReport:
         gate_reasons=[],
         metrics={"stability": 0.99, **metrics},
         profiles=pd.DataFrame(),
+        drift=drift or [],
     )
 
 
@@ -26,6 +29,17 @@ def test_citizens_trained_without_reviews_are_told_their_categories_are_unmeasur
     note = _report("citizens", {}).unmeasured
     assert note is not None
     assert "not measured (no reviews)" in note and "right category" in note
+
+
+def test_a_profile_far_from_the_reference_without_reviews_says_reviews_tell_why() -> None:
+    """Far from the reference, the warning says what it cannot tell apart: a population
+    that differs, or contacts counted otherwise (the traits name by contacts)."""
+    note = _report("citizens", {}, ["needs_support: share 0.311 against the reference 0.10"])
+    assert note.unmeasured is not None
+    assert "far from the reference" in note.unmeasured
+    assert "contacts are counted otherwise" in note.unmeasured
+    measured = _report("citizens", {"review_macro_recall": 0.95}, ["regular: share 0.6"])
+    assert measured.unmeasured is None
 
 
 @pytest.mark.parametrize("measured", ["review_macro_recall", "truth_macro_recall"])
