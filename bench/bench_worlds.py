@@ -28,6 +28,9 @@ the Finnish agency's contact levels): ``--contact-scale 3`` multiplies every cus
 contacts by three, their lives unchanged:
 
     .venv/bin/python bench/bench_worlds.py --seeds 0 1 --contact-scale 3 --worlds life_course
+
+An agency whose register does not link life events: ``--blank life_events`` (any numeric
+column: 0 for every customer).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from data_contracts.schemas import CITIZEN_NUMERIC_COLUMNS  # noqa: E402
 from models.segmenter import ClusterSegmenter  # noqa: E402
 from segmentation.features import build_features, numeric_matrix  # noqa: E402
 from training.evaluate import ReviewWeight, agreement, choose_review_weight  # noqa: E402
@@ -266,13 +270,19 @@ CONTACT_COLUMNS = ("contacts_phone", "contacts_office", "contacts_digital", "con
 
 
 def world_citizens(
-    world: str, seed: int, size: int, contact_scale: float = 1.0
+    world: str,
+    seed: int,
+    size: int,
+    contact_scale: float = 1.0,
+    blank: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """A world's citizens as the contract's numeric matrix, and their true category codes.
     ``contact_scale``: every customer's contacts multiplied by it (rounded; under 1, each
     contact counted with that probability), as an agency that counts contacts otherwise than
-    the reference's would see them; lives unchanged."""
+    the reference's would see them; ``blank``: columns the agency does not record (0 for
+    everyone, as the contract allows). Lives unchanged."""
     frame, truth_frame = WORLDS[world].citizens(size, seed)
+    frame = frame.assign(**{column: frame[column].dtype.type(0) for column in blank})
     if contact_scale != 1.0:
         rng = np.random.default_rng([seed, 13])
         frame = frame.assign(
@@ -351,8 +361,9 @@ def one(
     review_error: float = 0.0,
     second_opinion: bool = False,
     contact_scale: float = 1.0,
+    blank: Sequence[str] = (),
 ) -> dict[str, object]:
-    raw, truth = world_citizens(world, seed, size, contact_scale)
+    raw, truth = world_citizens(world, seed, size, contact_scale, blank)
     fitted = unsupervised(raw, truth, seed)
     model = fitted.model
     slips = (
@@ -406,6 +417,7 @@ def one(
         "seed": seed,
         "review_error": review_error,
         "contact_scale": contact_scale,
+        "blank": list(blank),
         **extra,
         "macro_recall": fitted.figures["truth_macro_recall"],
         "ari": fitted.figures["truth_ari"],
@@ -450,6 +462,14 @@ def main() -> None:
         help="every customer's contacts multiplied by this (an agency that counts contacts "
         "otherwise than the reference's); default 1",
     )
+    parser.add_argument(
+        "--blank",
+        nargs="+",
+        default=[],
+        choices=CITIZEN_NUMERIC_COLUMNS,
+        metavar="COLUMN",
+        help="columns the agency does not record: 0 for every customer (e.g. life_events)",
+    )
     parser.add_argument("--worlds", nargs="+", default=list(WORLDS))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "worlds.json")
     parser.add_argument("--summarise", type=Path, help="Only print the table of a results file.")
@@ -469,6 +489,7 @@ def main() -> None:
             args.review_error,
             args.second_opinion,
             args.contact_scale,
+            args.blank,
         ),
         args.worlds,
         args.seeds,

@@ -48,3 +48,9 @@ def test_contact_scale_multiplies_contacts_and_nothing_else(
     assert (fewer[:, contacts] <= plain[:, contacts]).all()
     assert 0.4 < fewer[:, contacts].sum() / plain[:, contacts].sum() < 0.6
     assert (fewer[:, others] == plain[:, others]).all()
+    # ``--blank``: a column the agency does not record is 0 for everyone, the rest unchanged.
+    unlinked, _ = bench_worlds.world_citizens("life_course", 0, 2_000, blank=["life_events"])
+    events = CITIZEN_NUMERIC_COLUMNS.index("life_events")
+    assert plain[:, events].sum() > 0 and not unlinked[:, events].any()
+    rest = [i for i in range(plain.shape[1]) if i != events]
+    assert (unlinked[:, rest] == plain[:, rest]).all()
