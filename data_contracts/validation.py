@@ -19,7 +19,9 @@ from data_contracts.identifiers import (
     personal_number_problems,
 )
 from data_contracts.schemas import (
+    CITIZEN_COUNT_COLUMNS,
     CITIZEN_NUMERIC_COLUMNS,
+    EMPLOYER_COUNT_COLUMNS,
     EMPLOYER_NUMERIC_COLUMNS,
     CitizenContract,
     EmployerContract,
@@ -180,6 +182,27 @@ def _check_types(population: Population, subset: pd.DataFrame, reasons: pd.Serie
             text = f"{column}: a number, not text ({_short(subset[column].iat[position])})"
             current = str(reasons.iat[position])
             reasons.iat[position] = f"{current}; {text}" if current else text
+
+
+#: The columns an extract can leave out by mistake: counts and handling time (not benefits:
+#: a benefit nobody in the table holds is no sign of a broken extract).
+RECORDED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "citizens": (*CITIZEN_COUNT_COLUMNS, "handling_minutes"),
+    "employers": (*EMPLOYER_COUNT_COLUMNS, "handling_minutes"),
+}
+
+
+def unrecorded(accepted: pd.DataFrame, population: Population) -> list[str]:
+    """The count and handling-time columns that are 0 on every accepted row: most likely
+    not recorded by the agency's extract (a register that does not link life events, a
+    channel not logged). The contract allows it; the model learns nothing from them, and on
+    the suite's worlds a citizens' table without life events loses part of its irregular
+    customers (docs/model-quality.md). An empty table records nothing to judge by."""
+    if not len(accepted):
+        return []
+    return [
+        column for column in RECORDED_COLUMNS[population] if not accepted[column].to_numpy().any()
+    ]
 
 
 def validate(

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from data_contracts.identifiers import as_integers
 from data_contracts.reviews import reviewer_key, validate_reviews
 from data_contracts.schemas import CONTRACT_VERSION
-from data_contracts.validation import ID_COLUMN, validate
+from data_contracts.validation import ID_COLUMN, unrecorded, validate
 from models.bundle import SegmentationBundle
 from models.calibration import fit_calibration
 from models.registry import (
@@ -99,6 +99,8 @@ class PopulationReport:
     reviews_used: int = 0
     #: Groups routed to more personal service at under 0.8 of the most favoured group's rate.
     fairness_flags: list[str] = field(default_factory=list)
+    #: Count and handling-time columns 0 for every customer: not recorded by the extract?
+    unrecorded: list[str] = field(default_factory=list)
 
     @property
     def unmeasured(self) -> str | None:
@@ -352,6 +354,8 @@ class _Prepared:
     truth_codes: np.ndarray | None
     #: The audited group attributes of each row (never features): age band, sex, county.
     groups: pd.DataFrame
+    #: Count and handling-time columns 0 on every accepted row (``validation.unrecorded``).
+    unrecorded: list[str]
     #: The shared-memory blocks ``raw`` lives in (the process lanes'), or None: threads.
     shared: lanes.SharedArrays | None = None
 
@@ -403,6 +407,7 @@ def _prepare(
         reviewed = match_reviews(population, reviews, ids, designs)
         current, current_version = _current_champion(population)
         groups = sensitive_frame(population, accepted)
+        empty = unrecorded(accepted, population)
         truth_path = data_dir / f"{population}_truth.parquet"
         truth_codes = (
             _truth_codes(
@@ -425,6 +430,7 @@ def _prepare(
         current_version,
         truth_codes,
         groups,
+        empty,
         shared,
     )
 
@@ -605,6 +611,7 @@ def _record(
             "gate": "passed" if verdict.passed else "failed",
             "gate_reasons": "; ".join(verdict.reasons),
             "drift": "; ".join(evaluated.drift) or "none",
+            "unrecorded": ", ".join(prepared.unrecorded) or "none",
             "fairness": fairness_tag,
         }
     )
@@ -661,6 +668,7 @@ def train_population(
         drift=evaluated.drift,
         reviews_used=prepared.reviewed.count,
         fairness_flags=evaluated.fairness["flags"],
+        unrecorded=prepared.unrecorded,
     )
 
 

@@ -124,3 +124,21 @@ def test_a_count_given_as_text_is_refused_as_the_api_refuses_it() -> None:
     result = validate(frame, "citizens")
     assert result.counts == {"accepted": 2, "rejected": 1}
     assert result.rejected["reason"].iloc[0] == "contacts_phone: a number, not text ('5')"
+
+
+def test_unrecorded_names_the_count_columns_no_customer_has() -> None:
+    """A count or handling-time column 0 on every row is named (an extract that left it
+    out); a column one customer has is not, nor a benefit nobody holds, nor an empty table."""
+    from data_contracts.validation import unrecorded
+
+    rows = pd.DataFrame(
+        [citizen_row(contacts_phone=2), citizen_row(life_events=0, handling_minutes=0.0)]
+    )
+    found = unrecorded(rows, "citizens")
+    assert "contacts_phone" not in found and "applications_online" not in found
+    assert {"contacts_office", "life_events", "reconsiderations"} <= set(found)
+    assert "portal_logins" not in found and "handling_minutes" not in found
+    assert not any(column.startswith("benefit") for column in found)
+    assert unrecorded(rows.iloc[:0], "citizens") == []
+    employers = pd.DataFrame([employer_row(), employer_row(applications_electronic=3)])
+    assert unrecorded(employers, "employers") == ["contacts_letter"]

@@ -353,3 +353,30 @@ def test_a_first_deployment_without_reviews_is_told_its_categories_are_unmeasure
     assert f"segmentation review sample --n 400 --part spread --data {data}" in out
     assert "employers: agreement" not in out  # head count defines them
     assert out.count("gate passed") == 2
+
+
+def test_a_column_the_extract_left_empty_is_named(tmp_path: Path) -> None:
+    """An agency's extract without life events (a register that does not link them) is
+    within the contract, and the model learns nothing from the column: `train` names it,
+    and the run carries it as a tag. Columns that were recorded are not named."""
+    env = _generated(tmp_path, "life_course", 3, 1_000)
+    data = tmp_path / "data"
+    citizens = pd.read_parquet(data / "citizens.parquet")
+    citizens.assign(life_events=0).to_parquet(data / "citizens.parquet", index=False)
+    trained = _cli({**env, "COLUMNS": "400"}, "train", "--data", str(data))
+    assert trained.returncode == 0, trained.stderr
+    out = " ".join(trained.stdout.split())
+    assert "citizens: 0 for every customer, not recorded by the extract? life_events " in out
+    assert "employers: 0 for every customer" not in out
+    from mlflow import MlflowClient
+
+    from segmentation.settings import Settings
+
+    client = MlflowClient(Settings(home=tmp_path / "home").resolved_tracking_uri)
+    experiment = client.get_experiment_by_name("segmentation")
+    assert experiment is not None
+    tags = {
+        run.data.params["population"]: run.data.tags["unrecorded"]
+        for run in client.search_runs([experiment.experiment_id])
+    }
+    assert tags == {"citizens": "life_events", "employers": "none"}

@@ -146,6 +146,12 @@ def train(
                 f"`segmentation review sample --n 400 --part spread --data {data} --out "
                 "r1.parquet`, then train with `--reviews r1.parquet`[/yellow]"
             )
+        if report.unrecorded:
+            console.print(
+                f"[yellow]{report.population}: 0 for every customer, not recorded by the "
+                f"extract? {', '.join(report.unrecorded)} (the model learns nothing from "
+                "them)[/yellow]"
+            )
         if report.drift:
             console.print(
                 "drift from the reference (reported, not refused): " + "; ".join(report.drift)
