@@ -1029,6 +1029,8 @@ def _versions() -> list[dict[str, Any]]:
                     "gate": run.data.tags.get("gate", "–") if run else "–",
                     "fairness": version.tags.get("fairness", "–"),
                     "drift": version.tags.get("drift", "–"),
+                    # Count columns 0 for every customer: an extract that left them out?
+                    "unrecorded": run.data.tags.get("unrecorded", "none") if run else "none",
                     "metrics": {
                         k: metrics[k]
                         for k in ("review_macro_recall", "stability", "truth_macro_recall")
