@@ -282,7 +282,8 @@ def world_citizens(
     the reference's would see them; ``blank``: columns the agency does not record (0 for
     everyone, as the contract allows). Lives unchanged."""
     frame, truth_frame = WORLDS[world].citizens(size, seed)
-    frame = frame.assign(**{column: frame[column].dtype.type(0) for column in blank})
+    if blank:  # (``assign`` copies the whole frame even with nothing to assign)
+        frame = frame.assign(**{column: frame[column].dtype.type(0) for column in blank})
     if contact_scale != 1.0:
         rng = np.random.default_rng([seed, 13])
         frame = frame.assign(
