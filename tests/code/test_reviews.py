@@ -536,12 +536,13 @@ def test_one_exported_file_of_both_rounds_weighs_the_reviews_as_the_filled_in_fi
 def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_not(
     tmp_path: Path,
 ) -> None:
-    """`train --reviews FILE`: the customers answered in the file leave the case handlers'
-    page, both populations (a review set aside does not count); a store that cannot be
-    reached is said in one line, and the training (done already) stands."""
+    """`train --reviews FILE` (and `review opinions`): the customers answered in the file
+    leave the case handlers' page, both populations (a review set aside does not count); a
+    store that cannot be reached is said in one line, and the training (done already)
+    stands."""
     from segmentation.settings import Settings
     from segmentation.store import SegmentStore
-    from training.cli.pipeline import _answered_off_page
+    from training.cli.common import answered_off_page
     from training.train import load_reviews
 
     frame = _reviews()
@@ -556,7 +557,7 @@ def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_n
     waiting = [frame["customer_id"][0], frame["customer_id"][2], "195002021231"]
     store.queue_reviews("citizens", "s1", waiting, ["spread"] * 3)
     store.queue_reviews("employers", "s2", [frame["org_number"][4]], ["spread"])
-    assert _answered_off_page(settings, answered) == (
+    assert answered_off_page(settings, answered) == (
         "review page: 2 customers answered in the files taken off it"
     )
     # A review set aside (a citizen judged "small") leaves its customer waiting.
@@ -569,11 +570,11 @@ def test_reviews_in_a_file_take_their_customers_off_the_review_page_or_say_why_n
         ("s1", 3, 2),  # the answered one still counted
         ("s2", 1, 0),
     ]
-    assert "no customer" in _answered_off_page(settings, answered)
+    assert "no customer" in answered_off_page(settings, answered)
     store.dispose()
     nobody_listens = "postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2"
     unreachable = Settings(home=tmp_path / "home", store_url=nobody_listens)
-    assert "could not be reached" in _answered_off_page(unreachable, answered)
+    assert "could not be reached" in answered_off_page(unreachable, answered)
 
 
 def test_only_reviews_with_a_design_weight_are_drawn_at_random() -> None:

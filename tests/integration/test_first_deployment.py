@@ -152,6 +152,14 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
     assert (opinions["judged_by"] == "anna.svensson").all() and opinions["category"].isna().all()
     assert (opinions["part"] == "spread").all()
     assert f"{len(differing)} citizens for another case handler" in asked.stdout
+    # Answered in the file, the first round leaves the review page now: no case handler
+    # judges them there while their second opinions are asked in a file.
+    assert "review page: 200 customers answered in the files taken off it" in " ".join(
+        asked.stdout.split()
+    )
+    store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")
+    assert store.review_queue("citizens")["open"] == 0
+    store.dispose()
     # cia answers them, and differs from anna on two: those wait for a third judgement.
     opinions["category"] = truth.reindex(opinions["customer_id"]).to_numpy()
     opinions.loc[opinions.index[:2], "category"] = opinions["category"].head(2).map(other)
@@ -190,8 +198,8 @@ def test_refused_first_deployment_promote_and_review_loop(tmp_path: Path) -> Non
         f"{(several - 6) / several:.0%} of their pairs of judgements agree"
     ) in " ".join(trained.stdout.split())
     assert "6 split evenly, left out until another judges them" in " ".join(trained.stdout.split())
-    # Answered in the file, the first round leaves the review page with the training.
-    assert "review page: 200 customers answered in the files taken off it" in " ".join(
+    # Taken off the page by `review opinions` already.
+    assert "review page: no customer answered in the files was waiting on it" in " ".join(
         trained.stdout.split()
     )
     store = SegmentStore(f"sqlite:///{tmp_path / 'home' / 'segments.db'}")

@@ -422,6 +422,26 @@ def test_a_case_handler_is_known_whatever_the_case_of_their_name(
     assert answer["second_opinion"] is False
 
 
+def test_a_customer_offered_for_a_second_opinion_leaves_the_page_once_judged_in_a_file(
+    store: SegmentStore,
+) -> None:
+    """Judged on the page otherwise than the model, a customer is offered again; exported and
+    given to `review opinions`, whose file asks the second opinion, it leaves the page
+    (``mark_answered``): one case handler judges it, not one on each side."""
+    differs = "196003031232"
+    store.queue_reviews("citizens", "s1", [differs], ["spread"])
+    answer = store.add_review(
+        "citizens", differs, category="irregular", reviewer="anna", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is True
+    assert store.queued_for_review("citizens", differs, judged_by="bo")
+    assert store.mark_answered("citizens", [differs]) == 1
+    assert not store.queued_for_review("citizens", differs, judged_by="bo")
+    assert store.review_queue("citizens", free_for="bo")["customers"] == []
+    assert store.review_queue("citizens")["open"] == 0
+
+
 def test_a_review_form_open_keeps_the_customer_from_others_for_a_while(
     store: SegmentStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

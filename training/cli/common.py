@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, TypeVar
 from rich.console import Console
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from segmentation.settings import Settings
     from segmentation.store import SegmentStore
 
@@ -42,3 +44,31 @@ def on_review_page(
         return None
     finally:
         store.dispose()
+
+
+def answered_off_page(settings: Settings, answered: pd.DataFrame) -> str:
+    """Take the customers reviewed in the files (their accepted reviews, ``answered``) off
+    the case handlers' review page (their review is given, though not there); what to tell
+    the operator. ``train --reviews`` and ``review opinions`` both do it: once answered in a
+    file, a customer is not judged again on the page while its second opinion is asked in
+    another file (the page would ask its own)."""
+    from segmentation.taxonomy import POPULATIONS
+
+    removed = on_review_page(
+        settings,
+        lambda store: sum(
+            store.mark_answered(
+                population,
+                answered.loc[answered["population"] == population, "id"].astype(str).tolist(),
+            )
+            for population in POPULATIONS
+        ),
+        "review page not updated",
+    )
+    if removed is None:
+        return "The review page was not updated: the segment store could not be reached."
+    return (
+        f"review page: {removed:,} customers answered in the files taken off it"
+        if removed
+        else "review page: no customer answered in the files was waiting on it"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -18,11 +18,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from segmentation.settings import Settings, get_settings
-from training.cli.common import BAD_INPUT, console, on_review_page
-
-if TYPE_CHECKING:
-    import pandas as pd
+from segmentation.settings import get_settings
+from training.cli.common import BAD_INPUT, answered_off_page, console
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +170,7 @@ def train(
         if report.next_step:
             console.print(f"[yellow]{report.population}: {report.next_step}[/yellow]")
     if answered is not None:
-        console.print(_answered_off_page(settings, answered))
+        console.print(answered_off_page(settings, answered))
 
 
 def second_opinions_line(metrics: Mapping[str, float]) -> str:
@@ -184,32 +181,6 @@ def second_opinions_line(metrics: Mapping[str, float]) -> str:
         f"several case handlers; {metrics['reviewer_agreement']:.0%} of their pairs of "
         f"judgements agree (kappa {metrics['reviewer_kappa']:.2f})"
         + (f"; {split:,} split evenly, left out until another judges them" if split else "")
-    )
-
-
-def _answered_off_page(settings: Settings, answered: pd.DataFrame) -> str:
-    """Take the customers reviewed in the files (their accepted reviews, ``answered``) off
-    the case handlers' review page (their review is given, though not there); what to tell
-    the operator."""
-    from segmentation.taxonomy import POPULATIONS
-
-    removed = on_review_page(
-        settings,
-        lambda store: sum(
-            store.mark_answered(
-                population,
-                answered.loc[answered["population"] == population, "id"].astype(str).tolist(),
-            )
-            for population in POPULATIONS
-        ),
-        "review page not updated",
-    )
-    if removed is None:
-        return "The review page was not updated: the segment store could not be reached."
-    return (
-        f"review page: {removed:,} customers answered in the files taken off it"
-        if removed
-        else "review page: no customer answered in the files was waiting on it"
     )
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from segmentation.settings import get_settings
-from training.cli.common import console, on_review_page
+from training.cli.common import answered_off_page, console, on_review_page
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -274,7 +274,9 @@ def review_opinions(
     first sample), or by case handlers who split, into a file for another case handler
     (`judged_by` says who must not take it). Run it between answering a round and training
     with it; train with every file, this one too. Again on the answered file where the two
-    judgements differ (a third decides). The review page asks for its own."""
+    judgements differ (a third decides). The review page asks for its own; the customers
+    judged in these files leave it here (as `train --reviews` takes them off), so none is
+    judged again there while its second opinion is asked in the file."""
     import pandas as pd
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -331,6 +333,7 @@ def review_opinions(
         sample_file(population, sample).assign(judged_by=waiting["judged_by"].to_numpy()),  # type: ignore[arg-type]
         out,
     )
+    page = answered_off_page(settings, mine)
     split = int((waiting["judgements"] > 1).sum())
     counted = f"from {len(mine):,} reviews" + (
         f", {set_aside:,} rows set aside" if set_aside else ""
@@ -341,14 +344,15 @@ def review_opinions(
             f"no {population} need another case handler ({counted}; an empty {out}): "
             f"`segmentation train --data {data}{files}`"
         )
-        return
-    console.print(
-        f"{len(waiting):,} {population} for another case handler -> {out} "
-        f"({len(waiting) - split:,} judged once otherwise than {source}, {split:,} split; "
-        f"{counted}). Give each to a case handler not named in judged_by. Once answered, "
-        f"this command again with that file too (a third where two split), then "
-        f"`segmentation train --data {data}{files} --reviews {out}`"
-    )
+    else:
+        console.print(
+            f"{len(waiting):,} {population} for another case handler -> {out} "
+            f"({len(waiting) - split:,} judged once otherwise than {source}, {split:,} split; "
+            f"{counted}). Give each to a case handler not named in judged_by. Once answered, "
+            f"this command again with that file too (a third where two split), then "
+            f"`segmentation train --data {data}{files} --reviews {out}`"
+        )
+    console.print(page)
 
 
 def review_export(
