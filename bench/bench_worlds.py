@@ -30,7 +30,9 @@ contacts by three, their lives unchanged:
     .venv/bin/python bench/bench_worlds.py --seeds 0 1 --contact-scale 3 --worlds life_course
 
 An agency whose register does not link life events: ``--blank life_events`` (any numeric
-column: 0 for every customer).
+column: 0 for every customer). An extract with a few absurd rows: ``--outliers 0.002`` gives
+0.2 % of customers, half each, 50-500 more letters (a mass mailing counted as contacts) or
+5,000-50,000 more minutes of handling (a data error), their category unchanged.
 """
 
 from __future__ import annotations
@@ -269,33 +271,63 @@ def rounds_of_review(
 CONTACT_COLUMNS = ("contacts_phone", "contacts_office", "contacts_digital", "contacts_letter")
 
 
+@dataclass(frozen=True)
+class Lens:
+    """How an agency's data may differ from a world's (the worlds are calibrated to the
+    Finnish agency's contact levels and record every column): ``contact_scale``, every
+    customer's contacts multiplied by it (rounded; under 1, each contact counted with that
+    probability), as an agency that counts contacts otherwise would see them; ``blank``,
+    columns the agency does not record (0 for everyone, as the contract allows);
+    ``outliers``, the share of customers with an absurd row (half 50-500 more letters, half
+    5,000-50,000 more minutes of handling). Lives and categories unchanged."""
+
+    contact_scale: float = 1.0
+    blank: tuple[str, ...] = ()
+    outliers: float = 0.0
+
+    def seen(self, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """``frame`` (a world's citizens) as this agency's extract would hold it."""
+        if self.blank:  # (``assign`` copies the whole frame even with nothing to assign)
+            frame = frame.assign(**{column: frame[column].dtype.type(0) for column in self.blank})
+        if self.contact_scale != 1.0:
+            rng = np.random.default_rng([seed, 13])
+            frame = frame.assign(
+                **{
+                    column: (
+                        rng.binomial(frame[column].to_numpy(), self.contact_scale)
+                        if self.contact_scale < 1.0
+                        else np.round(frame[column].to_numpy() * self.contact_scale)
+                    ).astype(frame[column].dtype)
+                    for column in CONTACT_COLUMNS
+                }
+            )
+        if self.outliers:
+            rng = np.random.default_rng([seed, 17])
+            who = rng.choice(len(frame), int(len(frame) * self.outliers), replace=False)
+            letters, minutes = who[: len(who) // 2], who[len(who) // 2 :]
+            frame = frame.copy()
+            column = frame.columns.get_loc("contacts_letter")
+            frame.iloc[letters, column] += rng.integers(50, 500, len(letters))
+            column = frame.columns.get_loc("handling_minutes")
+            frame.iloc[minutes, column] += rng.uniform(5_000, 50_000, len(minutes))
+        return frame
+
+    def record(self) -> dict[str, object]:
+        """The lens in a result row."""
+        return {
+            "contact_scale": self.contact_scale,
+            "blank": list(self.blank),
+            "outliers": self.outliers,
+        }
+
+
 def world_citizens(
-    world: str,
-    seed: int,
-    size: int,
-    contact_scale: float = 1.0,
-    blank: Sequence[str] = (),
+    world: str, seed: int, size: int, lens: Lens = Lens()
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A world's citizens as the contract's numeric matrix, and their true category codes.
-    ``contact_scale``: every customer's contacts multiplied by it (rounded; under 1, each
-    contact counted with that probability), as an agency that counts contacts otherwise than
-    the reference's would see them; ``blank``: columns the agency does not record (0 for
-    everyone, as the contract allows). Lives unchanged."""
+    """A world's citizens as the contract's numeric matrix, as ``lens`` says an agency's
+    extract would hold them, and their true category codes."""
     frame, truth_frame = WORLDS[world].citizens(size, seed)
-    if blank:  # (``assign`` copies the whole frame even with nothing to assign)
-        frame = frame.assign(**{column: frame[column].dtype.type(0) for column in blank})
-    if contact_scale != 1.0:
-        rng = np.random.default_rng([seed, 13])
-        frame = frame.assign(
-            **{
-                column: (
-                    rng.binomial(frame[column].to_numpy(), contact_scale)
-                    if contact_scale < 1.0
-                    else np.round(frame[column].to_numpy() * contact_scale)
-                ).astype(frame[column].dtype)
-                for column in CONTACT_COLUMNS
-            }
-        )
+    frame = lens.seen(frame, seed)
     truth = pd.Categorical(truth_frame["category"], categories=NAMES).codes.astype(np.int64)
     return numeric_matrix(frame, "citizens"), truth
 
@@ -359,12 +391,12 @@ def one(
     size: int,
     reviews: int,
     splits: Sequence[int],
+    *,
     review_error: float = 0.0,
     second_opinion: bool = False,
-    contact_scale: float = 1.0,
-    blank: Sequence[str] = (),
+    lens: Lens = Lens(),
 ) -> dict[str, object]:
-    raw, truth = world_citizens(world, seed, size, contact_scale, blank)
+    raw, truth = world_citizens(world, seed, size, lens)
     fitted = unsupervised(raw, truth, seed)
     model = fitted.model
     slips = (
@@ -417,8 +449,7 @@ def one(
         "world": world,
         "seed": seed,
         "review_error": review_error,
-        "contact_scale": contact_scale,
-        "blank": list(blank),
+        **lens.record(),
         **extra,
         "macro_recall": fitted.figures["truth_macro_recall"],
         "ari": fitted.figures["truth_ari"],
@@ -471,6 +502,13 @@ def main() -> None:
         metavar="COLUMN",
         help="columns the agency does not record: 0 for every customer (e.g. life_events)",
     )
+    parser.add_argument(
+        "--outliers",
+        type=float,
+        default=0.0,
+        help="the share of customers with an absurd row (a mass mailing's letters, or a "
+        "data error's minutes of handling); default none",
+    )
     parser.add_argument("--worlds", nargs="+", default=list(WORLDS))
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "worlds.json")
     parser.add_argument("--summarise", type=Path, help="Only print the table of a results file.")
@@ -487,10 +525,9 @@ def main() -> None:
             args.size,
             args.reviews,
             splits,
-            args.review_error,
-            args.second_opinion,
-            args.contact_scale,
-            args.blank,
+            review_error=args.review_error,
+            second_opinion=args.second_opinion,
+            lens=Lens(args.contact_scale, tuple(args.blank), args.outliers),
         ),
         args.worlds,
         args.seeds,
