@@ -27,6 +27,9 @@ cross-validation handed it (``student``; ``pooled`` is what it was handed). Draw
 processes (one native thread each).
 
     .venv/bin/python bench/bench_cv_coverage.py --world latent_need_clear --seed 1 --draws 200
+
+``--outliers 0.02``: the world with 2 % of customers given an absurd row, as
+``bench_worlds.py --outliers`` does.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_worlds import NAMES, answer, train_with, world_citizens  # noqa: E402
+from bench_worlds import NAMES, Lens, answer, train_with, world_citizens  # noqa: E402
 
 import training.evaluate as evaluate  # noqa: E402
 from models.segmenter import ClusterSegmenter  # noqa: E402
@@ -60,11 +63,12 @@ RULES = ("shipped", "student", "pooled")
 _STATE: dict[str, Any] = {}
 
 
-def _setup(world: str, seed: int, size: int) -> None:
-    """Each worker's world, truth, unsupervised model and its strata and margins."""
+def _setup(world: str, seed: int, size: int, lens: Lens) -> None:
+    """Each worker's world (as ``lens`` sees it), truth, unsupervised model and its strata
+    and margins."""
     warnings.filterwarnings("ignore")
     threadpool_limits(limits=1)
-    raw, truth = world_citizens(world, seed, size)
+    raw, truth = world_citizens(world, seed, size, lens)
     model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
     strata, margin = sample_scores(model, raw)
     _STATE.update(raw=raw, truth=truth, model=model, strata=strata, margin=margin, seed=seed)
@@ -124,11 +128,19 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--outliers",
+        type=float,
+        default=0.0,
+        help="the share of customers with an absurd row (bench_worlds.py --outliers)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     out = args.out or ROOT / "bench" / "results" / f"cv_coverage_{args.world}_{args.seed}.json"
     with ProcessPoolExecutor(
-        args.workers, initializer=_setup, initargs=(args.world, args.seed, args.size)
+        args.workers,
+        initializer=_setup,
+        initargs=(args.world, args.seed, args.size, Lens(outliers=args.outliers)),
     ) as pool:
         draws = []
         for result in pool.map(_draw, range(args.draws)):
@@ -139,6 +151,7 @@ def main() -> None:
         "world": args.world,
         "seed": args.seed,
         "size": args.size,
+        "outliers": args.outliers,
         "draws": args.draws,
         "true_macro_recall_mean": float(true.mean()),
         "true_macro_recall_sd": float(true.std(ddof=1)) if len(true) > 1 else 0.0,
