@@ -397,19 +397,26 @@ def test_a_judgement_that_differs_from_the_model_is_judged_again_by_others(
     ]  # dan's judgement, from before the customer was queued, is no opinion on it
 
 
+def _judged_otherwise_than_the_model(store: SegmentStore, reviewer: str) -> str:
+    """A customer queued in a sample's spread part and judged by ``reviewer`` otherwise than
+    the model: offered again for a second opinion. Its id."""
+    differs = "196003031232"
+    store.queue_reviews("citizens", "s1", [differs], ["spread"])
+    answer = store.add_review(
+        "citizens", differs, category="irregular", reviewer=reviewer, note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is True
+    return differs
+
+
 def test_a_case_handler_is_known_whatever_the_case_of_their_name(
     store: SegmentStore,
 ) -> None:
     """Swedish names begin with capitals SQLite's ``lower`` leaves alone (Å, Ä, Ö): the
     case handler who judged a customer is still not offered it for the second opinion,
     however the name was written."""
-    differs = "196003031232"
-    store.queue_reviews("citizens", "s1", [differs], ["spread"])
-    answer = store.add_review(
-        "citizens", differs, category="irregular", reviewer="Örjan.Åberg ", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is True
+    differs = _judged_otherwise_than_the_model(store, "Örjan.Åberg ")
     for same in ("Örjan.Åberg", "örjan.åberg", "ÖRJAN.ÅBERG"):
         assert store.review_queue("citizens", free_for=same)["customers"] == []
         assert not store.queued_for_review("citizens", differs, judged_by=same)
@@ -428,13 +435,7 @@ def test_a_customer_offered_for_a_second_opinion_leaves_the_page_once_judged_in_
     """Judged on the page otherwise than the model, a customer is offered again; exported and
     given to `review opinions`, whose file asks the second opinion, it leaves the page
     (``mark_answered``): one case handler judges it, not one on each side."""
-    differs = "196003031232"
-    store.queue_reviews("citizens", "s1", [differs], ["spread"])
-    answer = store.add_review(
-        "citizens", differs, category="irregular", reviewer="anna", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is True
+    differs = _judged_otherwise_than_the_model(store, "anna")
     assert store.queued_for_review("citizens", differs, judged_by="bo")
     assert store.mark_answered("citizens", [differs]) == 1
     assert not store.queued_for_review("citizens", differs, judged_by="bo")
