@@ -29,7 +29,9 @@ processes (one native thread each).
     .venv/bin/python bench/bench_cv_coverage.py --world latent_need_clear --seed 1 --draws 200
 
 ``--outliers 0.02``: the world with 2 % of customers given an absurd row, as
-``bench_worlds.py --outliers`` does.
+``bench_worlds.py --outliers`` does. ``--rounds 500 500``: each draw is the whole review in
+rounds instead (``bench_worlds.rounds_of_review``: the first all spread, a training, the
+next all borderline and cross-fitted), trained with every round as `train --reviews` does.
 """
 
 from __future__ import annotations
@@ -50,7 +52,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_worlds import NAMES, Lens, answer, train_with, world_citizens  # noqa: E402
+from bench_worlds import (  # noqa: E402
+    NAMES,
+    Lens,
+    answer,
+    rounds_of_review,
+    train_with,
+    world_citizens,
+)
 
 import training.evaluate as evaluate  # noqa: E402
 from models.segmenter import ClusterSegmenter  # noqa: E402
@@ -63,24 +72,34 @@ RULES = ("shipped", "student", "pooled")
 _STATE: dict[str, Any] = {}
 
 
-def _setup(world: str, seed: int, size: int, lens: Lens) -> None:
+def _setup(world: str, seed: int, size: int, lens: Lens, rounds: list[int]) -> None:
     """Each worker's world (as ``lens`` sees it), truth, unsupervised model and its strata
-    and margins."""
+    and margins; ``rounds``: the rounds' sizes (empty: one round of 1,000)."""
     warnings.filterwarnings("ignore")
     threadpool_limits(limits=1)
     raw, truth = world_citizens(world, seed, size, lens)
     model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
     strata, margin = sample_scores(model, raw)
-    _STATE.update(raw=raw, truth=truth, model=model, strata=strata, margin=margin, seed=seed)
+    _STATE.update(
+        raw=raw, truth=truth, model=model, strata=strata, margin=margin, seed=seed, rounds=rounds
+    )
 
 
 def _draw(draw: int) -> dict[str, Any]:
-    """One draw of 1,000 reviews: the cross-validation, the model, each rule's interval."""
+    """One draw of 1,000 reviews (or of the rounds, each drawn as `review sample` draws it,
+    with the trainings between them at this draw's seed): the cross-validation, the model,
+    each rule's interval."""
     raw, truth = _STATE["raw"], _STATE["truth"]
-    sample = draw_from_scores(
-        _STATE["strata"], _STATE["margin"], np.arange(len(raw)), n=1_000, seed=10_000 + draw
-    )
-    reviewed, weights = answer(truth, sample)
+    champion, halves = _STATE["model"], None
+    if _STATE["rounds"]:
+        champion, reviewed, weights, halves = rounds_of_review(
+            raw, truth, champion, 10_000 + draw, _STATE["rounds"]
+        )
+    else:
+        sample = draw_from_scores(
+            _STATE["strata"], _STATE["margin"], np.arange(len(raw)), n=1_000, seed=10_000 + draw
+        )
+        reviewed, weights = answer(truth, sample)
     seen: dict[str, Any] = {}
     shipped_rule = evaluate.with_fold_variance
 
@@ -90,7 +109,9 @@ def _draw(draw: int) -> dict[str, Any]:
 
     evaluate.with_fold_variance = spy  # type: ignore[assignment]
     try:
-        model, chosen = train_with(raw, reviewed, weights, _STATE["seed"], champion=_STATE["model"])
+        model, chosen = train_with(
+            raw, reviewed, weights, _STATE["seed"], champion=champion, halves=halves
+        )
     finally:
         evaluate.with_fold_variance = shipped_rule  # type: ignore[assignment]
     learnt = agreement(model.predict_index(raw), truth, "citizens")
@@ -134,13 +155,24 @@ def main() -> None:
         default=0.0,
         help="the share of customers with an absurd row (bench_worlds.py --outliers)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        nargs="+",
+        default=[],
+        help="reviews in rounds of these sizes, the first all spread, as bench_worlds.py "
+        "draws them (default: one round of 1,000, half spread, half borderline)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    out = args.out or ROOT / "bench" / "results" / f"cv_coverage_{args.world}_{args.seed}.json"
+    rounds = "_rounds_" + "_".join(map(str, args.rounds)) if args.rounds else ""
+    out = args.out or (
+        ROOT / "bench" / "results" / f"cv_coverage_{args.world}_{args.seed}{rounds}.json"
+    )
     with ProcessPoolExecutor(
         args.workers,
         initializer=_setup,
-        initargs=(args.world, args.seed, args.size, Lens(outliers=args.outliers)),
+        initargs=(args.world, args.seed, args.size, Lens(outliers=args.outliers), args.rounds),
     ) as pool:
         draws = []
         for result in pool.map(_draw, range(args.draws)):
@@ -152,6 +184,7 @@ def main() -> None:
         "seed": args.seed,
         "size": args.size,
         "outliers": args.outliers,
+        "rounds": args.rounds,
         "draws": args.draws,
         "true_macro_recall_mean": float(true.mean()),
         "true_macro_recall_sd": float(true.std(ddof=1)) if len(true) > 1 else 0.0,
