@@ -216,6 +216,7 @@ def add_override(router: APIRouter, population: Population) -> None:
             access,
             population,
             access.context.store.set_override,
+            from_row=lambda row: {"model_category": row["category"]},
             category=values["category"],
             reason=values["reason"],
             actor=access.principal.actor,

@@ -523,7 +523,8 @@ async def override(request: Request, number: str) -> Response:
     if errors:
         return await _card_with_errors(request, session, population, subject, errors, form)
     store = _context(request).store
-    if await anyio.to_thread.run_sync(store.current, population, subject) is None:
+    current = await anyio.to_thread.run_sync(store.current, population, subject)
+    if current is None:
         raise PageError(404, "Kunden finns inte i registret", "Ingen kund med det numret.")
     await anyio.to_thread.run_sync(
         lambda: store.set_override(
@@ -533,6 +534,7 @@ async def override(request: Request, number: str) -> Response:
             reason=reason,
             actor=session.user,
             expires_at=expires,
+            model_category=str(current["category"]),
         )
     )
     return RedirectResponse(f"/kund/{subject}?meddelande=andrad", 303)

@@ -75,18 +75,18 @@ def _add_columns(engine: Engine, table: Table, names: Sequence[str]) -> list[str
     return added
 
 
-def _fill_judges(engine: Engine) -> None:
-    """Give the reviews of an older file, written before ``judge`` was kept, their judge
-    (once, when the column is added: every review written since has one)."""
+def _fill_judges(engine: Engine, table: Table, name: str) -> None:
+    """Give the rows of an older file, written before ``judge`` was kept, their judge from
+    the ``name`` column (once, when the column is added: every row written since has one)."""
     with engine.begin() as connection:
         names = connection.execute(
-            select(reviews.c.reviewer).where(reviews.c.judge.is_(None)).distinct()
+            select(table.c[name]).where(table.c.judge.is_(None)).distinct()
         ).scalars()
-        for name in list(names):
+        for value in list(names):
             connection.execute(
-                update(reviews)
-                .where(reviews.c.judge.is_(None) & (reviews.c.reviewer == name))
-                .values(judge=judge_key(name))
+                update(table)
+                .where(table.c.judge.is_(None) & (table.c[name] == value))
+                .values(judge=judge_key(value))
             )
 
 
@@ -130,8 +130,9 @@ class StoreBase:
         _add_columns(self.audit_engine, audit_log, AUDIT_ADDED_COLUMNS)
         for table_name, names in ADDED_COLUMNS.items():
             added = _add_columns(self.engine, metadata.tables[table_name], names)
-            if table_name == reviews.name and "judge" in added:
-                _fill_judges(self.engine)
+            if "judge" in added:
+                table = metadata.tables[table_name]
+                _fill_judges(self.engine, table, "reviewer" if table is reviews else "actor")
 
     def dispose(self) -> None:
         for connection in self._connections:

@@ -47,8 +47,13 @@ class CaseWrites(StoreBase):
         reason: str,
         actor: str,
         expires_at: dt.datetime | None,
+        model_category: str | None = None,
     ) -> dict[str, Any]:
-        """Store (or replace) an override and add it to the history."""
+        """Store (or replace) an override and add it to the history. An override with a
+        reason is the actor's judgement of the customer (it counts as a review in the
+        export): a customer waiting in a review sample is answered by it, and with the
+        model's category, one in the spread part is offered for a second opinion as after a
+        review (``second_opinion`` in the answer)."""
         now = utcnow()
         key = int(subject_id)
         match = (overrides.c.population == population) & (overrides.c.subject_id == key)
@@ -64,7 +69,7 @@ class CaseWrites(StoreBase):
         with self.begin() as connection:
             self._close_override_period(connection, population, key, now)
             connection.execute(delete(overrides).where(match))
-            connection.execute(insert(overrides).values(**values))
+            connection.execute(insert(overrides).values(**values, judge=judge_key(actor)))
             connection.execute(
                 insert(history).values(
                     population=population,
@@ -78,7 +83,10 @@ class CaseWrites(StoreBase):
                     reason=reason,
                 )
             )
-        return {**values, "subject_id": format_id(population, key)}
+            again = bool(reason.strip()) and self._offer_again(
+                connection, population, key, model_category, now
+            )
+        return {**values, "subject_id": format_id(population, key), "second_opinion": again}
 
     @staticmethod
     def _close_override_period(
@@ -162,25 +170,35 @@ class CaseWrites(StoreBase):
         }
         with self.begin() as connection:
             connection.execute(insert(reviews).values(**values, judge=judge_key(reviewer)))
-            queued = self._queued_row(connection, population, key)
-            again = (
-                queued is not None
-                and queued.part == OPINIONS_PART
-                and needs_another_opinion(
-                    self._judgements(connection, population, key, queued.queued_at), model_category
-                )
+            again = self._offer_again(connection, population, key, model_category, now)
+        return {**values, "subject_id": format_id(population, key), "second_opinion": again}
+
+    def _offer_again(
+        self,
+        connection: Connection,
+        population: Population,
+        key: int,
+        model_category: str | None,
+        now: dt.datetime,
+    ) -> bool:
+        """After a judgement: where the customer waits in a sample's spread part and the
+        judgements since it was queued call for another opinion, offer it again (to the
+        case handlers who have not judged it). Whether it was."""
+        queued = self._queued_row(connection, population, key)
+        again = (
+            queued is not None
+            and queued.part == OPINIONS_PART
+            and needs_another_opinion(
+                self._judgements(connection, population, key, queued.queued_at), model_category
             )
-            if again:
-                connection.execute(
-                    update(review_queue)
-                    .where(self._same_queued(population, key, queued.sample))
-                    .values(reopened_at=now, claimed_by=None, claimed_at=None)
-                )
-        return {
-            **values,
-            "subject_id": format_id(population, key),
-            "second_opinion": bool(again),
-        }
+        )
+        if again:
+            connection.execute(
+                update(review_queue)
+                .where(self._same_queued(population, key, queued.sample))
+                .values(reopened_at=now, claimed_by=None, claimed_at=None)
+            )
+        return bool(again)
 
     @staticmethod
     def _same_queued(population: Population, key: int, sample: str) -> Any:
@@ -206,19 +224,35 @@ class CaseWrites(StoreBase):
     def _judgements(
         connection: Connection, population: Population, key: int, since: dt.datetime
     ) -> list[str]:
-        """Each case handler's latest judgement of a customer since ``since``, oldest first."""
-        latest: dict[str, str] = {}
-        for row in connection.execute(
-            select(reviews.c.judge, reviews.c.category)
-            .where(
-                (reviews.c.population == population)
-                & (reviews.c.subject_id == key)
-                & (reviews.c.reviewed_at >= since)
+        """Each case handler's latest judgement of a customer since ``since``, oldest first:
+        their reviews, and the override in force if it has a reason."""
+        judged = [
+            (_seconds(row.reviewed_at), row.judge, row.category)
+            for row in connection.execute(
+                select(reviews.c.reviewed_at, reviews.c.judge, reviews.c.category)
+                .where(
+                    (reviews.c.population == population)
+                    & (reviews.c.subject_id == key)
+                    & (reviews.c.reviewed_at >= since)
+                )
+                .order_by(reviews.c.reviewed_at, reviews.c.id)
             )
-            .order_by(reviews.c.reviewed_at, reviews.c.id)
-        ):
-            latest.pop(row.judge, None)
-            latest[row.judge] = row.category
+        ]
+        judged += [
+            (_seconds(row.created_at), row.judge, row.category)
+            for row in connection.execute(
+                select(overrides.c.created_at, overrides.c.judge, overrides.c.category).where(
+                    (overrides.c.population == population)
+                    & (overrides.c.subject_id == key)
+                    & (overrides.c.created_at >= since)
+                    & _with_reason()
+                )
+            )
+        ]
+        latest: dict[str, str] = {}
+        for _, judge, category in sorted(judged, key=lambda judgement: judgement[0]):
+            latest.pop(judge, None)
+            latest[judge] = category
         return list(latest.values())
 
     # -- the review queue ------------------------------------------------------------------
@@ -290,33 +324,43 @@ class CaseWrites(StoreBase):
 
     @staticmethod
     def _answered() -> Any:
-        """A queued customer has been answered: in a file (``answered_at``) or by a review
-        given since they were queued (the page, the customer card, the API), or since they
-        were offered again for a second opinion (``reopened_at``)."""
-        return review_queue.c.answered_at.is_not(None) | exists().where(
-            and_(
-                reviews.c.population == review_queue.c.population,
-                reviews.c.subject_id == review_queue.c.subject_id,
-                or_(
-                    review_queue.c.reopened_at.is_(None)
-                    & (reviews.c.reviewed_at >= review_queue.c.queued_at),
-                    # After the judgement that asked for another (made at that moment).
-                    reviews.c.reviewed_at > review_queue.c.reopened_at,
-                ),
+        """A queued customer has been answered: in a file (``answered_at``) or by a review,
+        or an override with a reason, given since they were queued (the page, the customer
+        card, the API), or since they were offered again for a second opinion
+        (``reopened_at``)."""
+
+        def since_queued(at: Any) -> Any:
+            return or_(
+                review_queue.c.reopened_at.is_(None) & (at >= review_queue.c.queued_at),
+                # After the judgement that asked for another (made at that moment).
+                at > review_queue.c.reopened_at,
+            )
+
+        return (
+            review_queue.c.answered_at.is_not(None)
+            | exists().where(
+                _same_customer(reviews) & since_queued(reviews.c.reviewed_at),
+            )
+            | exists().where(
+                _same_customer(overrides) & _with_reason() & since_queued(overrides.c.created_at)
             )
         )
 
     @staticmethod
     def _judged_by(user: str) -> Any:
-        """A queued customer ``user`` has judged since it was queued: not offered to them
-        again (a second opinion is another case handler's)."""
+        """A queued customer ``user`` has judged since it was queued (a review, or an
+        override with a reason): not offered to them again (a second opinion is another
+        case handler's)."""
+        judge = judge_key(user)
         return exists().where(
-            and_(
-                reviews.c.population == review_queue.c.population,
-                reviews.c.subject_id == review_queue.c.subject_id,
-                reviews.c.reviewed_at >= review_queue.c.queued_at,
-                reviews.c.judge == judge_key(user),
-            )
+            _same_customer(reviews)
+            & (reviews.c.reviewed_at >= review_queue.c.queued_at)
+            & (reviews.c.judge == judge)
+        ) | exists().where(
+            _same_customer(overrides)
+            & _with_reason()
+            & (overrides.c.created_at >= review_queue.c.queued_at)
+            & (overrides.c.judge == judge)
         )
 
     def _open_reviews(self, population: Population) -> Any:
@@ -520,6 +564,23 @@ class CaseWrites(StoreBase):
             for key, last in latest.items()
             for record in (list(episodes[key].values()) if key in episodes else [last])
         ]
+
+
+def _seconds(moment: dt.datetime) -> float:
+    """A stored time (naive UTC in SQLite) as seconds since the epoch, to order by."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def _same_customer(table: Any) -> Any:
+    """``table``'s rows of the queued customer (in a subquery on the review queue)."""
+    return (table.c.population == review_queue.c.population) & (
+        table.c.subject_id == review_queue.c.subject_id
+    )
+
+
+def _with_reason() -> Any:
+    """An override given with a reason: a case handler's judgement of the customer."""
+    return func.length(func.trim(overrides.c.reason)) > 0
 
 
 def _chunks(values: list[int], size: int = 10_000) -> list[list[int]]:

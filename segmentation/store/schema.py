@@ -197,6 +197,9 @@ overrides = Table(
     Column("category", String(32), nullable=False),
     Column("reason", Text, nullable=False),
     Column("actor", String(120), nullable=False),
+    # The actor as compared with reviewers (``judge_key``): an override with a reason is a
+    # judgement of the customer (issue 8), on the review page as in the export.
+    Column("judge", String(120)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True)),
 )
@@ -330,6 +333,7 @@ ADDED_COLUMNS = {
     "batch_runs": ("soft_confusion", "loads"),
     "segment_review_queue": ("answered_at", "reopened_at"),
     "segment_reviews": ("judge",),
+    "segment_overrides": ("judge",),
 }
 
 

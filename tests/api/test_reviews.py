@@ -69,6 +69,32 @@ def test_a_review_of_a_sampled_customer_that_differs_from_the_model_asks_another
         store.withdraw_sample(sample)
 
 
+def test_an_override_with_a_reason_of_a_sampled_customer_asks_another_opinion(api: Api) -> None:
+    """An override with a reason is its author's judgement (the export counts it as a
+    review): through the API, a customer of a sample's spread part overridden otherwise than
+    the model waits for another case handler's judgement, not for the author's."""
+    store = api.client.app.state.context.store  # type: ignore[attr-defined]
+    customer = api.sampled_citizen_id
+    model = store.current("citizens", customer)["category"]
+    other = next(c for c in ("regular", "irregular", "needs_support") if c != model)
+    sample = "20261207T000000000002"
+    store.queue_reviews("citizens", sample, [customer], ["spread"])
+    headers = {
+        "Authorization": f"Bearer {api.token('case_handler', subject='anna.svensson')}",
+        "X-Purpose": "review 2026-12",
+    }
+    path = f"/v1/citizens/{customer}/override"
+    try:
+        answer = api.client.put(path, headers=headers, json={"category": other, "reason": "flytt"})
+        assert answer.status_code == 200, answer.text
+        for_bo = store.review_queue("citizens", free_for="bo.berg")["customers"]
+        assert [(c["customer_id"], c["part"]) for c in for_bo] == [(customer, "second_opinion")]
+        assert not store.review_queue("citizens", free_for="anna.svensson")["customers"]
+    finally:
+        api.client.delete(path, headers=headers)
+        store.withdraw_sample(sample)
+
+
 def test_reviews_are_refused_for_other_roles_and_bad_bodies(api: Api) -> None:
     path = f"/v1/citizens/{api.citizen_id}/reviews"
     body = {"category": "regular"}

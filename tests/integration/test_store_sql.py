@@ -410,6 +410,47 @@ def _judged_otherwise_than_the_model(store: SegmentStore, reviewer: str) -> str:
     return differs
 
 
+def test_an_override_with_a_reason_is_a_judgement_on_the_review_page_too(
+    store: SegmentStore,
+) -> None:
+    """The export counts an override with a reason as its author's review; so does the page.
+    A customer waiting in a sample's spread part, overridden otherwise than the model, is
+    answered by it and offered for a second opinion to the other case handlers, not to its
+    author (before, it stayed on the page for everyone, a review agreeing with the model
+    asked no one else, and the export's one-against-one left the customer out of training).
+    An override agreeing with the model answers the customer; removed, it answers nothing."""
+    import time
+
+    differs, agrees = "196003031232", "194001011230"
+    store.queue_reviews("citizens", "s1", [differs, agrees], ["spread", "spread"])
+    stored = store.set_override(
+        "citizens", differs, category="needs_support", reason="flera förmåner samtidigt",
+        actor="Anna", expires_at=None, model_category="regular",
+    )  # fmt: skip
+    assert stored["second_opinion"] is True
+    assert [c["customer_id"] for c in store.review_queue("citizens", free_for="anna")[
+        "customers"
+    ]] == [agrees]  # fmt: skip
+    assert store.queued_for_review("citizens", differs, judged_by="bo")
+    time.sleep(0.01)
+    answer = store.add_review(
+        "citizens", differs, category="needs_support", reviewer="bo", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert answer["second_opinion"] is False  # two case handlers agree
+    assert sorted(
+        (r["reviewer"], r["category"]) for r in store.review_records() if r["id"] == differs
+    ) == [("Anna", "needs_support"), ("bo", "needs_support")]
+    same = store.set_override(
+        "citizens", agrees, category="regular", reason="vardagen rullar på",
+        actor="cia", expires_at=None, model_category="regular",
+    )  # fmt: skip
+    assert same["second_opinion"] is False
+    assert store.review_queue("citizens")["open"] == 0
+    assert store.remove_override("citizens", agrees, actor="cia", reason="fel kund")
+    assert [c["customer_id"] for c in store.review_queue("citizens")["customers"]] == [agrees]
+
+
 def test_a_case_handler_is_known_whatever_the_case_of_their_name(
     store: SegmentStore,
 ) -> None:
@@ -483,6 +524,11 @@ def test_a_store_from_before_a_column_was_added_gets_it_on_create(store: Segment
             " reviewed_at) VALUES ('citizens', 196003031232, 'irregular', 'Örjan ',"
             " '2099-01-01 00:00:00')"
         )
+        connection.exec_driver_sql(
+            "INSERT INTO segment_overrides (population, subject_id, category, reason, actor,"
+            " created_at) VALUES ('citizens', 195002021231, 'needs_support', 'flera förmåner',"
+            " 'Åsa', '2099-01-01 00:00:00')"
+        )
     inspector = sa.inspect(store.engine)
     assert "answered_at" not in {c["name"] for c in inspector.get_columns("segment_review_queue")}
     store.create()
@@ -496,3 +542,5 @@ def test_a_store_from_before_a_column_was_added_gets_it_on_create(store: Segment
     with store.engine.connect() as connection:
         judges = connection.exec_driver_sql("SELECT judge FROM segment_reviews").scalars()
         assert list(judges) == ["örjan"]
+        judges = connection.exec_driver_sql("SELECT judge FROM segment_overrides").scalars()
+        assert list(judges) == ["åsa"]

@@ -632,6 +632,39 @@ def test_a_review_from_the_customer_card_of_a_sampled_customer_asks_another_opin
     assert not site.store.queued_for_review("citizens", customer)
 
 
+def test_an_override_from_the_card_of_a_sampled_customer_asks_another_opinion(
+    page: Any, site: Site, small_population: Path
+) -> None:
+    """An override with a reason is its author's judgement (the export counts it as a
+    review), so on the card of a customer waiting in a sample's spread part, an override
+    otherwise than the model answers the customer and asks another case handler, as a
+    review there does (before, the customer stayed on Granskning for everyone)."""
+    (customer,) = _queue_two(
+        site,
+        small_population,
+        "20261201T000000000009",
+        start=110,
+        n=1,
+        categories=["regular"],
+        first_part="spread",
+    )
+    sign_in(page, site, "anna")
+    _open_card(page, site, customer)
+    page.get_by_label("Ny kategori").select_option("needs_support")
+    page.get_by_label("Motivering").fill("Träffade kunden: flera förmåner samtidigt")
+    page.get_by_role("button", name="Spara kategori").click()
+    expect(page.get_by_role("status")).to_contain_text("Handläggarens kategori är sparad")
+    waiting = site.store.review_queue("citizens", free_for="cia")["customers"]
+    assert [(c["customer_id"], c["part"]) for c in waiting] == [(customer, "second_opinion")]
+    assert not site.store.review_queue("citizens", free_for="anna")["customers"]
+    # cia sides with anna (the queue the session shares empties).
+    site.store.add_review(
+        "citizens", customer, category="needs_support", reviewer="cia", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert not site.store.queued_for_review("citizens", customer)
+
+
 def test_an_employer_in_the_review_queue_is_judged_by_size(
     page: Any, site: Site, small_population: Path
 ) -> None:
