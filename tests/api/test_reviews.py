@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.api.conftest import Api
@@ -30,17 +32,23 @@ def test_a_review_is_stored_with_its_reviewer_and_audited(api: Api) -> None:
     assert any(e["action"] == "citizens.review" and e["purpose"] == "review 2026-11" for e in audit)
 
 
+def _queued_in_spread(api: Api, sample: str) -> tuple[Any, str, str, str]:
+    """The sampled citizen queued alone in the spread part of ``sample``: the store, its id,
+    the model's category and another one."""
+    store = api.client.app.state.context.store  # type: ignore[attr-defined]
+    customer = api.sampled_citizen_id
+    model = store.current("citizens", customer)["category"]
+    other = next(c for c in ("regular", "irregular", "needs_support") if c != model)
+    store.queue_reviews("citizens", sample, [customer], ["spread"])
+    return store, customer, model, other
+
+
 def test_a_review_of_a_sampled_customer_that_differs_from_the_model_asks_another_opinion(
     api: Api,
 ) -> None:
     """Through the API as on the review page: a customer of a sample's spread part judged
     otherwise than the model waits for another case handler (not for the one who judged)."""
-    store = api.client.app.state.context.store  # type: ignore[attr-defined]
-    customer = api.sampled_citizen_id
-    model = store.current("citizens", customer)["category"]
-    other = next(c for c in ("regular", "irregular", "needs_support") if c != model)
-    sample = "20261207T000000000001"
-    store.queue_reviews("citizens", sample, [customer], ["spread"])
+    store, customer, model, other = _queued_in_spread(api, "20261207T000000000001")
     try:
         headers = {
             "Authorization": f"Bearer {api.token('case_handler', subject='anna.svensson')}",
@@ -66,19 +74,14 @@ def test_a_review_of_a_sampled_customer_that_differs_from_the_model_asks_another
         assert api.client.post(path, headers=cia, json={"category": other}).status_code == 201
         assert not store.review_queue("citizens", free_for="dan.dahl")["customers"]
     finally:
-        store.withdraw_sample(sample)
+        store.withdraw_sample("20261207T000000000001")
 
 
 def test_an_override_with_a_reason_of_a_sampled_customer_asks_another_opinion(api: Api) -> None:
     """An override with a reason is its author's judgement (the export counts it as a
     review): through the API, a customer of a sample's spread part overridden otherwise than
     the model waits for another case handler's judgement, not for the author's."""
-    store = api.client.app.state.context.store  # type: ignore[attr-defined]
-    customer = api.sampled_citizen_id
-    model = store.current("citizens", customer)["category"]
-    other = next(c for c in ("regular", "irregular", "needs_support") if c != model)
-    sample = "20261207T000000000002"
-    store.queue_reviews("citizens", sample, [customer], ["spread"])
+    store, customer, _, other = _queued_in_spread(api, "20261207T000000000002")
     headers = {
         "Authorization": f"Bearer {api.token('case_handler', subject='anna.svensson')}",
         "X-Purpose": "review 2026-12",
@@ -92,7 +95,7 @@ def test_an_override_with_a_reason_of_a_sampled_customer_asks_another_opinion(ap
         assert not store.review_queue("citizens", free_for="anna.svensson")["customers"]
     finally:
         api.client.delete(path, headers=headers)
-        store.withdraw_sample(sample)
+        store.withdraw_sample("20261207T000000000002")
 
 
 def test_reviews_are_refused_for_other_roles_and_bad_bodies(api: Api) -> None:

@@ -341,21 +341,9 @@ def test_a_judgement_that_differs_from_the_model_is_judged_again_by_others(
     time.sleep(0.01)
     store.queue_reviews("citizens", "s1", [edge, agreed, differs], ["borderline", *["spread"] * 2])
     # A borderline customer teaches, and measures nothing: one judgement is enough.
-    answer = store.add_review(
-        "citizens", edge, category="irregular", reviewer="anna", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is False
-    answer = store.add_review(
-        "citizens", agreed, category="regular", reviewer="anna", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is False
-    answer = store.add_review(
-        "citizens", differs, category="irregular", reviewer="anna", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is True
+    assert _judge(store, edge, "irregular", "anna") is False
+    assert _judge(store, agreed, "regular", "anna") is False
+    assert _judge(store, differs, "irregular", "anna") is True
     # Open again, for bo; not for anna, who judged it.
     queue = store.review_queue("citizens", free_for="bo")
     assert [(c["customer_id"], c["part"]) for c in queue["customers"]] == [
@@ -368,21 +356,13 @@ def test_a_judgement_that_differs_from_the_model_is_judged_again_by_others(
     assert store.queued_for_review("citizens", differs, judged_by="bo")
     # bo differs from anna: a third case handler decides.
     time.sleep(0.01)
-    answer = store.add_review(
-        "citizens", differs, category="regular", reviewer="bo", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is True
+    assert _judge(store, differs, "regular", "bo") is True
     assert [c["customer_id"] for c in store.review_queue("citizens", free_for="cia")[
         "customers"
     ]] == [differs]  # fmt: skip
     assert store.review_queue("citizens", free_for="bo")["customers"] == []
     time.sleep(0.01)
-    answer = store.add_review(
-        "citizens", differs, category="irregular", reviewer="cia", note="flytt",
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is False
+    assert _judge(store, differs, "irregular", "cia") is False
     assert store.review_queue("citizens")["open"] == 0
     exported = sorted(
         (r["id"], r["reviewer"], r["category"])
@@ -397,16 +377,22 @@ def test_a_judgement_that_differs_from_the_model_is_judged_again_by_others(
     ]  # dan's judgement, from before the customer was queued, is no opinion on it
 
 
+def _judge(store: SegmentStore, customer: str, category: str, reviewer: str) -> bool:
+    """``reviewer``'s review of a customer the model names regular; whether it asks for
+    another case handler's judgement."""
+    answer = store.add_review(
+        "citizens", customer, category=category, reviewer=reviewer, note=None,
+        model_category="regular",
+    )  # fmt: skip
+    return bool(answer["second_opinion"])
+
+
 def _judged_otherwise_than_the_model(store: SegmentStore, reviewer: str) -> str:
     """A customer queued in a sample's spread part and judged by ``reviewer`` otherwise than
     the model: offered again for a second opinion. Its id."""
     differs = "196003031232"
     store.queue_reviews("citizens", "s1", [differs], ["spread"])
-    answer = store.add_review(
-        "citizens", differs, category="irregular", reviewer=reviewer, note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is True
+    assert _judge(store, differs, "irregular", reviewer) is True
     return differs
 
 
@@ -433,11 +419,7 @@ def test_an_override_with_a_reason_is_a_judgement_on_the_review_page_too(
     ]] == [agrees]  # fmt: skip
     assert store.queued_for_review("citizens", differs, judged_by="bo")
     time.sleep(0.01)
-    answer = store.add_review(
-        "citizens", differs, category="needs_support", reviewer="bo", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is False  # two case handlers agree
+    assert _judge(store, differs, "needs_support", "bo") is False  # two case handlers agree
     assert sorted(
         (r["reviewer"], r["category"]) for r in store.review_records() if r["id"] == differs
     ) == [("Anna", "needs_support"), ("bo", "needs_support")]
@@ -463,11 +445,7 @@ def test_a_case_handler_is_known_whatever_the_case_of_their_name(
         assert not store.queued_for_review("citizens", differs, judged_by=same)
     assert store.queued_for_review("citizens", differs, judged_by="Åsa")
     # The same case handler again is still one judgement: no third opinion is called.
-    answer = store.add_review(
-        "citizens", differs, category="regular", reviewer="örjan.åberg", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert answer["second_opinion"] is False
+    assert _judge(store, differs, "regular", "örjan.åberg") is False
 
 
 def test_a_customer_offered_for_a_second_opinion_leaves_the_page_once_judged_in_a_file(

@@ -589,23 +589,46 @@ def test_a_judgement_that_differs_from_the_model_gets_a_second_opinion(
     assert judged == [("anna", "irregular"), ("cia", "irregular")]
 
 
-def test_a_review_from_the_customer_card_of_a_sampled_customer_asks_another_opinion(
-    page: Any, site: Site, small_population: Path
-) -> None:
-    """The card's review form, as on Granskning: stored and audited, and a customer waiting
-    in a sample's spread part judged otherwise than the model is offered to another case
-    handler (a slip there would otherwise go into the measurement unchecked)."""
+def _card_of_a_sampled_customer(
+    page: Any, site: Site, small_population: Path, sample: str, start: int
+) -> str:
+    """A customer the model names regular, queued alone in the spread part of sample
+    ``20261201T0000000000{sample}``, its card open for anna. Its id."""
     (customer,) = _queue_two(
         site,
         small_population,
-        "20261201T000000000007",
-        start=90,
+        f"20261201T0000000000{sample}",
+        start=start,
         n=1,
         categories=["regular"],
         first_part="spread",
     )
     sign_in(page, site, "anna")
     _open_card(page, site, customer)
+    return customer
+
+
+def _second_opinion_asked_and_given(site: Site, customer: str, anna_said: str) -> None:
+    """anna judged ``customer`` ``anna_said``, otherwise than the model: it waits for another
+    case handler (cia), not for her; cia sides with her (the queue the session shares
+    empties)."""
+    waiting = site.store.review_queue("citizens", free_for="cia")["customers"]
+    assert [(c["customer_id"], c["part"]) for c in waiting] == [(customer, "second_opinion")]
+    assert not site.store.review_queue("citizens", free_for="anna")["customers"]
+    site.store.add_review(
+        "citizens", customer, category=anna_said, reviewer="cia", note=None,
+        model_category="regular",
+    )  # fmt: skip
+    assert not site.store.queued_for_review("citizens", customer)
+
+
+def test_a_review_from_the_customer_card_of_a_sampled_customer_asks_another_opinion(
+    page: Any, site: Site, small_population: Path
+) -> None:
+    """The card's review form, as on Granskning: stored and audited, and a customer waiting
+    in a sample's spread part judged otherwise than the model is offered to another case
+    handler (a slip there would otherwise go into the measurement unchecked)."""
+    customer = _card_of_a_sampled_customer(page, site, small_population, "07", start=90)
     page.get_by_label("Rätt kategori enligt dig").select_option("irregular")
     page.get_by_label("Anteckning (frivilligt)").fill("flyttade i våras")
     page.get_by_role("button", name="Spara bedömning").click()
@@ -621,15 +644,7 @@ def test_a_review_from_the_customer_card_of_a_sampled_customer_asks_another_opin
     )
     audited = site.store.audit_entries(subject=customer, limit=10)
     assert any(e["action"] == "citizens.review" and e["actor"] == "anna" for e in audited)
-    waiting = site.store.review_queue("citizens", free_for="cia")["customers"]
-    assert [(c["customer_id"], c["part"]) for c in waiting] == [(customer, "second_opinion")]
-    assert not site.store.review_queue("citizens", free_for="anna")["customers"]
-    # cia sides with anna (the queue the session shares empties).
-    site.store.add_review(
-        "citizens", customer, category="irregular", reviewer="cia", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert not site.store.queued_for_review("citizens", customer)
+    _second_opinion_asked_and_given(site, customer, "irregular")
 
 
 def test_an_override_from_the_card_of_a_sampled_customer_asks_another_opinion(
@@ -639,30 +654,12 @@ def test_an_override_from_the_card_of_a_sampled_customer_asks_another_opinion(
     review), so on the card of a customer waiting in a sample's spread part, an override
     otherwise than the model answers the customer and asks another case handler, as a
     review there does (before, the customer stayed on Granskning for everyone)."""
-    (customer,) = _queue_two(
-        site,
-        small_population,
-        "20261201T000000000009",
-        start=110,
-        n=1,
-        categories=["regular"],
-        first_part="spread",
-    )
-    sign_in(page, site, "anna")
-    _open_card(page, site, customer)
+    customer = _card_of_a_sampled_customer(page, site, small_population, "09", start=110)
     page.get_by_label("Ny kategori").select_option("needs_support")
     page.get_by_label("Motivering").fill("Träffade kunden: flera förmåner samtidigt")
     page.get_by_role("button", name="Spara kategori").click()
     expect(page.get_by_role("status")).to_contain_text("Handläggarens kategori är sparad")
-    waiting = site.store.review_queue("citizens", free_for="cia")["customers"]
-    assert [(c["customer_id"], c["part"]) for c in waiting] == [(customer, "second_opinion")]
-    assert not site.store.review_queue("citizens", free_for="anna")["customers"]
-    # cia sides with anna (the queue the session shares empties).
-    site.store.add_review(
-        "citizens", customer, category="needs_support", reviewer="cia", note=None,
-        model_category="regular",
-    )  # fmt: skip
-    assert not site.store.queued_for_review("citizens", customer)
+    _second_opinion_asked_and_given(site, customer, "needs_support")
 
 
 def test_an_employer_in_the_review_queue_is_judged_by_size(
