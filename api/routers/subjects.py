@@ -210,7 +210,11 @@ def add_override(router: APIRouter, population: Population) -> None:
         access: Annotated[Access, Depends(access_guard)],
         body: Annotated[body_model, Body()],  # type: ignore[valid-type]
     ) -> OverrideResponse:
-        """Set a case handler's category; it wins over the model until it expires or is removed."""
+        """Set a case handler's category; it wins over the model until it expires or is removed.
+        With its reason it is also the case handler's judgement of the customer: exported as a
+        review for training, and for a customer waiting in a review sample it answers the
+        sample (made otherwise than the model in the spread part, another case handler is
+        asked for a second opinion on Granskning)."""
         values = body.model_dump()  # type: ignore[attr-defined]
         row, stored = await _write_about(
             access,
