@@ -562,7 +562,13 @@ class CaseWrites(StoreBase):
         return [
             record
             for key, last in latest.items()
-            for record in (list(episodes[key].values()) if key in episodes else [last])
+            for record in (
+                # Oldest first, as ``settle_opinions`` reads them (an override with a reason
+                # is read after the reviews, whenever it was given).
+                sorted(episodes[key].values(), key=lambda judged: judged["reviewed_at"])
+                if key in episodes
+                else [last]
+            )
         ]
 
 

@@ -420,9 +420,10 @@ def test_an_override_with_a_reason_is_a_judgement_on_the_review_page_too(
     assert store.queued_for_review("citizens", differs, judged_by="bo")
     time.sleep(0.01)
     assert _judge(store, differs, "needs_support", "bo") is False  # two case handlers agree
-    assert sorted(
+    # Oldest first, the override before the review that followed it.
+    assert [
         (r["reviewer"], r["category"]) for r in store.review_records() if r["id"] == differs
-    ) == [("Anna", "needs_support"), ("bo", "needs_support")]
+    ] == [("Anna", "needs_support"), ("bo", "needs_support")]
     same = store.set_override(
         "citizens", agrees, category="regular", reason="vardagen rullar på",
         actor="cia", expires_at=None, model_category="regular",
