@@ -227,7 +227,7 @@ class CaseWrites(StoreBase):
         """Each case handler's latest judgement of a customer since ``since``, oldest first:
         their reviews, and the override in force if it has a reason."""
         judged = [
-            (_seconds(row.reviewed_at), row.judge, row.category)
+            (as_utc(row.reviewed_at), row.judge, row.category)
             for row in connection.execute(
                 select(reviews.c.reviewed_at, reviews.c.judge, reviews.c.category)
                 .where(
@@ -239,7 +239,7 @@ class CaseWrites(StoreBase):
             )
         ]
         judged += [
-            (_seconds(row.created_at), row.judge, row.category)
+            (as_utc(row.created_at), row.judge, row.category)
             for row in connection.execute(
                 select(overrides.c.created_at, overrides.c.judge, overrides.c.category).where(
                     (overrides.c.population == population)
@@ -570,11 +570,6 @@ class CaseWrites(StoreBase):
                 else [last]
             )
         ]
-
-
-def _seconds(moment: dt.datetime) -> float:
-    """A stored time (naive UTC in SQLite) as seconds since the epoch, to order by."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def _same_customer(table: Any) -> Any:
