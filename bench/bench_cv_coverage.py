@@ -73,16 +73,17 @@ _STATE: dict[str, Any] = {}
 
 
 def _setup(world: str, seed: int, size: int, lens: Lens, rounds: list[int]) -> None:
-    """Each worker's world (as ``lens`` sees it), truth, unsupervised model and its strata
-    and margins; ``rounds``: the rounds' sizes (empty: one round of 1,000)."""
+    """Each worker's world (as ``lens`` sees it), truth and unsupervised model; ``rounds``: the
+    rounds' sizes (empty: one round of 1,000, drawn from the model's strata and margins,
+    scored once here)."""
     warnings.filterwarnings("ignore")
     threadpool_limits(limits=1)
     raw, truth = world_citizens(world, seed, size, lens)
     model = ClusterSegmenter("citizens", random_state=seed).fit(raw)
-    strata, margin = sample_scores(model, raw)
-    _STATE.update(
-        raw=raw, truth=truth, model=model, strata=strata, margin=margin, seed=seed, rounds=rounds
-    )
+    _STATE.update(raw=raw, truth=truth, model=model, seed=seed, rounds=rounds)
+    if not rounds:  # one round: every draw comes from the same strata and margins
+        strata, margin = sample_scores(model, raw)
+        _STATE.update(strata=strata, margin=margin)
 
 
 def _draw(draw: int) -> dict[str, Any]:
