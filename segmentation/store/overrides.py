@@ -30,6 +30,8 @@ from segmentation.taxonomy import Population
 OPINIONS_PART = "spread"
 #: The part a customer offered again for another judgement is listed under.
 SECOND_OPINION = "second_opinion"
+#: How an override's reason reads as the note of the judgement it is (``review export``).
+OVERRIDE_NOTE = "override: "
 #: How long a customer whose review form a case handler opened is kept from the others.
 REVIEW_HOLD = dt.timedelta(minutes=30)
 
@@ -67,6 +69,7 @@ class CaseWrites(StoreBase):
             "expires_at": expires_at,
         }
         with self.begin() as connection:
+            self._keep_replaced_judgement(connection, match, judge_key(actor))
             self._close_override_period(connection, population, key, now)
             connection.execute(delete(overrides).where(match))
             connection.execute(insert(overrides).values(**values, judge=judge_key(actor)))
@@ -87,6 +90,29 @@ class CaseWrites(StoreBase):
                 connection, population, key, model_category, now
             )
         return {**values, "subject_id": format_id(population, key), "second_opinion": again}
+
+    @staticmethod
+    def _keep_replaced_judgement(connection: Connection, match: Any, judge: str) -> None:
+        """Another case handler's override with a reason, about to be replaced, stays its
+        author's judgement: kept as their review, given when the override was, with the
+        note the export gives an override. The store holds one override per customer, so
+        without it the page, the export and training would lose that judgement (a second
+        opinion given as an override, say). An override removed, or replaced by its own
+        author, is taken back instead."""
+        replaced = connection.execute(select(overrides).where(match)).first()
+        if replaced is None or not replaced.reason.strip() or replaced.judge == judge:
+            return
+        connection.execute(
+            insert(reviews).values(
+                population=replaced.population,
+                subject_id=replaced.subject_id,
+                category=replaced.category,
+                reviewer=replaced.actor,
+                judge=replaced.judge,
+                reviewed_at=replaced.created_at,
+                note=f"{OVERRIDE_NOTE}{replaced.reason}",
+            )
+        )
 
     @staticmethod
     def _close_override_period(
@@ -556,7 +582,7 @@ class CaseWrites(StoreBase):
                                 "category": row.category,
                                 "reviewer": row.actor,
                                 "reviewed_at": as_utc(row.created_at),
-                                "note": f"override: {row.reason}",
+                                "note": f"{OVERRIDE_NOTE}{row.reason}",
                             },
                         )
         return [

@@ -434,6 +434,48 @@ def test_an_override_with_a_reason_is_a_judgement_on_the_review_page_too(
     assert [c["customer_id"] for c in store.review_queue("citizens")["customers"]] == [agrees]
 
 
+def test_an_override_replaced_by_another_case_handler_stays_its_authors_judgement(
+    store: SegmentStore,
+) -> None:
+    """The store holds one override per customer. A second opinion given as an override
+    replaces the first case handler's: both judgements count, on the page as in the export
+    (before, the first was lost, the customer went back to its author and the export held
+    one judgement). An override replaced by its own author is taken back; removing the
+    colleague's override leaves the first judgement standing."""
+    import time
+
+    (differs,) = ["196003031232"]
+    store.queue_reviews("citizens", "s1", [differs], ["spread"])
+
+    def override(category: str, actor: str) -> bool:
+        time.sleep(0.01)
+        return bool(
+            store.set_override(
+                "citizens", differs, category=category, reason=f"{actor} träffade kunden",
+                actor=actor, expires_at=None, model_category="regular",
+            )["second_opinion"]
+        )  # fmt: skip
+
+    def judged() -> list[tuple[str, str]]:
+        records = store.review_records()
+        return [(r["reviewer"], r["category"]) for r in records if r["id"] == differs]
+
+    assert override("needs_support", "anna") is True
+    assert override("irregular", "anna") is True  # her own, taken back: still one judgement
+    assert judged() == [("anna", "irregular")]
+    assert override("needs_support", "Bo") is True  # two differ: a third is asked
+    assert judged() == [("anna", "irregular"), ("Bo", "needs_support")]
+    for judge in ("anna", "bo"):
+        assert not store.queued_for_review("citizens", differs, judged_by=judge)
+    assert [c["customer_id"] for c in store.review_queue("citizens", free_for="cia")[
+        "customers"
+    ]] == [differs]  # fmt: skip
+    (kept,) = [r for r in store.review_records(include_overrides=False) if r["id"] == differs]
+    assert kept["note"] == "override: anna träffade kunden"
+    assert store.remove_override("citizens", differs, actor="Bo", reason="fel kund")
+    assert judged() == [("anna", "irregular")]
+
+
 def test_a_case_handler_is_known_whatever_the_case_of_their_name(
     store: SegmentStore,
 ) -> None:
