@@ -458,11 +458,24 @@ def _render_card(
     )
 
 
+#: Said on the card after a judgement that asked another case handler for a second opinion
+#: (``CaseWrites._offer_again``): the customer waits in a review sample's spread part.
+_SECOND_OPINION = (
+    " Kunden ingår i ett granskningsurval och bedöms nu också av en annan handläggare,"
+    " som inte ser din bedömning."
+)
 MESSAGES = {
     "andrad": "Handläggarens kategori är sparad och gäller före modellens.",
     "borttagen": "Handläggarens kategori är borttagen: modellens kategori gäller igen.",
     "granskad": "Din bedömning är sparad. Den används när modellen tränas nästa gång.",
 }
+MESSAGES |= {f"{key}-andra": MESSAGES[key] + _SECOND_OPINION for key in ("andrad", "granskad")}
+
+
+def _saved(subject: str, message: str, stored: dict[str, Any]) -> RedirectResponse:
+    """Back to the card after a judgement, saying whether it asked for a second opinion."""
+    asked = "-andra" if stored.get("second_opinion") else ""
+    return RedirectResponse(f"/kund/{subject}?meddelande={message}{asked}", 303)
 
 
 async def _card_with_errors(
@@ -526,7 +539,7 @@ async def override(request: Request, number: str) -> Response:
     current = await anyio.to_thread.run_sync(store.current, population, subject)
     if current is None:
         raise PageError(404, "Kunden finns inte i registret", "Ingen kund med det numret.")
-    await anyio.to_thread.run_sync(
+    stored = await anyio.to_thread.run_sync(
         lambda: store.set_override(
             population,
             subject,
@@ -537,7 +550,7 @@ async def override(request: Request, number: str) -> Response:
             model_category=str(current["category"]),
         )
     )
-    return RedirectResponse(f"/kund/{subject}?meddelande=andrad", 303)
+    return _saved(subject, "andrad", stored)
 
 
 @router.post("/kund/{number}/ta-bort")
@@ -562,18 +575,20 @@ async def review(request: Request, number: str) -> Response:
             request, session, population, subject, {"bedomning": "Välj en kategori."}, form
         )
     store = _context(request).store
-    await _add_review(store, population, subject, category, session.user, note)
-    return RedirectResponse(f"/kund/{subject}?meddelande=granskad", 303)
+    stored = await _add_review(store, population, subject, category, session.user, note)
+    return _saved(subject, "granskad", stored)
 
 
 async def _add_review(
     store: Any, population: Population, subject: str, category: str, user: str, note: str | None
-) -> None:
+) -> dict[str, Any]:
     """Record a case handler's judgement with the model's stored category beside it: one
     that differs from it on a customer of a review sample's spread part asks for a second
-    opinion (on Granskning, where the category is never shown, and from the card alike)."""
+    opinion (on Granskning, where the category is never shown, and from the card alike).
+    The review as stored, ``second_opinion`` saying whether one was asked (told on the card
+    only: on Granskning it would hint at the model's category)."""
     current = await anyio.to_thread.run_sync(store.current, population, subject)
-    await anyio.to_thread.run_sync(
+    return await anyio.to_thread.run_sync(
         lambda: store.add_review(
             population,
             subject,

@@ -71,6 +71,8 @@ def test_case_handler_signs_in_looks_up_overrides_and_signs_out(page: Any, site:
     page.get_by_label("Motivering").fill("Träffade kunden: behöver personligt stöd")
     page.get_by_role("button", name="Spara kategori").click()
     expect(page.get_by_role("status")).to_contain_text("Handläggarens kategori är sparad")
+    # Not in a review sample: nobody else is asked.
+    expect(page.get_by_role("status")).not_to_contain_text("annan handläggare")
     expect(summary).to_contain_text("Vardag som kräver stöd")
     expect(summary).to_contain_text("handläggarens beslut")
     expect(page.locator("#historik-rubrik + table")).to_contain_text("Träffade kunden")
@@ -608,6 +610,11 @@ def _card_of_a_sampled_customer(
     return customer
 
 
+#: What the card says after a judgement that asked another case handler (a person is told
+#: the customer is now judged by someone else too, not left to wonder why it stays queued).
+SECOND_OPINION_SAID = "bedöms nu också av en annan handläggare"
+
+
 def _second_opinion_asked_and_given(site: Site, customer: str, anna_said: str) -> None:
     """anna judged ``customer`` ``anna_said``, otherwise than the model: it waits for another
     case handler (cia), not for her; cia sides with her (the queue the session shares
@@ -633,6 +640,7 @@ def test_a_review_from_the_customer_card_of_a_sampled_customer_asks_another_opin
     page.get_by_label("Anteckning (frivilligt)").fill("flyttade i våras")
     page.get_by_role("button", name="Spara bedömning").click()
     expect(page.get_by_role("status")).to_contain_text("Din bedömning är sparad")
+    expect(page.get_by_role("status")).to_contain_text(SECOND_OPINION_SAID)
     assert not _serious(page)
     (review,) = [
         r for r in site.store.review_records(include_overrides=False) if r["id"] == customer
@@ -659,6 +667,7 @@ def test_an_override_from_the_card_of_a_sampled_customer_asks_another_opinion(
     page.get_by_label("Motivering").fill("Träffade kunden: flera förmåner samtidigt")
     page.get_by_role("button", name="Spara kategori").click()
     expect(page.get_by_role("status")).to_contain_text("Handläggarens kategori är sparad")
+    expect(page.get_by_role("status")).to_contain_text(SECOND_OPINION_SAID)
     _second_opinion_asked_and_given(site, customer, "needs_support")
 
 
