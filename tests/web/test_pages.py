@@ -75,6 +75,9 @@ def test_case_handler_signs_in_looks_up_overrides_and_signs_out(page: Any, site:
     expect(page.get_by_role("status")).not_to_contain_text("annan handläggare")
     expect(summary).to_contain_text("Vardag som kräver stöd")
     expect(summary).to_contain_text("handläggarens beslut")
+    # Why: the handler's category against the model's, each column named by its own.
+    why = page.locator("#varfor-rubrik ~ table thead")
+    expect(why).to_contain_text("Typiskt för vardag som kräver stöd")
     expect(page.locator("#historik-rubrik + table")).to_contain_text("Träffade kunden")
     page.get_by_role("button", name="Ta bort handläggarens kategori").click()
     expect(page.get_by_role("status")).to_contain_text("borttagen")
