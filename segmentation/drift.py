@@ -9,7 +9,9 @@ reading: below 0.1 stable, 0.1-0.25 a moderate shift, above 0.25 a large one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -50,7 +52,8 @@ def share_changes(shares: Mapping[str, float], against: Mapping[str, float]) -> 
 
 def drift_flags(psis: Mapping[str, float], changes: Mapping[str, float]) -> list[str]:
     """What says the model's population moved enough to retrain: an input past the large
-    PSI band, or a category share that moved more than ``SHARE_CHANGE``."""
+    PSI band, or a category share that moved more than ``SHARE_CHANGE``. English, for logs
+    and the model version's ``drift`` tag in MLflow (``read_flag`` reads one back)."""
     flags = [f"{name}: PSI {value:.2f}" for name, value in psis.items() if value > PSI_LARGE]
     flags += [
         f"{name}: share {change:+.1%}"
@@ -58,3 +61,17 @@ def drift_flags(psis: Mapping[str, float], changes: Mapping[str, float]) -> list
         if abs(change) > SHARE_CHANGE
     ]
     return flags
+
+
+_PSI_FLAG = re.compile(r"(?P<name>\w+): PSI (?P<value>-?\d+(?:\.\d+)?)")
+_SHARE_FLAG = re.compile(r"(?P<name>\w+): share (?P<change>[+-]\d+(?:\.\d+)?)%")
+
+
+def read_flag(flag: str) -> tuple[Literal["psi", "share"], str, float] | None:
+    """One of ``drift_flags`` read back (the pages say it in Swedish): ``("psi", input,
+    PSI)`` or ``("share", category, change as a fraction)``; None for any other text."""
+    if found := _PSI_FLAG.fullmatch(flag.strip()):
+        return "psi", found["name"], float(found["value"])
+    if found := _SHARE_FLAG.fullmatch(flag.strip()):
+        return "share", found["name"], float(found["change"]) / 100
+    return None

@@ -10,6 +10,7 @@ fairlearn's ``MetricFrame``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -161,7 +162,7 @@ def fairness_report(
                 "rate_more_personal": round(float(by_channel[group]), 4),
                 "ratio_to_most_favoured": round(ratio, 4),
             }
-            if ratio < RATIO_FLOOR:
+            if ratio < RATIO_FLOOR:  # English, for logs and MLflow (``read_flag``)
                 flags.append(f"{attribute}={group}: ratio {ratio:.2f}")
         report["by"][attribute] = rows
         report[f"min_ratio_{attribute}"] = round(
@@ -169,3 +170,15 @@ def fairness_report(
         )
     report["flags"] = flags
     return report
+
+
+_RATIO_FLAG = re.compile(r"(?P<attribute>\w+)=(?P<group>.+): ratio (?P<ratio>\d+(?:\.\d+)?)")
+
+
+def read_flag(flag: str) -> tuple[str, str, float] | None:
+    """One of ``fairness_report``'s flags read back (the pages say it in Swedish):
+    ``(attribute, group, ratio)``; None for any other text."""
+    found = _RATIO_FLAG.fullmatch(flag.strip())
+    if found is None:
+        return None
+    return found["attribute"], found["group"], float(found["ratio"])

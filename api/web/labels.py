@@ -10,6 +10,8 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from segmentation.drift import SHARE_CHANGE
+from segmentation.drift import read_flag as read_drift_flag
+from segmentation.fairness import read_flag as read_fairness_flag
 
 CATEGORY_SV: dict[str, str] = {
     "regular": "Regelbunden vardag",
@@ -146,6 +148,8 @@ def number(value: float, unit: str = "") -> str:
         return f"{value:.0%}".replace("%", "\u00a0%")
     if unit == "index":  # a small index read against bands (PSI: 0,1 and 0,25)
         return f"{value:.3f}".replace(".", ",")
+    if unit == "ratio":  # a ratio read against a floor (the four-fifths rule: 0,8)
+        return f"{value:.2f}".replace(".", ",")
     if abs(value) >= 10:
         return f"{value:,.0f}".replace(",", "\u00a0")
     text = f"{value:.1f}".replace(".", ",")
@@ -164,18 +168,74 @@ def input_name(name: str) -> str:
     return INPUT_SV.get(name, name)
 
 
+def _large_psi(name: str, value: float) -> str:
+    return f"{input_name(name)}: PSI {number(value, 'index')} (stor förändring)"
+
+
+def _share_moved(name: str, change: float) -> str:
+    points = number(abs(change) * 100)
+    direction = "ökade" if change > 0 else "minskade"
+    return f"{category(name)}: andelen {direction} med {points} procentenheter"
+
+
 def drift_flags(report: Mapping[str, Any]) -> list[str]:
     """Why a period's drift report recommends retraining, in Swedish, from its figures (the
     report's own ``flags`` are English, for logs and MLflow): inputs in the large PSI band
     and category shares that moved more than ``SHARE_CHANGE`` since the previous period."""
     out = [
-        f"{input_name(name)}: PSI {number(value['psi'], 'index')} (stor förändring)"
+        _large_psi(name, value["psi"])
         for name, value in (report.get("input_psi") or {}).items()
         if value.get("band") == "large"
     ]
-    for name, change in (report.get("share_vs_previous") or {}).items():
-        if abs(change) > SHARE_CHANGE:
-            points = number(abs(change) * 100)
-            direction = "ökade" if change > 0 else "minskade"
-            out.append(f"{category(name)}: andelen {direction} med {points} procentenheter")
+    out += [
+        _share_moved(name, change)
+        for name, change in (report.get("share_vs_previous") or {}).items()
+        if abs(change) > SHARE_CHANGE
+    ]
     return out
+
+
+#: The fairness report's groups (``segmentation.fairness``) in Swedish; a county is named
+#: in Swedish already.
+GROUP_SV: dict[str, str] = {
+    "under 30": "under 30 år",
+    "30-49": "30–49 år",
+    "50-64": "50–64 år",
+    "65 and over": "65 år och äldre",
+    "unknown": "okänd ålder",
+    "woman": "kvinnor",
+    "man": "män",
+}
+
+
+def drift_tag(tag: str) -> list[str]:
+    """A model version's ``drift`` tag (``segmentation.drift.drift_flags``, English) in
+    Swedish, one line a flag, worded as on Förändringar; a flag of another shape as it is."""
+    out = []
+    for flag in tag.split("; "):
+        read = read_drift_flag(flag)
+        if read is None:
+            out.append(flag)
+        else:
+            kind, name, value = read
+            out.append(_large_psi(name, value) if kind == "psi" else _share_moved(name, value))
+    return out
+
+
+def fairness_tag(tag: str) -> list[str]:
+    """A model version's ``fairness`` tag (English) in Swedish, one line a flagged group:
+    its rate of a more personal channel as a share of the most favoured group's."""
+    out = []
+    for flag in tag.split("; "):
+        read = read_fairness_flag(flag)
+        if read is None:
+            out.append(flag)
+        else:
+            _, group, ratio = read
+            out.append(f"{GROUP_SV.get(group, group)}: kvot {number(ratio, 'ratio')}")
+    return out
+
+
+def input_names(listed: str) -> str:
+    """Contract input columns listed with commas (training's ``unrecorded`` tag) in Swedish."""
+    return ", ".join(input_name(name) for name in listed.split(", "))

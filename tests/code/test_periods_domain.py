@@ -290,3 +290,36 @@ def test_the_drift_page_names_every_input_and_says_why_in_swedish() -> None:
         "Oregelbunden vardag: andelen ökade med 7 procentenheter",
     ]
     assert drift_flags({"input_psi": {}, "share_vs_previous": None}) == []
+
+
+def test_the_models_page_says_a_versions_tags_in_swedish() -> None:
+    """The drift and fairness tags on a model version (English, for MLflow) are read back
+    and said in Swedish, the drift as Förändringar says it from the report's figures; a
+    text of another shape is shown as it is."""
+    from api.web.labels import drift_flags as said
+    from api.web.labels import drift_tag, fairness_tag, input_names
+
+    psis = {"contacts_phone": 0.31, "life_events": 0.12}
+    changes = {"regular": -0.08, "irregular": 0.07, "needs_support": 0.01}
+    report = {
+        "input_psi": {name: {"psi": value, "band": band(value)} for name, value in psis.items()},
+        "share_vs_previous": changes,
+    }
+    assert drift_tag("; ".join(drift_flags(psis, changes))) == said(report)
+    assert drift_tag("written by hand") == ["written by hand"]
+    n = 100
+    groups = pd.DataFrame({"legal_sex": ["man"] * n + ["woman"] * n})
+    channels = np.array(["personal_handler", "digital_self_service"] * n)
+    channels[n:] = ["personal_handler"] * 25 + ["digital_self_service"] * 75  # women: 0.5
+    flagged = fairness_report("citizens", ["regular"] * 2 * n, channels, groups)["flags"]
+    tag = "; ".join(
+        [*flagged, "age_band=65 and over: ratio 0.24", "county=Gotlands län: ratio 0.75"]
+    )
+    assert fairness_tag(tag) == [
+        "kvinnor: kvot 0,50",
+        "65 år och äldre: kvot 0,24",
+        "Gotlands län: kvot 0,75",
+    ]
+    assert input_names("life_events, contacts_phone") == (
+        "registrerade livshändelser, kontakter per telefon"
+    )
