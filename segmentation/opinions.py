@@ -13,8 +13,10 @@ stands (``training.review.settle_opinions``). Pure.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 #: No customer is offered for more judgements than this (three categories can split three
 #: ways; such a customer is left out of training, counted).
@@ -30,6 +32,21 @@ OPINION_METRICS = (
     "reviewer_kappa",
     "reviews_without_majority",
 )
+
+
+_Judgement = TypeVar("_Judgement")
+
+
+def latest_per_judge(judgements: Iterable[tuple[dt.datetime, str, _Judgement]]) -> list[_Judgement]:
+    """Each case handler's latest judgement, oldest first: what counts of a customer's
+    judgements (a case handler who judged again changed their mind). ``judgements``:
+    (when, who as compared, the judgement); of two at the same time, the one given later in
+    ``judgements`` is the latest."""
+    latest: dict[str, _Judgement] = {}
+    for _, judge, judgement in sorted(judgements, key=lambda each: each[0]):
+        latest.pop(judge, None)
+        latest[judge] = judgement
+    return list(latest.values())
 
 
 def needs_another_opinion(judgements: Sequence[str], model_category: str | None) -> bool:

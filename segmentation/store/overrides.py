@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, up
 from sqlalchemy.engine import Connection
 
 from data_contracts.reviews import judge_key
-from segmentation.opinions import needs_another_opinion
+from segmentation.opinions import latest_per_judge, needs_another_opinion
 from segmentation.store.base import StoreBase
 from segmentation.store.schema import (
     as_utc,
@@ -275,11 +275,7 @@ class CaseWrites(StoreBase):
                 )
             )
         ]
-        latest: dict[str, str] = {}
-        for _, judge, category in sorted(judged, key=lambda judgement: judgement[0]):
-            latest.pop(judge, None)
-            latest[judge] = category
-        return list(latest.values())
+        return latest_per_judge(judged)
 
     # -- the review queue ------------------------------------------------------------------
     def queue_reviews(
@@ -532,7 +528,7 @@ class CaseWrites(StoreBase):
         author: a case handler who overrode a category with a reason has judged the
         customer."""
         latest: dict[tuple[str, int], dict[str, Any]] = {}
-        episodes: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+        episodes: dict[tuple[str, int], list[tuple[dt.datetime, str, dict[str, Any]]]] = {}
         with self.engine.connect() as connection:
             queued = {
                 (row.population, row.subject_id): as_utc(row.queued_at)
@@ -548,11 +544,9 @@ class CaseWrites(StoreBase):
             def judged(key: tuple[str, int], record: dict[str, Any]) -> None:
                 since = queued.get(key)
                 if since is not None and record["reviewed_at"] >= since:
-                    opinions, judge = episodes.setdefault(key, {}), judge_key(record["reviewer"])
-                    earlier = opinions.get(judge)
-                    if earlier is None or earlier["reviewed_at"] <= record["reviewed_at"]:
-                        opinions.pop(judge, None)
-                        opinions[judge] = record
+                    episodes.setdefault(key, []).append(
+                        (record["reviewed_at"], judge_key(record["reviewer"]), record)
+                    )
                 known = latest.get(key)
                 if known is None or known["reviewed_at"] <= record["reviewed_at"]:
                     latest[key] = record
@@ -588,13 +582,8 @@ class CaseWrites(StoreBase):
         return [
             record
             for key, last in latest.items()
-            for record in (
-                # Oldest first, as ``settle_opinions`` reads them (an override with a reason
-                # is read after the reviews, whenever it was given).
-                sorted(episodes[key].values(), key=lambda judged: judged["reviewed_at"])
-                if key in episodes
-                else [last]
-            )
+            # Oldest first, as ``settle_opinions`` reads them.
+            for record in (latest_per_judge(episodes[key]) if key in episodes else [last])
         ]
 
 

@@ -30,3 +30,22 @@ def test_no_customer_is_offered_past_the_cap() -> None:
     split = ["regular", "irregular"] * MAX_OPINIONS
     assert not needs_another_opinion(split[:MAX_OPINIONS], "regular")
     assert needs_another_opinion(split[: MAX_OPINIONS - 1], "regular")
+
+
+def test_each_case_handler_counts_once_by_their_latest_judgement_oldest_first() -> None:
+    """A case handler who judged again changed their mind: their latest judgement counts,
+    in its place in time; of two given at the same moment, the later listed."""
+    import datetime as dt
+
+    from segmentation.opinions import latest_per_judge
+
+    at = [dt.datetime(2026, 12, 1, hour, tzinfo=dt.UTC) for hour in range(4)]
+    judged = [
+        (at[2], "bo", "irregular"),
+        (at[0], "anna", "needs_support"),
+        (at[1], "cia", "regular"),
+        (at[3], "anna", "irregular"),  # anna's second thought
+        (at[1], "cia", "needs_support"),  # the same moment, listed later
+    ]
+    assert latest_per_judge(judged) == ["needs_support", "irregular", "irregular"]
+    assert latest_per_judge([]) == []
