@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from api.deps import Access, AppContext, require
 from api.responses import JSONBytes
 from api.schemas import error_responses
+from api.web import labels
 from segmentation import excel
 from segmentation.oversight import oversight_figures
 from segmentation.store import Period
@@ -115,7 +116,7 @@ def _reasons(row: dict[str, Any], previous: Period | None) -> list[dict[str, str
         {
             "code": "model",
             "text": f"the model gives {p_support:.0%} for needing support",
-            "text_sv": f"modellen ger {p_support:.0%} för behov av stöd",
+            "text_sv": f"modellen ger {labels.number(p_support, 'share')} för behov av stöd",
         }
     ]
     if previous is not None and row["previous"] and row["previous"] != row["category"]:
@@ -124,7 +125,8 @@ def _reasons(row: dict[str, Any], previous: Period | None) -> list[dict[str, str
                 "code": "moved",
                 "text": f"moved from {row['previous']} to {row['category']} since "
                 f"{previous.period_end}",
-                "text_sv": f"har gått från {row['previous']} till {row['category']} sedan "
+                "text_sv": f"har gått från {labels.category(row['previous']).lower()} till "
+                f"{labels.category(row['category']).lower()} sedan "
                 f"{previous.period_end}",
             }
         )

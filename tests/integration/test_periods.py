@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from api.web.labels import CATEGORY_SV
 from segmentation.store import SegmentStore
 from tests.conftest import make_settings
 from training.periods import PeriodData, consecutive_periods
@@ -234,6 +236,13 @@ def test_planner_and_case_handler_routes(scored: Scored) -> None:
         risks = [c["risk"] for c in customers]
         assert risks == sorted(risks, reverse=True) and risks[-1] >= page["threshold"]
         assert all(c["reasons"] and c["reasons"][0]["code"] == "model" for c in customers)
+        # Said in Swedish as the pages say it: categories by their names, "45 %".
+        said = {r["code"]: r["text_sv"] for c in customers for r in c["reasons"]}
+        assert re.fullmatch(r"modellen ger \d+\u00a0% för behov av stöd", said["model"])
+        named = "|".join(name.lower() for name in CATEGORY_SV.values())
+        moved = rf"har gått från ({named}) till ({named}) sedan \d{{4}}-\d\d-\d\d"
+        assert re.fullmatch(moved, said["moved"]), said["moved"]
+        assert not re.search(r"regular|needs_support", " ".join(said.values()))
         region = customers[0]["region"]
         filtered = client.get(f"/v1/warnings?region={region}", headers=headers("case_handler"))
         assert {c["region"] for c in filtered.json()["customers"]} == {region}
