@@ -101,6 +101,19 @@ def test_a_bad_form_comes_back_with_the_field_marked(page: Any, site: Site) -> N
     expect(page.get_by_role("alert")).to_contain_text("Skriv en motivering på 3–500 tecken.")
     expect(page.get_by_label("Motivering")).to_have_attribute("aria-invalid", "true")
     assert "Traceback" not in page.content()
+    # No category is chosen for the case handler: a review saved without one is refused
+    # (before, the first category was chosen, and a hasty save taught the model "regular").
+    expect(page.get_by_label("Rätt kategori enligt dig")).to_have_value("")
+    page.get_by_label("Anteckning (frivilligt)").fill("ringde i dag")
+    page.get_by_role("button", name="Spara bedömning").click()
+    expect(page.get_by_role("alert")).to_contain_text("Välj en kategori.")
+    expect(page.get_by_label("Rätt kategori enligt dig")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Anteckning (frivilligt)")).to_have_value("ringde i dag")
+    assert not [
+        r
+        for r in site.store.review_records()
+        if r["id"] == site.citizen_id and r["note"] == "ringde i dag"
+    ]
 
 
 def test_planner_changes_a_scenario_and_downloads_excel(page: Any, site: Site) -> None:
