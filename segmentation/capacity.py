@@ -4,6 +4,7 @@ and what-if scenarios. Pure functions over per-segment aggregates; no I/O."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -176,14 +177,7 @@ def _row(load: SegmentLoad, assumptions: Assumptions, self_service: float) -> di
         for channel, volume in load.contacts.items()
     )
     hours = (load.case_minutes + contact_minutes) / 60.0
-    on_phones = agents_needed(
-        calls=load.contacts.get("phone", 0.0)
-        / (assumptions.opening_days_per_year * assumptions.opening_hours_per_day),
-        interval_seconds=3_600.0,
-        handle_seconds=assumptions.phone_handle_seconds,
-        target=assumptions.service_level,
-        answer_within=assumptions.answer_within_seconds,
-    )
+    on_phones = _on_phones(load.contacts.get("phone", 0.0), assumptions)
     row: dict[str, Any] = {
         "population": load.population,
         "category": load.category,
@@ -203,6 +197,37 @@ def _row(load: SegmentLoad, assumptions: Assumptions, self_service: float) -> di
     if load.population == "employers":
         row["cases"] = load.cases
     return row
+
+
+def _on_phones(calls_per_year: float, assumptions: Assumptions) -> int:
+    """Agents on the phones for one queue taking ``calls_per_year``, spread evenly over the
+    opening hours (Erlang C at the service level)."""
+    return agents_needed(
+        calls=calls_per_year
+        / (assumptions.opening_days_per_year * assumptions.opening_hours_per_day),
+        interval_seconds=3_600.0,
+        handle_seconds=assumptions.phone_handle_seconds,
+        target=assumptions.service_level,
+        answer_within=assumptions.answer_within_seconds,
+    )
+
+
+def pooled_phone_agents(
+    rows: Iterable[Mapping[str, Any]], assumptions: Assumptions
+) -> dict[str, int]:
+    """Per region, the rostered agents of one phone line taking every segment's calls there
+    (``capacity_rows``' regional rows). Erlang C does not add up: a queue per segment in a
+    small county needs an agent or two each, however few its calls, so the segments' agents
+    added up overstate what one county line needs many times over."""
+    calls: dict[str, float] = {}
+    for row in rows:
+        if row["region"] != "all":
+            phone = row["contacts_by_channel"].get("phone", 0.0)
+            calls[row["region"]] = calls.get(row["region"], 0.0) + phone
+    return {
+        region: rostered(_on_phones(volume, assumptions), assumptions.shrinkage)
+        for region, volume in sorted(calls.items())
+    }
 
 
 def capacity_rows(
@@ -367,7 +392,12 @@ def report(
 ) -> dict[str, Any]:
     """The capacity report of SPEC §5: assumptions, baseline segments, and the scenario."""
     baseline = capacity_rows(loads, assumptions)
-    out: dict[str, Any] = {"assumptions": assumptions.as_dict(), "segments": baseline}
+    out: dict[str, Any] = {
+        "assumptions": assumptions.as_dict(),
+        "segments": baseline,
+        # One phone line per region for every segment (what a county staffs).
+        "region_phone_agents": pooled_phone_agents(baseline, assumptions),
+    }
     if changes:
         changed, moved = apply_scenario(loads, changes)
         scenario_rows = capacity_rows(changed, assumptions, moved)
@@ -397,6 +427,7 @@ def report(
         out["scenario"] = {
             "changes": [change.describe() for change in changes],
             "segments": scenario_rows,
+            "region_phone_agents": pooled_phone_agents(scenario_rows, assumptions),
             "comparison": comparison,
         }
     return out

@@ -862,8 +862,10 @@ async def planning(request: Request) -> Response:
 
 
 def _by_county(result: dict[str, Any]) -> dict[str, Any]:
-    """FTE per county (rows) and segment (columns), with the county's phone agents."""
-    rows = result["scenario"]["segments"] if result.get("scenario") else result["segments"]
+    """FTE per county (rows) and segment (columns), with the agents of the county's one
+    phone line for every segment (``pooled_phone_agents``)."""
+    shown = result.get("scenario") or result
+    rows = shown["segments"]
     segments = [r["category"] for r in rows if r["region"] == "all"]
     cells = {(r["region"], r["category"]): r for r in rows if r["region"] != "all"}
     regions = sorted({r["region"] for r in rows if r["region"] != "all"})
@@ -873,7 +875,7 @@ def _by_county(result: dict[str, Any]) -> dict[str, Any]:
             {
                 "region": region,
                 "fte": [cells.get((region, name), {}).get("fte", 0.0) for name in segments],
-                "agents": sum(cells.get((region, n), {}).get("phone_agents", 0) for n in segments),
+                "agents": shown["region_phone_agents"].get(region, 0),
             }
             for region in regions
         ],

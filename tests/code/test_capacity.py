@@ -11,6 +11,7 @@ from segmentation.capacity import (
     agents_needed,
     capacity_rows,
     erlang_c,
+    pooled_phone_agents,
     report,
     rostered,
     service_level,
@@ -91,6 +92,33 @@ def test_regional_rows_add_up_to_all_and_fte_is_hours_over_1556() -> None:
         assert math.fsum(r["fte"] for r in regional) == pytest.approx(total["fte"], rel=1e-12)
     for row in rows:
         assert row["fte"] == pytest.approx(row["handling_hours"] / HOURS_PER_FTE, rel=1e-12)
+
+
+def test_a_countys_phone_line_pools_its_segments_calls() -> None:
+    """A county's agents are one line's for all its segments' calls: fewer than a queue per
+    segment added up (Erlang C pools), never fewer than the busiest segment's own queue, and
+    in a county with few calls a handful, not two per segment."""
+    assumptions = Assumptions()
+    rows = capacity_rows(_loads(), assumptions)
+    pooled = pooled_phone_agents(rows, assumptions)
+    assert set(pooled) == {"01", "12", "14"}
+    for region, agents in pooled.items():
+        own = [r["phone_agents"] for r in rows if r["region"] == region]
+        assert max(own) <= agents < sum(own)
+        calls = sum(r["contacts_by_channel"]["phone"] for r in rows if r["region"] == region)
+        alone = [SegmentLoad("citizens", "regular", region, 1, {"phone": calls}, 0.0)]
+        (line,) = [r for r in capacity_rows(alone, assumptions) if r["region"] == region]
+        assert agents == line["phone_agents"]  # the same as one segment taking every call
+    few = [
+        SegmentLoad("citizens", category, "09", 100, {"phone": 40.0}, 0.0)
+        for category in ("regular", "irregular", "needs_support")
+    ]
+    few_rows = capacity_rows(few, assumptions)
+    assert sum(r["phone_agents"] for r in few_rows if r["region"] == "09") == 6
+    assert pooled_phone_agents(few_rows, assumptions) == {"09": 2}
+    result = report(_loads(), assumptions, [ChannelShift("citizens", "irregular", "phone", 0.5)])
+    assert result["region_phone_agents"] == pooled
+    assert result["scenario"]["region_phone_agents"]["01"] <= pooled["01"]
 
 
 def test_moving_irregular_phone_contacts_to_self_service_needs_fewer_agents_and_hours() -> None:

@@ -127,6 +127,11 @@ def test_planner_changes_a_scenario_and_downloads_excel(page: Any, site: Site) -
     page.get_by_role("button", name="Räkna om").click()
     expect(page.get_by_text("Jämförelse med i dag")).to_be_visible()
     expect(page.locator("body")).to_contain_text("flyttas till självservice")
+    # A county's phone agents are one line's for all its segments: a small county needs a
+    # few, not two for each of five segments' queues added up.
+    gotland = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Gotlands län"))
+    assert int(gotland.locator("td").last.inner_text()) <= 4
+    expect(page.get_by_text("en telefonlinje per län för alla segment")).to_be_visible()
     page.screenshot(path=str(SHOTS / "planering.png"), full_page=False)
     with page.expect_download() as download:
         page.get_by_role("link", name="Ladda ner Excel").click()
