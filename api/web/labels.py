@@ -4,14 +4,16 @@ history entries. One place, so the pages and their tests say the same."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from markupsafe import Markup, escape
 
 from segmentation.drift import SHARE_CHANGE
 from segmentation.drift import read_flag as read_drift_flag
 from segmentation.fairness import read_flag as read_fairness_flag
+
+_Flag = TypeVar("_Flag")
 
 CATEGORY_SV: dict[str, str] = {
     "regular": "Regelbunden vardag",
@@ -208,32 +210,30 @@ GROUP_SV: dict[str, str] = {
 }
 
 
+def _said(tag: str, read: Callable[[str], _Flag | None], say: Callable[[_Flag], str]) -> list[str]:
+    """A model version's tag (English, for MLflow), one line a flag: each flag ``read`` back
+    and said in Swedish; a flag of another shape as it is."""
+    return [flag if (found := read(flag)) is None else say(found) for flag in tag.split("; ")]
+
+
 def drift_tag(tag: str) -> list[str]:
-    """A model version's ``drift`` tag (``segmentation.drift.drift_flags``, English) in
-    Swedish, one line a flag, worded as on Förändringar; a flag of another shape as it is."""
-    out = []
-    for flag in tag.split("; "):
-        read = read_drift_flag(flag)
-        if read is None:
-            out.append(flag)
-        else:
-            kind, name, value = read
-            out.append(_large_psi(name, value) if kind == "psi" else _share_moved(name, value))
-    return out
+    """A model version's ``drift`` tag (``segmentation.drift.drift_flags``) in Swedish,
+    worded as on Förändringar."""
+    return _said(
+        tag,
+        read_drift_flag,
+        lambda flag: (_large_psi if flag[0] == "psi" else _share_moved)(flag[1], flag[2]),
+    )
 
 
 def fairness_tag(tag: str) -> list[str]:
-    """A model version's ``fairness`` tag (English) in Swedish, one line a flagged group:
-    its rate of a more personal channel as a share of the most favoured group's."""
-    out = []
-    for flag in tag.split("; "):
-        read = read_fairness_flag(flag)
-        if read is None:
-            out.append(flag)
-        else:
-            _, group, ratio = read
-            out.append(f"{GROUP_SV.get(group, group)}: kvot {number(ratio, 'ratio')}")
-    return out
+    """A model version's ``fairness`` tag in Swedish, one line a flagged group: its rate of a
+    more personal channel as a share of the most favoured group's."""
+    return _said(
+        tag,
+        read_fairness_flag,
+        lambda flag: f"{GROUP_SV.get(flag[1], flag[1])}: kvot {number(flag[2], 'ratio')}",
+    )
 
 
 def input_names(listed: str) -> str:
