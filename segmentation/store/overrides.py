@@ -93,12 +93,12 @@ class CaseWrites(StoreBase):
 
     @staticmethod
     def _keep_replaced_judgement(connection: Connection, match: Any, judge: str) -> None:
-        """Another case handler's override with a reason, about to be replaced, stays its
-        author's judgement: kept as their review, given when the override was, with the
-        note the export gives an override. The store holds one override per customer, so
-        without it the page, the export and training would lose that judgement (a second
-        opinion given as an override, say). An override removed, or replaced by its own
-        author, is taken back instead."""
+        """Another case handler's override with a reason, about to be replaced or removed,
+        stays its author's judgement: kept as their review, given when the override was,
+        with the note the export gives an override. The store holds one override per
+        customer, so without it the page, the export and training would lose that judgement
+        (a second opinion given as an override, say). An override its own author replaces
+        or removes is taken back instead."""
         replaced = connection.execute(select(overrides).where(match)).first()
         if replaced is None or not replaced.reason.strip() or replaced.judge == judge:
             return
@@ -144,7 +144,9 @@ class CaseWrites(StoreBase):
     def remove_override(
         self, population: Population, subject_id: str, *, actor: str, reason: str
     ) -> bool:
-        """Remove an override (kept in the history); ``False`` if there was none."""
+        """Remove an override (kept in the history); ``False`` if there was none. Removed by
+        another case handler than its author, it stays its author's judgement, as when
+        replaced (``_keep_replaced_judgement``)."""
         now = utcnow()
         key = int(subject_id)
         match = (overrides.c.population == population) & (overrides.c.subject_id == key)
@@ -152,6 +154,7 @@ class CaseWrites(StoreBase):
             row = connection.execute(select(overrides.c.category).where(match)).first()
             if row is None:
                 return False
+            self._keep_replaced_judgement(connection, match, judge_key(actor))
             self._close_override_period(connection, population, key, now)
             connection.execute(delete(overrides).where(match))
             connection.execute(

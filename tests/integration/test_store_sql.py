@@ -440,8 +440,8 @@ def test_an_override_replaced_by_another_case_handler_stays_its_authors_judgemen
     """The store holds one override per customer. A second opinion given as an override
     replaces the first case handler's: both judgements count, on the page as in the export
     (before, the first was lost, the customer went back to its author and the export held
-    one judgement). An override replaced by its own author is taken back; removing the
-    colleague's override leaves the first judgement standing."""
+    one judgement). An override replaced or removed by its own author is taken back; one
+    removed by a colleague stays its author's judgement."""
     import time
 
     (differs,) = ["196003031232"]
@@ -474,6 +474,10 @@ def test_an_override_replaced_by_another_case_handler_stays_its_authors_judgemen
     assert kept["note"] == "override: anna träffade kunden"
     assert store.remove_override("citizens", differs, actor="Bo", reason="fel kund")
     assert judged() == [("anna", "irregular")]
+    # Removed by someone else, anna's override is still her (latest) judgement.
+    assert override("regular", "anna") is False  # she now agrees with the model
+    assert store.remove_override("citizens", differs, actor="Bo", reason="borttagen")
+    assert judged() == [("anna", "regular")]
 
 
 def test_a_case_handler_is_known_whatever_the_case_of_their_name(
