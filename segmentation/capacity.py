@@ -216,14 +216,13 @@ def pooled_phone_agents(
     rows: Iterable[Mapping[str, Any]], assumptions: Assumptions
 ) -> dict[str, int]:
     """Per region, the rostered agents of one phone line taking every segment's calls there
-    (``capacity_rows``' regional rows). Erlang C does not add up: a queue per segment in a
-    small county needs an agent or two each, however few its calls, so the segments' agents
-    added up overstate what one county line needs many times over."""
+    (``capacity_rows``' rows; ``all``: one national line). Erlang C does not add up: a queue
+    per segment in a small county needs an agent or two each, however few its calls, so the
+    segments' agents added up overstate what one county line needs many times over."""
     calls: dict[str, float] = {}
     for row in rows:
-        if row["region"] != "all":
-            phone = row["contacts_by_channel"].get("phone", 0.0)
-            calls[row["region"]] = calls.get(row["region"], 0.0) + phone
+        phone = row["contacts_by_channel"].get("phone", 0.0)
+        calls[row["region"]] = calls.get(row["region"], 0.0) + phone
     return {
         region: rostered(_on_phones(volume, assumptions), assumptions.shrinkage)
         for region, volume in sorted(calls.items())

@@ -101,8 +101,11 @@ def test_a_countys_phone_line_pools_its_segments_calls() -> None:
     assumptions = Assumptions()
     rows = capacity_rows(_loads(), assumptions)
     pooled = pooled_phone_agents(rows, assumptions)
-    assert set(pooled) == {"01", "12", "14"}
-    for region, agents in pooled.items():
+    assert set(pooled) == {"01", "12", "14", "all"}  # all: one national line
+    national = [r["phone_agents"] for r in rows if r["region"] == "all"]
+    assert max(national) <= pooled["all"] < sum(national)
+    for region in ("01", "12", "14"):
+        agents = pooled[region]
         own = [r["phone_agents"] for r in rows if r["region"] == region]
         assert max(own) <= agents < sum(own)
         calls = sum(r["contacts_by_channel"]["phone"] for r in rows if r["region"] == region)
@@ -115,7 +118,7 @@ def test_a_countys_phone_line_pools_its_segments_calls() -> None:
     ]
     few_rows = capacity_rows(few, assumptions)
     assert sum(r["phone_agents"] for r in few_rows if r["region"] == "09") == 6
-    assert pooled_phone_agents(few_rows, assumptions) == {"09": 2}
+    assert pooled_phone_agents(few_rows, assumptions) == {"09": 2, "all": 2}
     result = report(_loads(), assumptions, [ChannelShift("citizens", "irregular", "phone", 0.5)])
     assert result["region_phone_agents"] == pooled
     assert result["scenario"]["region_phone_agents"]["01"] <= pooled["01"]

@@ -132,6 +132,16 @@ def test_planner_changes_a_scenario_and_downloads_excel(page: Any, site: Site) -
     gotland = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Gotlands län"))
     assert int(gotland.locator("td").last.inner_text()) <= 4
     expect(page.get_by_text("en telefonlinje per län för alla segment")).to_be_visible()
+    everyone = page.get_by_role("row").filter(
+        has=page.get_by_role("rowheader", name=re.compile("Alla segment"))
+    )
+    agents = [
+        int(cell)
+        for cell in page.locator("#hela-rubrik ~ table")
+        .first.locator("tbody td:last-child")
+        .all_inner_texts()
+    ]
+    assert max(agents) <= int(everyone.locator("td").last.inner_text()) <= sum(agents)
     page.screenshot(path=str(SHOTS / "planering.png"), full_page=False)
     with page.expect_download() as download:
         page.get_by_role("link", name="Ladda ner Excel").click()
