@@ -49,8 +49,17 @@ def capacity_workbook(report: dict[str, Any]) -> bytes:
             for j, (population, category) in enumerate(columns, start=1):
                 value = by_key.get((population, category, region), {}).get(field, 0)
                 sheet.write_number(i, j, float(value), total if region == "all" else number)
+            if field == "phone_agents" and "region_phone_agents" in report:
+                # One line for every segment of the region (the page's county column): Erlang
+                # C does not add up across the segments' own queues.
+                pooled = float(report["region_phone_agents"].get(region, 0))
+                sheet.write_number(
+                    i, len(columns) + 1, pooled, total if region == "all" else number
+                )
+        if field == "phone_agents" and "region_phone_agents" in report:
+            sheet.write(2, len(columns) + 1, "one line, all segments", bold)
         sheet.set_column(0, 0, 14)
-        sheet.set_column(1, len(columns), 24)
+        sheet.set_column(1, len(columns) + 1, 24)
         chart = workbook.add_chart({"type": "column"})
         last_region_row = 3 + len(regions) - 2  # regional rows, without "all"
         for j in range(1, len(columns) + 1):

@@ -121,6 +121,24 @@ def test_a_countys_phone_line_pools_its_segments_calls() -> None:
     assert pooled_phone_agents(few_rows, assumptions) == {"09": 2, "all": 2}
     result = report(_loads(), assumptions, [ChannelShift("citizens", "irregular", "phone", 0.5)])
     assert result["region_phone_agents"] == pooled
+    # The workbook's phone agents sheet gives the same lines beside the segments' queues.
+    import io
+
+    import openpyxl
+
+    from segmentation.excel import capacity_workbook
+
+    sheet = openpyxl.load_workbook(io.BytesIO(capacity_workbook(result)))["phone_agents"]
+    assert sheet.cell(row=3, column=5).value == "one line, all segments"
+    lines = {
+        sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=5).value for r in range(4, 8)
+    }
+    assert lines == {
+        "01": pooled["01"],
+        "12": pooled["12"],
+        "14": pooled["14"],
+        "all regions": pooled["all"],
+    }
     assert result["scenario"]["region_phone_agents"]["01"] <= pooled["01"]
 
 
