@@ -62,7 +62,10 @@ async def capacity(
     shift: Annotated[list[str] | None, Query(description=SHIFT_HELP, max_length=100)] = None,
     move: Annotated[list[str] | None, Query(description=MOVE_HELP, max_length=100)] = None,
 ) -> dict[str, Any]:
-    """Per-segment and per-region sizes, workload and staffing, with an optional scenario."""
+    """Per-segment and per-region sizes, workload and staffing, with an optional scenario.
+    Each row's `phone_agents` staff that segment's own queue; `region_phone_agents` gives one
+    line per region for every segment (`all`: the national line), fewer than the segments'
+    queues added up (Erlang C pools)."""
     assumptions = Assumptions(
         service_level=service_level,
         answer_within_seconds=answer_within_seconds,
