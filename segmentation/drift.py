@@ -54,7 +54,8 @@ def drift_flags(psis: Mapping[str, float], changes: Mapping[str, float]) -> list
     """What says the model's population moved enough to retrain: an input past the large
     PSI band, or a category share that moved more than ``SHARE_CHANGE``. English, for logs
     and the model version's ``drift`` tag in MLflow (``read_flag`` reads one back)."""
-    flags = [f"{name}: PSI {value:.2f}" for name, value in psis.items() if value > PSI_LARGE]
+    # Three decimals, as the pages show a PSI (read back from the version's tag too).
+    flags = [f"{name}: PSI {value:.3f}" for name, value in psis.items() if value > PSI_LARGE]
     flags += [
         f"{name}: share {change:+.1%}"
         for name, change in changes.items()
