@@ -69,8 +69,9 @@ class CaseWrites(StoreBase):
             "expires_at": expires_at,
         }
         with self.begin() as connection:
-            self._keep_replaced_judgement(connection, match, judge_key(actor))
-            self._close_override_period(connection, population, key, now)
+            current = connection.execute(select(overrides).where(match)).first()
+            self._keep_replaced_judgement(connection, current, judge_key(actor))
+            self._close_override_period(connection, current, now)
             connection.execute(delete(overrides).where(match))
             connection.execute(insert(overrides).values(**values, judge=judge_key(actor)))
             connection.execute(
@@ -92,14 +93,13 @@ class CaseWrites(StoreBase):
         return {**values, "subject_id": format_id(population, key), "second_opinion": again}
 
     @staticmethod
-    def _keep_replaced_judgement(connection: Connection, match: Any, judge: str) -> None:
+    def _keep_replaced_judgement(connection: Connection, replaced: Any, judge: str) -> None:
         """Another case handler's override with a reason, about to be replaced or removed,
         stays its author's judgement: kept as their review, given when the override was,
         with the note the export gives an override. The store holds one override per
         customer, so without it the page, the export and training would lose that judgement
         (a second opinion given as an override, say). An override its own author replaces
-        or removes is taken back instead."""
-        replaced = connection.execute(select(overrides).where(match)).first()
+        or removes is taken back instead. ``replaced``: the override's row, or None."""
         if replaced is None or not replaced.reason.strip() or replaced.judge == judge:
             return
         connection.execute(
@@ -115,16 +115,10 @@ class CaseWrites(StoreBase):
         )
 
     @staticmethod
-    def _close_override_period(
-        connection: Connection, population: Population, key: int, now: dt.datetime
-    ) -> None:
-        """The override in force, if any, ends now in the history (it is being replaced or
-        removed): its requested expiry no longer says how long it was in force."""
-        current = connection.execute(
-            select(overrides.c.created_at, overrides.c.expires_at).where(
-                (overrides.c.population == population) & (overrides.c.subject_id == key)
-            )
-        ).first()
+    def _close_override_period(connection: Connection, current: Any, now: dt.datetime) -> None:
+        """The override in force (``current``, its row; None: none) ends now in the history
+        (it is being replaced or removed): its requested expiry no longer says how long it
+        was in force."""
         if current is None:
             return
         expires = as_utc(current.expires_at)
@@ -133,8 +127,8 @@ class CaseWrites(StoreBase):
         connection.execute(
             update(history)
             .where(
-                (history.c.population == population)
-                & (history.c.subject_id == key)
+                (history.c.population == current.population)
+                & (history.c.subject_id == current.subject_id)
                 & (history.c.source == "override")
                 & (history.c.at == current.created_at)
             )
@@ -151,17 +145,17 @@ class CaseWrites(StoreBase):
         key = int(subject_id)
         match = (overrides.c.population == population) & (overrides.c.subject_id == key)
         with self.begin() as connection:
-            row = connection.execute(select(overrides.c.category).where(match)).first()
-            if row is None:
+            current = connection.execute(select(overrides).where(match)).first()
+            if current is None:
                 return False
-            self._keep_replaced_judgement(connection, match, judge_key(actor))
-            self._close_override_period(connection, population, key, now)
+            self._keep_replaced_judgement(connection, current, judge_key(actor))
+            self._close_override_period(connection, current, now)
             connection.execute(delete(overrides).where(match))
             connection.execute(
                 insert(history).values(
                     population=population,
                     subject_id=key,
-                    category=row.category,
+                    category=current.category,
                     source="override_removed",
                     model_version=None,
                     at=now,
