@@ -32,6 +32,9 @@ def capacity_workbook(report: dict[str, Any]) -> bytes:
     regions = [*sorted({r["region"] for r in segments if r["region"] != "all"}), "all"]
     by_key = {(r["population"], r["category"], r["region"]): r for r in segments}
     for sheet_name, field, heading, number_format in INDICATORS:
+        # One line for every segment of a region (the page's county column), beside the
+        # segments' own queues: Erlang C does not add up across them.
+        pooled = report.get("region_phone_agents") if field == "phone_agents" else None
         sheet = workbook.add_worksheet(sheet_name)
         number = workbook.add_format({"num_format": number_format})
         total = workbook.add_format({"num_format": number_format, "bold": True, "top": 1})
@@ -49,14 +52,10 @@ def capacity_workbook(report: dict[str, Any]) -> bytes:
             for j, (population, category) in enumerate(columns, start=1):
                 value = by_key.get((population, category, region), {}).get(field, 0)
                 sheet.write_number(i, j, float(value), total if region == "all" else number)
-            if field == "phone_agents" and "region_phone_agents" in report:
-                # One line for every segment of the region (the page's county column): Erlang
-                # C does not add up across the segments' own queues.
-                pooled = float(report["region_phone_agents"].get(region, 0))
-                sheet.write_number(
-                    i, len(columns) + 1, pooled, total if region == "all" else number
-                )
-        if field == "phone_agents" and "region_phone_agents" in report:
+            if pooled is not None:
+                line = float(pooled.get(region, 0))
+                sheet.write_number(i, len(columns) + 1, line, total if region == "all" else number)
+        if pooled is not None:
             sheet.write(2, len(columns) + 1, "one line, all segments", bold)
         sheet.set_column(0, 0, 14)
         sheet.set_column(1, len(columns) + 1, 24)
