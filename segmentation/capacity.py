@@ -11,11 +11,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentation.taxonomy import CATEGORY_SV, segment_order
+
 #: The agency's hours for one full-time equivalent a year (seed 002, reporting to the ministry).
 HOURS_PER_FTE = 1_556.0
 
 CITIZEN_CHANNELS = ("phone", "office", "digital", "letter")
 EMPLOYER_CHANNELS = ("phone", "email", "letter")
+#: The contact channels as a planner reads them ("kontakterna via telefon").
+CHANNEL_SV = {
+    "phone": "telefon",
+    "office": "kontor",
+    "digital": "digitala kanaler",
+    "letter": "brev",
+    "email": "e-post",
+}
 
 
 # -- Erlang C ---------------------------------------------------------------------------------
@@ -234,11 +244,14 @@ def capacity_rows(
     assumptions: Assumptions,
     self_service: dict[tuple[str, str, str], float] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per population, category and region, plus `all` rows per category."""
+    """One row per population, category and region, plus `all` rows per category; segments
+    in reference order (citizens first, regular first), as the planners read them."""
     moved = self_service or {}
     rows = [
         _row(load, assumptions, moved.get((load.population, load.category, load.region), 0.0))
-        for load in sorted(loads, key=lambda item: (item.population, item.category, item.region))
+        for load in sorted(
+            loads, key=lambda item: (segment_order(item.population, item.category), item.region)
+        )
     ]
     totals: dict[tuple[str, str], SegmentLoad] = {}
     moved_totals: dict[tuple[str, str], float] = {}
@@ -248,7 +261,10 @@ def capacity_rows(
         moved_totals[key] = moved_totals.get(key, 0.0) + moved.get(
             (load.population, load.category, load.region), 0.0
         )
-    rows += [_row(total, assumptions, moved_totals[key]) for key, total in sorted(totals.items())]
+    rows += [
+        _row(totals[key], assumptions, moved_totals[key])
+        for key in sorted(totals, key=lambda key: segment_order(*key))
+    ]
     return rows
 
 
@@ -269,6 +285,13 @@ class ChannelShift:
     def describe(self) -> str:
         return f"{self.share:.0%} of {self.category} {self.channel} contacts to self-service"
 
+    def describe_sv(self) -> str:
+        return (
+            f"{_percent_sv(self.share)} av kontakterna via "
+            f"{CHANNEL_SV.get(self.channel, self.channel)} för {_category_sv(self.category)} "
+            "flyttas till självservice"
+        )
+
 
 @dataclass(frozen=True)
 class CustomerMove:
@@ -286,6 +309,22 @@ class CustomerMove:
 
     def describe(self) -> str:
         return f"{self.share:.0%} of {self.source} customers become {self.target}"
+
+    def describe_sv(self) -> str:
+        return (
+            f"{_percent_sv(self.share)} av kunderna i {_category_sv(self.source)} flyttas till "
+            f"{_category_sv(self.target)}"
+        )
+
+
+def _percent_sv(share: float) -> str:
+    """0.125 -> "12,5 %" (a no-break space: the sign never starts a line)."""
+    return f"{share * 100:.1f}".removesuffix(".0").replace(".", ",") + "\u00a0%"
+
+
+def _category_sv(name: str) -> str:
+    """A category's Swedish name inside a sentence ("för oregelbunden vardag")."""
+    return CATEGORY_SV.get(name, name).lower()
 
 
 def apply_scenario(
@@ -425,6 +464,7 @@ def report(
             )
         out["scenario"] = {
             "changes": [change.describe() for change in changes],
+            "changes_sv": [change.describe_sv() for change in changes],
             "segments": scenario_rows,
             "region_phone_agents": pooled_phone_agents(scenario_rows, assumptions),
             "comparison": comparison,

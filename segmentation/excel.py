@@ -9,29 +9,61 @@ from typing import Any
 
 import xlsxwriter
 
-from segmentation.taxonomy import county_name
+from segmentation.capacity import CHANNEL_SV
+from segmentation.taxonomy import (
+    CATEGORY_SV,
+    POPULATION_SV,
+    county_name,
+    segment_order,
+)
+from segmentation.transitions import LEFT, NEW
 
+#: The workbook speaks the planners' language, as the planners' page does: each indicator's
+#: sheet, the report's field, the sheet's title and its number format.
 INDICATORS: list[tuple[str, str, str, str]] = [
-    # sheet, field, title, number format
-    ("customers", "customers", "Customers per segment and region", "#,##0"),
-    ("contacts", "contacts", "Contacts a year per segment and region", "#,##0"),
-    ("handling_hours", "handling_hours", "Handling hours a year", "#,##0"),
-    ("fte", "fte", "Full-time equivalents (hours / 1,556)", "#,##0.0"),
-    ("phone_agents", "phone_agents", "Phone agents (Erlang C, after shrinkage)", "#,##0"),
+    ("Kunder", "customers", "Kunder per segment och län", "#,##0"),
+    ("Kontakter", "contacts", "Kontakter per år, per segment och län", "#,##0"),
+    ("Handläggningstimmar", "handling_hours", "Handläggningstimmar per år", "#,##0"),
+    ("Årsarbetskrafter", "fte", "Årsarbetskrafter (timmar / {hours_per_fte})", "#,##0.0"),
+    ("Telefonagenter", "phone_agents", "Telefonagenter (Erlang C, efter frånvaro)", "#,##0"),
 ]
+WHOLE_COUNTRY = "Hela landet"
+ONE_LINE = "Alla segment (en telefonlinje)"
+PHONE_NOTE = (
+    "Schemalagda telefonagenter (efter frånvaro) för en genomsnittlig öppettimme. Varje "
+    "segment har sin egen kö; kolumnen Alla segment är en telefonlinje för länets alla "
+    "samtal och raden Hela landet en nationell kö: köer som slås ihop behöver färre agenter "
+    "än de var för sig."
+)
+#: What each assumption is called in the workbook (the report's key is kept beside it: it
+#: names the command line's option and the API's parameter).
+ASSUMPTION_SV: dict[str, str] = {
+    "service_level": "Servicenivå (andel av samtalen som besvaras inom svarstiden)",
+    "answer_within_seconds": "Besvaras inom (sekunder)",
+    "opening_hours_per_day": "Öppettimmar per dag",
+    "opening_days_per_year": "Öppetdagar per år",
+    "phone_handle_seconds": "Samtalstid med efterarbete (sekunder)",
+    "shrinkage": "Frånvaro (andel av arbetstiden utanför telefonen)",
+    "hours_per_fte": "Timmar per årsarbetskraft",
+    "minutes_per_contact": "Minuter per kontakt",
+}
 
 
 def capacity_workbook(report: dict[str, Any]) -> bytes:
-    """The capacity report (``segmentation.capacity.report``) as an .xlsx file."""
+    """The capacity report (``segmentation.capacity.report``) as an .xlsx file, in Swedish."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     bold = workbook.add_format({"bold": True})
     title = workbook.add_format({"bold": True, "font_size": 14})
     segments = report["segments"]
-    columns = sorted({(r["population"], r["category"]) for r in segments})
+    columns = sorted(
+        {(r["population"], r["category"]) for r in segments}, key=lambda k: segment_order(*k)
+    )
     regions = [*sorted({r["region"] for r in segments if r["region"] != "all"}), "all"]
     by_key = {(r["population"], r["category"], r["region"]): r for r in segments}
+    hours_per_fte = f"{float(report['assumptions']['hours_per_fte']):,.0f}".replace(",", "\u00a0")
     for sheet_name, field, heading, number_format in INDICATORS:
+        heading = heading.format(hours_per_fte=hours_per_fte)
         # One line for every segment of a region (the page's county column), beside the
         # segments' own queues: Erlang C does not add up across them.
         pooled = report.get("region_phone_agents") if field == "phone_agents" else None
@@ -39,28 +71,28 @@ def capacity_workbook(report: dict[str, Any]) -> bytes:
         number = workbook.add_format({"num_format": number_format})
         total = workbook.add_format({"num_format": number_format, "bold": True, "top": 1})
         sheet.write(0, 0, heading, title)
-        sheet.write(2, 0, "region", bold)
-        for j, (population, category) in enumerate(columns, start=1):
-            sheet.write(2, j, f"{population}: {category}", bold)
+        if pooled is not None:
+            sheet.write(1, 0, PHONE_NOTE)
+        sheet.write(2, 0, "Län", bold)
+        for j, (_, category) in enumerate(columns, start=1):
+            sheet.write(2, j, CATEGORY_SV.get(category, category), bold)
         for i, region in enumerate(regions, start=3):
+            whole = region == "all"
             sheet.write(
-                i,
-                0,
-                "all regions" if region == "all" else region,
-                bold if region == "all" else None,
+                i, 0, WHOLE_COUNTRY if whole else county_name(region), bold if whole else None
             )
             for j, (population, category) in enumerate(columns, start=1):
                 value = by_key.get((population, category, region), {}).get(field, 0)
-                sheet.write_number(i, j, float(value), total if region == "all" else number)
+                sheet.write_number(i, j, float(value), total if whole else number)
             if pooled is not None:
                 line = float(pooled.get(region, 0))
-                sheet.write_number(i, len(columns) + 1, line, total if region == "all" else number)
+                sheet.write_number(i, len(columns) + 1, line, total if whole else number)
         if pooled is not None:
-            sheet.write(2, len(columns) + 1, "one line, all segments", bold)
-        sheet.set_column(0, 0, 14)
+            sheet.write(2, len(columns) + 1, ONE_LINE, bold)
+        sheet.set_column(0, 0, 24)
         sheet.set_column(1, len(columns) + 1, 24)
         chart = workbook.add_chart({"type": "column"})
-        last_region_row = 3 + len(regions) - 2  # regional rows, without "all"
+        last_region_row = 3 + len(regions) - 2  # regional rows, without the whole country
         for j in range(1, len(columns) + 1):
             chart.add_series(
                 {
@@ -70,7 +102,7 @@ def capacity_workbook(report: dict[str, Any]) -> bytes:
                 }
             )
         chart.set_title({"name": heading})
-        chart.set_x_axis({"name": "region (county code)"})
+        chart.set_x_axis({"name": "län"})
         chart.set_y_axis({"num_format": number_format})
         chart.set_size({"width": 900, "height": 420})
         sheet.insert_chart(3 + len(regions) + 2, 0, chart)
@@ -80,89 +112,93 @@ def capacity_workbook(report: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
+#: The scenario sheet's columns: heading, the comparison's field.
+SCENARIO_COLUMNS: list[tuple[str, str]] = [
+    ("Kunder i dag", "baseline_customers"),
+    ("Kunder med scenariot", "scenario_customers"),
+    ("Handläggningstimmar i dag", "baseline_handling_hours"),
+    ("Handläggningstimmar med scenariot", "scenario_handling_hours"),
+    ("Årsarbetskrafter i dag", "baseline_fte"),
+    ("Årsarbetskrafter med scenariot", "scenario_fte"),
+    ("Förändring, årsarbetskrafter", "change_fte"),
+    ("Telefonagenter i dag", "baseline_phone_agents"),
+    ("Telefonagenter med scenariot", "scenario_phone_agents"),
+    ("Förändring, telefonagenter", "change_phone_agents"),
+]
+
+
 def _write_scenarios(workbook: Any, report: dict[str, Any], bold: Any, title: Any) -> None:
-    sheet = workbook.add_worksheet("scenarios")
+    sheet = workbook.add_worksheet("Scenario")
     scenario = report.get("scenario")
     if not scenario:
-        sheet.write(0, 0, "No scenario given (see `segmentation capacity --shift/--move`).")
+        sheet.write(
+            0,
+            0,
+            "Inget scenario valt (planeringssidan eller segmentation capacity --shift/--move).",
+        )
         return
-    sheet.write(0, 0, "Scenario: " + "; ".join(scenario["changes"]), title)
-    headers = [
-        "population",
-        "category",
-        "customers (baseline)",
-        "customers (scenario)",
-        "handling hours (baseline)",
-        "handling hours (scenario)",
-        "FTE (baseline)",
-        "FTE (scenario)",
-        "FTE change",
-        "phone agents (baseline)",
-        "phone agents (scenario)",
-        "phone agents change",
-    ]
+    sheet.write(0, 0, "Scenario: " + "; ".join(scenario["changes_sv"]), title)
     whole = workbook.add_format({"num_format": "#,##0"})
     tenth = workbook.add_format({"num_format": "#,##0.0"})
-    for j, header in enumerate(headers):
-        sheet.write(2, j, header, bold)
+    sheet.write(2, 0, "Segment", bold)
+    for j, (heading, _) in enumerate(SCENARIO_COLUMNS, start=1):
+        sheet.write(2, j, heading, bold)
     for i, row in enumerate(scenario["comparison"], start=3):
-        values = [
-            row["population"],
-            row["category"],
-            row["baseline_customers"],
-            row["scenario_customers"],
-            row["baseline_handling_hours"],
-            row["scenario_handling_hours"],
-            row["baseline_fte"],
-            row["scenario_fte"],
-            row["change_fte"],
-            row["baseline_phone_agents"],
-            row["scenario_phone_agents"],
-            row["change_phone_agents"],
-        ]
-        for j, value in enumerate(values):
-            if isinstance(value, str):
-                sheet.write(i, j, value)
-            else:
-                sheet.write_number(i, j, float(value), tenth if j in (6, 7, 8) else whole)
-    sheet.set_column(0, len(headers), 20)
+        sheet.write(i, 0, CATEGORY_SV.get(row["category"], row["category"]))
+        for j, (_, key) in enumerate(SCENARIO_COLUMNS, start=1):
+            sheet.write_number(i, j, float(row[key]), tenth if "fte" in key else whole)
+    sheet.set_column(0, 0, 40)
+    sheet.set_column(1, len(SCENARIO_COLUMNS), 20)
     chart = workbook.add_chart({"type": "column"})
     last = 2 + len(scenario["comparison"])
-    for column, name in ((6, "FTE (baseline)"), (7, "FTE (scenario)")):
-        chart.add_series(
-            {
-                "name": name,
-                "categories": ["scenarios", 3, 1, last, 1],
-                "values": ["scenarios", 3, column, last, column],
-            }
-        )
-    chart.set_title({"name": "FTE: baseline and scenario"})
+    for j, (heading, key) in enumerate(SCENARIO_COLUMNS, start=1):
+        if key in ("baseline_fte", "scenario_fte"):
+            chart.add_series(
+                {
+                    "name": heading,
+                    "categories": ["Scenario", 3, 0, last, 0],
+                    "values": ["Scenario", 3, j, last, j],
+                }
+            )
+    chart.set_title({"name": "Årsarbetskrafter i dag och med scenariot"})
     chart.set_size({"width": 900, "height": 420})
     sheet.insert_chart(last + 3, 0, chart)
 
 
 def _write_assumptions(workbook: Any, assumptions: dict[str, Any], bold: Any, title: Any) -> None:
-    sheet = workbook.add_worksheet("assumptions")
-    sheet.write(0, 0, "Assumptions", title)
-    row = 2
+    sheet = workbook.add_worksheet("Antaganden")
+    sheet.write(0, 0, "Antaganden", title)
+    sheet.write(2, 0, "Antagande", bold)
+    sheet.write(2, 1, "Värde", bold)
+    sheet.write(2, 2, "Inställning", bold)
+    row = 3
     for key, value in assumptions.items():
-        if isinstance(value, dict):
-            for inner, inner_value in value.items():
-                sheet.write(row, 0, f"{key}.{inner}", bold)
-                sheet.write(row, 1, inner_value)
-                row += 1
-        else:
-            sheet.write(row, 0, key, bold)
-            sheet.write(row, 1, value)
+        if key == "phone_agents_note":  # the phone agents sheet says it in Swedish
+            continue
+        label = ASSUMPTION_SV.get(key, key)
+        for name, item in value.items() if isinstance(value, dict) else [("", value)]:
+            sheet.write(row, 0, f"{label}: {CHANNEL_SV.get(name, name)}" if name else label, bold)
+            sheet.write(row, 1, item)
+            sheet.write(row, 2, f"{key}.{name}" if name else key)
             row += 1
-    sheet.set_column(0, 0, 32)
-    sheet.set_column(1, 1, 60)
+    sheet.set_column(0, 0, 60)
+    sheet.set_column(1, 1, 12)
+    sheet.set_column(2, 2, 32)
+
+
+#: The transition matrix's extra row and column: customers new in the later period, and
+#: customers who left after the earlier one.
+NEW_SV, LEFT_SV = "Nya kunder", "Har lämnat"  # as on the page Förändringar
+
+
+def _state_sv(name: str) -> str:
+    return {NEW: NEW_SV, LEFT: LEFT_SV}.get(name) or CATEGORY_SV.get(name, name)
 
 
 def transitions_workbook(report: dict[str, Any]) -> bytes:
-    """The transitions report (``segmentation.transitions.transition_report``) as .xlsx:
-    the matrix for the whole country (and the estimated true movement, when the report has
-    it), the watched flow per county, every county's matrix."""
+    """The transitions report (``segmentation.transitions.transition_report``) as .xlsx, in
+    Swedish: the matrix for the whole country (and the estimated true movement, when the
+    report has it), the watched flow per county, every county's matrix."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     bold = workbook.add_format({"bold": True})
@@ -170,23 +206,24 @@ def transitions_workbook(report: dict[str, Any]) -> bytes:
     count = workbook.add_format({"num_format": "#,##0"})
     percent = workbook.add_format({"num_format": "0.0%"})
     names = report["categories"]
-    rows, columns = [*names, "new"], [*names, "left"]
+    rows, columns = [*names, NEW], [*names, LEFT]
 
-    sheet = workbook.add_worksheet("matrix")
+    sheet = workbook.add_worksheet("Matris")
+    population = POPULATION_SV.get(report["population"], report["population"])
     sheet.write(
         0,
         0,
-        f"{report['population']}: {report['from_period']} -> {report['to_period']}",
+        f"{population.capitalize()}: från {report['from_period']} till {report['to_period']}",
         title,
     )
     blocks = [
-        ("customers", report["matrix"], "customers", count),
-        ("share of the row", report["matrix"], "rate", percent),
+        ("Kunder", report["matrix"], "customers", count),
+        ("Andel av raden", report["matrix"], "rate", percent),
     ]
     if report.get("estimated"):
         blocks.append(
             (
-                "estimated true movement, corrected for the model's expected errors",
+                "Uppskattad verklig förflyttning, rättad för modellens väntade fel",
                 report["estimated"],
                 "rate",
                 percent,
@@ -194,22 +231,24 @@ def transitions_workbook(report: dict[str, Any]) -> bytes:
         )
     for block, (label, matrix, field, fmt) in enumerate(blocks):
         top = 2 + block * (len(rows) + 3)
-        sheet.write(top, 0, f"{label} (rows: before, columns: after)", bold)
+        sheet.write(top, 0, f"{label} (rader: före, kolumner: efter)", bold)
+        sheet.write(top + 1, 0, "Från \\ till", bold)
         for j, target in enumerate(columns, start=1):
-            sheet.write(top + 1, j, target, bold)
+            sheet.write(top + 1, j, _state_sv(target), bold)
         cells = {(c["from"], c["to"]): c for c in matrix}
         for i, origin in enumerate(rows, start=top + 2):
-            sheet.write(i, 0, origin, bold)
+            sheet.write(i, 0, _state_sv(origin), bold)
             for j, target in enumerate(columns, start=1):
                 cell = cells.get((origin, target))
                 if cell is not None:
                     sheet.write_number(i, j, float(cell[field]), fmt)
-    sheet.set_column(0, len(columns), 16)
+    sheet.set_column(0, len(columns), 26)
 
     watched = report["watched"]
-    flow = workbook.add_worksheet("watched flow")
-    flow.write(0, 0, f"{watched['from']} -> {watched['to']} per county", title)
-    for j, heading in enumerate(["county", "code", "customers", f"of {watched['from']}", "rate"]):
+    source, target = _state_sv(watched["from"]), _state_sv(watched["to"])
+    flow = workbook.add_worksheet("Bevakat flöde")
+    flow.write(0, 0, f"Från {source.lower()} till {target.lower()}, per län", title)
+    for j, heading in enumerate(["Län", "Länskod", "Kunder", f"Av {source.lower()}", "Andel"]):
         flow.write(2, j, heading, bold)
     for i, (region, values) in enumerate(sorted(watched["by_region"].items()), start=3):
         flow.write(i, 0, county_name(region))
@@ -218,27 +257,29 @@ def transitions_workbook(report: dict[str, Any]) -> bytes:
         flow.write_number(i, 3, values["of"], count)
         flow.write_number(i, 4, values["rate"], percent)
     last = 3 + len(watched["by_region"])
-    flow.write(last, 0, "whole country", bold)
+    flow.write(last, 0, WHOLE_COUNTRY, bold)
     flow.write_number(last, 2, watched["customers"], count)
     flow.write_number(last, 3, watched["of"], count)
     flow.write_number(last, 4, watched["rate"], percent)
     flow.set_column(0, 0, 24)
-    flow.set_column(1, 4, 14)
+    flow.set_column(1, 4, 22)
 
-    table = workbook.add_worksheet("per county")
-    for j, heading in enumerate(["county", "code", "from", "to", "customers", "rate"]):
+    table = workbook.add_worksheet("Per län")
+    for j, heading in enumerate(["Län", "Länskod", "Från", "Till", "Kunder", "Andel"]):
         table.write(0, j, heading, bold)
     line = 1
     for region, cells in sorted(report["by_region"].items()):
         for cell in cells:
             table.write(line, 0, county_name(region))
             table.write(line, 1, region)
-            table.write(line, 2, cell["from"])
-            table.write(line, 3, cell["to"])
+            table.write(line, 2, _state_sv(cell["from"]))
+            table.write(line, 3, _state_sv(cell["to"]))
             table.write_number(line, 4, cell["customers"], count)
             table.write_number(line, 5, cell["rate"], percent)
             line += 1
     table.set_column(0, 0, 24)
-    table.set_column(1, 5, 14)
+    table.set_column(1, 1, 10)
+    table.set_column(2, 3, 26)
+    table.set_column(4, 5, 14)
     workbook.close()
     return buffer.getvalue()

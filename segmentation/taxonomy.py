@@ -17,6 +17,8 @@ class Category:
 
     name: str
     label: str
+    #: The name the agency's staff read (pages, workbooks): the source documents' words.
+    label_sv: str
     share: float
     channel: str
     #: Reference profile used to name clusters: metric name -> typical value.
@@ -27,6 +29,7 @@ CITIZEN_CATEGORIES: tuple[Category, ...] = (
     Category(
         "regular",
         "regular everyday life",
+        "Regelbunden vardag",
         0.79,
         "digital_self_service",
         {"contacts_per_year": 0.4, "handling_minutes": 26.0},
@@ -34,6 +37,7 @@ CITIZEN_CATEGORIES: tuple[Category, ...] = (
     Category(
         "irregular",
         "irregular everyday life",
+        "Oregelbunden vardag",
         0.11,
         "guided_digital",
         {"contacts_per_year": 0.9, "handling_minutes": 25.0},
@@ -41,6 +45,7 @@ CITIZEN_CATEGORIES: tuple[Category, ...] = (
     Category(
         "needs_support",
         "everyday life that needs support",
+        "Vardag som kräver stöd",
         0.10,
         "personal_handler",
         {"contacts_per_year": 6.5, "handling_minutes": 39.0},
@@ -53,6 +58,7 @@ EMPLOYER_CATEGORIES: tuple[Category, ...] = (
     Category(
         "small",
         "small employer (< 20 staff)",
+        "Liten arbetsgivare (färre än 20 anställda)",
         0.80,
         "guided_multichannel",
         {"share_under_20_staff": 1.0},
@@ -60,6 +66,7 @@ EMPLOYER_CATEGORIES: tuple[Category, ...] = (
     Category(
         "medium_large",
         "medium or large employer (>= 20 staff)",
+        "Medelstor eller stor arbetsgivare",
         0.20,
         "e_service_integration",
         {"share_under_20_staff": 0.0},
@@ -113,9 +120,27 @@ CATEGORIES: dict[Population, tuple[Category, ...]] = {
 }
 
 
+#: The populations in Swedish, as a noun in running text.
+POPULATION_SV: dict[str, str] = {"citizens": "medborgare", "employers": "arbetsgivare"}
+#: Each category's Swedish name, by its API value.
+CATEGORY_SV: dict[str, str] = {
+    category.name: category.label_sv for members in CATEGORIES.values() for category in members
+}
+
+
 def category_names(population: Population) -> list[str]:
     """The API values of the population's categories, in reference order."""
     return [category.name for category in CATEGORIES[population]]
+
+
+def segment_order(population: str, category: str) -> tuple[int, int, str]:
+    """Sort key of a segment: citizens before employers, each population's categories in
+    reference order (regular first), a name the taxonomy does not know last."""
+    for rank, known in enumerate(POPULATIONS):
+        if known == population:
+            names = category_names(known)
+            return (rank, names.index(category) if category in names else len(names), category)
+    return (len(POPULATIONS), 0, category)
 
 
 def channel_for(population: Population, category: str) -> str:

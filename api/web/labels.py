@@ -12,16 +12,11 @@ from markupsafe import Markup, escape
 from segmentation.drift import SHARE_CHANGE
 from segmentation.drift import read_flag as read_drift_flag
 from segmentation.fairness import read_flag as read_fairness_flag
+from segmentation.taxonomy import CATEGORY_SV as CATEGORY_SV
+from segmentation.taxonomy import POPULATION_SV as POPULATION_SV
 
 _Flag = TypeVar("_Flag")
 
-CATEGORY_SV: dict[str, str] = {
-    "regular": "Regelbunden vardag",
-    "irregular": "Oregelbunden vardag",
-    "needs_support": "Vardag som kräver stöd",
-    "small": "Liten arbetsgivare (färre än 20 anställda)",
-    "medium_large": "Medelstor eller stor arbetsgivare",
-}
 #: What each category means, as the source documents give it (seed 004): what a case handler
 #: judges a customer by on the review page.
 CATEGORY_HINT_SV: dict[str, str] = {
@@ -33,8 +28,6 @@ CATEGORY_HINT_SV: dict[str, str] = {
     "small": "Färre än 20 anställda.",
     "medium_large": "20 anställda eller fler.",
 }
-#: The populations, as a noun in running text (capitalised where a sentence starts).
-POPULATION_SV: dict[str, str] = {"citizens": "medborgare", "employers": "arbetsgivare"}
 #: Why a customer is in the review sample (``training.review``: the sample's parts).
 PART_SV: dict[str, str] = {
     "spread": "slumpvis ur alla grupper",

@@ -854,7 +854,6 @@ async def planning(request: Request) -> Response:
             "values": values,
             "query": query,
             "by_county": _by_county(result),
-            "scenario_sv": _scenario_sv(values),
         },
         session=session,
         status=422 if errors else 200,
@@ -880,28 +879,6 @@ def _by_county(result: dict[str, Any]) -> dict[str, Any]:
             for region in regions
         ],
     }
-
-
-CHANNEL_WORDS = {"phone": "telefon", "office": "kontor", "letter": "brev"}
-
-
-def _scenario_sv(values: dict[str, Any]) -> list[str]:
-    """The planner's scenario in words."""
-    out = []
-    if values.get("sjalvservice_andel"):
-        out.append(
-            f"{values['sjalvservice_andel']} % av kontakterna via "
-            f"{CHANNEL_WORDS.get(str(values.get('sjalvservice_kanal')), 'telefon')} för "
-            f"{labels.category(str(values.get('sjalvservice_kategori'))).lower()} flyttas "
-            "till självservice"
-        )
-    if values.get("flytt_andel"):
-        out.append(
-            f"{values['flytt_andel']} % av kunderna i "
-            f"{labels.category(str(values.get('flytt_fran'))).lower()} flyttas till "
-            f"{labels.category(str(values.get('flytt_till'))).lower()}"
-        )
-    return out
 
 
 @router.get("/planering.xlsx")

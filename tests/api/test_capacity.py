@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -104,27 +105,51 @@ def test_cli_writes_json_and_an_excel_report_with_a_scenario(
     assert irregular["scenario_customers"] == irregular["baseline_customers"]
     assert irregular["scenario_fte"] < irregular["baseline_fte"]
 
+    # The planners' workbook is in Swedish, as their page is: sheets, headings, categories,
+    # counties and the scenario.
     workbook = openpyxl.load_workbook(workbook_path)
     assert workbook.sheetnames == [
-        "customers",
-        "contacts",
-        "handling_hours",
-        "fte",
-        "phone_agents",
-        "scenarios",
-        "assumptions",
+        "Kunder",
+        "Kontakter",
+        "Handläggningstimmar",
+        "Årsarbetskrafter",
+        "Telefonagenter",
+        "Scenario",
+        "Antaganden",
     ]
-    fte = workbook["fte"]
+    fte = workbook["Årsarbetskrafter"]
+    assert fte["A1"].value == "Årsarbetskrafter (timmar / 1\u00a0556)"
     assert fte["B4"].number_format == "#,##0.0"
-    assert workbook["customers"]["B4"].number_format == "#,##0"
-    for name in ("customers", "contacts", "handling_hours", "fte", "phone_agents"):
+    assert [c.value for c in fte[3]][:4] == [
+        "Län",
+        "Regelbunden vardag",
+        "Oregelbunden vardag",
+        "Vardag som kräver stöd",
+    ]
+    counties = [row[0].value for row in fte.iter_rows(min_row=4) if row[0].value]
+    assert counties[-1] == "Hela landet" and all(name.endswith("län") for name in counties[:-1])
+    assert workbook["Kunder"]["B4"].number_format == "#,##0"
+    for name in workbook.sheetnames[:5]:
         assert workbook[name]._charts, f"no chart on {name}"
-    scenarios = workbook["scenarios"]
-    rows = {scenarios.cell(row=r, column=2).value: r for r in range(4, 4 + 5)}
-    row = rows["irregular"]
-    assert scenarios.cell(row=row, column=8).value < scenarios.cell(row=row, column=7).value
-    assumptions = {c[0].value: c[1].value for c in workbook["assumptions"].iter_rows(min_row=3)}
+    scenarios = workbook["Scenario"]
+    assert scenarios["A1"].value == (
+        "Scenario: 20\u00a0% av kontakterna via telefon för oregelbunden vardag flyttas till "
+        "självservice"
+    )
+    rows = {scenarios.cell(row=r, column=1).value: r for r in range(4, 4 + 5)}
+    row = rows["Oregelbunden vardag"]
+    assert scenarios.cell(row=row, column=7).value < scenarios.cell(row=row, column=6).value
+    assumptions = {c[2].value: c[1].value for c in workbook["Antaganden"].iter_rows(min_row=4)}
     assert assumptions["hours_per_fte"] == 1556
+    assert assumptions["minutes_per_contact.phone"] == 6
+    texts = [
+        str(cell.value)
+        for sheet in workbook
+        for line in sheet.iter_rows()
+        for cell in line[:2]
+        if isinstance(cell.value, str)
+    ]
+    assert not [t for t in texts if re.search(r"\b(irregular|needs_support|all regions|FTE)\b", t)]
 
 
 def _by_group(rows: list[dict[str, object]], column: str) -> dict[tuple[str, str], float]:

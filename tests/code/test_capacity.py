@@ -128,16 +128,16 @@ def test_a_countys_phone_line_pools_its_segments_calls() -> None:
 
     from segmentation.excel import capacity_workbook
 
-    sheet = openpyxl.load_workbook(io.BytesIO(capacity_workbook(result)))["phone_agents"]
-    assert sheet.cell(row=3, column=5).value == "one line, all segments"
+    sheet = openpyxl.load_workbook(io.BytesIO(capacity_workbook(result)))["Telefonagenter"]
+    assert sheet.cell(row=3, column=5).value == "Alla segment (en telefonlinje)"
     lines = {
         sheet.cell(row=r, column=1).value: sheet.cell(row=r, column=5).value for r in range(4, 8)
     }
     assert lines == {
-        "01": pooled["01"],
-        "12": pooled["12"],
-        "14": pooled["14"],
-        "all regions": pooled["all"],
+        "Stockholms län": pooled["01"],
+        "Skåne län": pooled["12"],
+        "Västra Götalands län": pooled["14"],
+        "Hela landet": pooled["all"],
     }
     assert result["scenario"]["region_phone_agents"]["01"] <= pooled["01"]
 
@@ -228,3 +228,23 @@ def test_chunk_loads_sum_per_category_and_region_and_merge_back_to_the_whole() -
     for key, row in first.items():
         assert back[key]["customers"] == row["customers"]
         assert back[key]["a"] == pytest.approx(row["a"])
+
+
+def test_a_scenario_reads_in_swedish_and_compares_segments_in_reference_order() -> None:
+    """The planners' page and workbook say the scenario in Swedish, and list its segments as
+    the taxonomy does (regular first), whatever order the changes left them in."""
+    changes = [
+        ChannelShift("citizens", "irregular", "phone", 0.125),
+        CustomerMove("citizens", "needs_support", "irregular", 0.1),
+    ]
+    result = report(_loads(), Assumptions(), changes)
+    scenario = result["scenario"]
+    assert scenario["changes_sv"] == [
+        "12,5\u00a0% av kontakterna via telefon för oregelbunden vardag flyttas till självservice",
+        "10\u00a0% av kunderna i vardag som kräver stöd flyttas till oregelbunden vardag",
+    ]
+    in_order = ["regular", "irregular", "needs_support"]
+    assert [row["category"] for row in scenario["comparison"]] == in_order
+    for rows in (result["segments"], scenario["segments"]):
+        assert [row["category"] for row in rows if row["region"] == "all"] == in_order
+        assert [row["category"] for row in rows if row["region"] == "12"] == in_order

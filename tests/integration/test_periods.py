@@ -204,9 +204,19 @@ def test_planner_and_case_handler_routes(scored: Scored) -> None:
         workbook = client.get(f"/v1/transitions.xlsx?{query}", headers=headers("planner"))
         assert workbook.status_code == 200
         book = openpyxl.load_workbook(io.BytesIO(workbook.content))
-        assert book.sheetnames == ["matrix", "watched flow", "per county"]
-        labels = [str(c.value) for c in book["matrix"]["A"] if c.value]
-        assert any(label.startswith("estimated true movement") for label in labels)
+        assert book.sheetnames == ["Matris", "Bevakat flöde", "Per län"]  # in Swedish
+        labels = [str(c.value) for c in book["Matris"]["A"] if c.value]
+        assert any(label.startswith("Uppskattad verklig förflyttning") for label in labels)
+        assert {"Regelbunden vardag", "Vardag som kräver stöd", "Nya kunder"} <= set(labels)
+        flow = book["Bevakat flöde"]
+        assert flow["A1"].value == "Från oregelbunden vardag till vardag som kräver stöd, per län"
+        assert {str(c.value) for c in book["Per län"]["C"]} <= {
+            "Från",
+            "Regelbunden vardag",
+            "Oregelbunden vardag",
+            "Vardag som kräver stöd",
+            "Nya kunder",
+        }
         # The planners' page shows the estimated movement beside the model's.
         scored.store.add_user("per", "planner", hash_password("rätt-lösenord-2026"))
         client.get("/logga-in")
