@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
 from data_contracts.identifiers import organisation_number_valid, personal_number_valid
+from data_contracts.populations import POPULATIONS as POPULATIONS
+from data_contracts.populations import Population as Population
 
 #: Recorded with every trained model and every scored row; bump on any change of the rules.
 CONTRACT_VERSION = "1.0.0"
 
-#: The two tables of SPEC §2, one per population.
-Population = Literal["citizens", "employers"]
-POPULATIONS: tuple[Population, ...] = ("citizens", "employers")
 
 BENEFIT_CODES: tuple[str, ...] = (
     "aktivitetsersattning",

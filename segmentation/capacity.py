@@ -11,13 +11,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentation.taxonomy import CATEGORY_SV, segment_order
+from segmentation.taxonomy import CATEGORY_SV, POPULATIONS, category_names, segment_order
 
 #: The agency's hours for one full-time equivalent a year (seed 002, reporting to the ministry).
 HOURS_PER_FTE = 1_556.0
 
 CITIZEN_CHANNELS = ("phone", "office", "digital", "letter")
 EMPLOYER_CHANNELS = ("phone", "email", "letter")
+#: The channels each population's contacts are counted on (the contract's columns).
+CHANNELS: dict[str, tuple[str, ...]] = {
+    "citizens": CITIZEN_CHANNELS,
+    "employers": EMPLOYER_CHANNELS,
+}
 #: The contact channels as a planner reads them ("kontakterna via telefon").
 CHANNEL_SV = {
     "phone": "telefon",
@@ -279,8 +284,14 @@ class ChannelShift:
     share: float
 
     def __post_init__(self) -> None:
-        if not 0 <= self.share <= 1:
-            raise ValueError("share must be between 0 and 1")
+        _check_segment(self.population, self.category)
+        channels = CHANNELS[self.population]
+        if self.channel not in channels:
+            raise ValueError(
+                f"channel {self.channel!r}: {self.population}' contacts are counted on "
+                f"{', '.join(channels)}"
+            )
+        _check_share(self.share)
 
     def describe(self) -> str:
         return f"{self.share:.0%} of {self.category} {self.channel} contacts to self-service"
@@ -304,8 +315,11 @@ class CustomerMove:
     share: float
 
     def __post_init__(self) -> None:
-        if not 0 <= self.share <= 1:
-            raise ValueError("share must be between 0 and 1")
+        _check_segment(self.population, self.source)
+        _check_segment(self.population, self.target)
+        if self.source == self.target:
+            raise ValueError(f"customers cannot move from {self.source} to itself")
+        _check_share(self.share)
 
     def describe(self) -> str:
         return f"{self.share:.0%} of {self.source} customers become {self.target}"
@@ -315,6 +329,22 @@ class CustomerMove:
             f"{_percent_sv(self.share)} av kunderna i {_category_sv(self.source)} flyttas till "
             f"{_category_sv(self.target)}"
         )
+
+
+def _check_segment(population: str, category: str) -> None:
+    """A scenario names a segment the report has: a known population and one of its categories
+    (a misspelt one would change nothing, silently)."""
+    known = [name for name in POPULATIONS if name == population]
+    if not known:
+        raise ValueError(f"population {population!r}: {' or '.join(POPULATIONS)}")
+    names = category_names(known[0])
+    if category not in names:
+        raise ValueError(f"category {category!r}: {population} are {', '.join(names)}")
+
+
+def _check_share(share: float) -> None:
+    if not 0 <= share <= 1:  # also refuses nan
+        raise ValueError(f"share {share:g}: a fraction between 0 and 1, e.g. 0.2")
 
 
 def _percent_sv(share: float) -> str:
@@ -396,11 +426,15 @@ def parse_shift(text: str, population: str = "citizens") -> ChannelShift:
     population, _, rest = text.rpartition("/") if "/" in text else (population, "", text)
     try:
         category, channel, share = rest.split(":")
-        return ChannelShift(population or "citizens", category, channel, float(share))
+        fraction = float(share)
     except ValueError as error:
         raise ValueError(
             f"shift {text!r}: expected CATEGORY:CHANNEL:SHARE, e.g. irregular:phone:0.2"
         ) from error
+    try:
+        return ChannelShift(population or "citizens", category, channel, fraction)
+    except ValueError as error:
+        raise ValueError(f"shift {text!r}: {error}") from error
 
 
 def parse_move(text: str, population: str = "citizens") -> CustomerMove:
@@ -408,11 +442,15 @@ def parse_move(text: str, population: str = "citizens") -> CustomerMove:
     population, _, rest = text.rpartition("/") if "/" in text else (population, "", text)
     try:
         source, target, share = rest.split(":")
-        return CustomerMove(population or "citizens", source, target, float(share))
+        fraction = float(share)
     except ValueError as error:
         raise ValueError(
             f"move {text!r}: expected FROM:TO:SHARE, e.g. needs_support:irregular:0.1"
         ) from error
+    try:
+        return CustomerMove(population or "citizens", source, target, fraction)
+    except ValueError as error:
+        raise ValueError(f"move {text!r}: {error}") from error
 
 
 def parse_changes(

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # The populations are the contract's tables (defined there, once).
-from data_contracts.schemas import POPULATIONS as POPULATIONS
-from data_contracts.schemas import Population as Population
+from data_contracts.populations import POPULATIONS as POPULATIONS
+from data_contracts.populations import Population as Population
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,23 @@ scoring worker imports this module)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from data_contracts.populations import POPULATIONS, Population
+
+
+def population_tables(data_dir: Path) -> list[Population]:
+    """The populations whose table ``data_dir`` holds; a folder with neither (or none at
+    all) is an error that names it."""
+    present = [p for p in POPULATIONS if (data_dir / f"{p}.parquet").exists()]
+    if not present:
+        raise FileNotFoundError(f"no citizens.parquet or employers.parquet in {data_dir}")
+    return present
 
 
 def fingerprint(path: Path) -> str:
@@ -70,14 +82,23 @@ def atomic_write_parquet(table: Any, path: Path, **options: Any) -> None:
 
     if not isinstance(table, pa.Table):
         table = pa.Table.from_pandas(table, preserve_index=False)
-    temporary = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, temporary, **options)
-    temporary.replace(path)
+    _write_whole(path, lambda temporary: pq.write_table(table, temporary, **options))
 
 
 def atomic_write_bytes(content: bytes, path: Path) -> None:
     """Write ``content`` to ``path`` whole or not at all (a temporary beside it, renamed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _write_whole(path, lambda temporary: temporary.write_bytes(content))
+
+
+def _write_whole(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` into a hidden temporary beside ``path``, then renamed over it; an error names
+    the file asked for (not the temporary) and leaves no temporary behind."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
+    try:
+        write(temporary)
+        temporary.replace(path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise OSError(error.errno, f"cannot write {path}: {error.strerror or error}") from error

@@ -54,7 +54,7 @@ from segmentation.store import (
 from segmentation.taxonomy import POPULATIONS, Population, supportive_choice
 from segmentation.transitions import soft_confusion
 from segmentation.warning import risk, signal_flags
-from training.files import atomic_write_parquet, fingerprint
+from training.files import atomic_write_parquet, fingerprint, population_tables
 from training.worker import WORKERS, start_pool
 
 log = logging.getLogger(__name__)
@@ -624,10 +624,7 @@ def score_folder(
     which have none); ``pool`` (from :func:`start_pool`, shut down here) lets a caller start
     the worker early, ``facts`` (from :func:`prefetch_facts`) the reads of the tables;
     ``drift`` is computed for each table's period while its index is built."""
-    present = [p for p in POPULATIONS if (data_dir / f"{p}.parquet").exists()]
-    if not present:
-        raise FileNotFoundError(f"no citizens.parquet or employers.parquet in {data_dir}")
-    tables = [p for p in present if p in champions]
+    tables = [p for p in population_tables(data_dir) if p in champions]
     if not tables:
         raise LookupError("no table in the folder has a champion model; run `segmentation train`")
     reports = []

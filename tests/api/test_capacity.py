@@ -65,6 +65,11 @@ def test_capacity_route_takes_assumptions_and_a_scenario(api: Api) -> None:
     assert irregular["scenario_handling_hours"] < irregular["baseline_handling_hours"]
     bad = api.client.get("/v1/capacity?shift=irregular-phone", headers=headers)
     assert bad.status_code == 422 and "CATEGORY:CHANNEL:SHARE" in bad.text
+    # A scenario that would change nothing is refused, not answered as the baseline.
+    unknown = api.client.get("/v1/capacity?shift=irregular:fax:0.2", headers=headers)
+    assert unknown.status_code == 422 and "channel 'fax'" in unknown.text
+    itself = api.client.get("/v1/capacity?move=irregular:irregular:0.1", headers=headers)
+    assert itself.status_code == 422 and "to itself" in itself.text
 
 
 @pytest.mark.integration  # a real subprocess

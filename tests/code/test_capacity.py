@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 
@@ -11,6 +12,7 @@ from segmentation.capacity import (
     agents_needed,
     capacity_rows,
     erlang_c,
+    parse_changes,
     pooled_phone_agents,
     report,
     rostered,
@@ -248,3 +250,30 @@ def test_a_scenario_reads_in_swedish_and_compares_segments_in_reference_order() 
     for rows in (result["segments"], scenario["segments"]):
         assert [row["category"] for row in rows if row["region"] == "all"] == in_order
         assert [row["category"] for row in rows if row["region"] == "12"] == in_order
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("irregular:fax:0.2", "channel 'fax'"),
+        ("employers/small:office:0.2", "employers' contacts are counted on phone, email, letter"),
+        ("iregular:phone:0.2", "category 'iregular': citizens are regular, irregular"),
+        ("irregular:phone:1.5", "share 1.5: a fraction between 0 and 1"),
+        ("irregular:phone:nan", "share nan"),
+        ("irregular-phone", "expected CATEGORY:CHANNEL:SHARE"),
+    ],
+)
+def test_a_shift_that_would_change_nothing_or_makes_no_sense_is_refused(
+    text: str, said: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(said)):
+        parse_changes([text], None)
+
+
+def test_a_move_names_two_different_known_categories() -> None:
+    with pytest.raises(ValueError, match="to itself"):
+        parse_changes(None, ["irregular:irregular:0.1"])
+    with pytest.raises(ValueError, match="category 'supported'"):
+        parse_changes(None, ["needs_support:supported:0.1"])
+    (move,) = parse_changes(None, ["employers/small:medium_large:0.1"])
+    assert move == CustomerMove("employers", "small", "medium_large", 0.1)

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from training.cli import pipeline, planning, review, service
-from training.cli.common import REGISTRY_UNREADABLE, console
+from training.cli.common import BAD_INPUT, REGISTRY_UNREADABLE, console
 
 app = typer.Typer(add_completion=False, help="Customer segmentation for a social-insurance agency.")
 review_app = typer.Typer(help="The expert-review loop: samples to review, reviews to train on.")
@@ -69,7 +69,8 @@ def main(
 
 def entry() -> None:
     """The console script: the commands, with a registry that cannot be read said in one
-    line (exit 3) rather than as a traceback or as 'no champion'. The process ends after it."""
+    line (exit 3) rather than as a traceback or as 'no champion', and a path that cannot be
+    read or written in one line (exit 2). The process ends after it."""
     from models.errors import RegistryError
 
     try:
@@ -77,6 +78,12 @@ def entry() -> None:
     except RegistryError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(REGISTRY_UNREADABLE)
+    except OSError as error:
+        # A folder that cannot be written, a file that cannot be read, a full disk: the
+        # path and the reason in one line (the traceback with -v), exit 2 like other input.
+        logging.getLogger(__name__).info("the error's traceback", exc_info=True)
+        console.print(f"[red]{error}[/red]")
+        sys.exit(BAD_INPUT)
     finally:
         # The command is done: the interpreter's exit need not search every object MLflow,
         # pandas and scikit-learn made for cycles (0.55 s at exit; 0.05 s with them frozen).

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
+import typer
 from rich.console import Console
+
+from data_contracts.populations import POPULATIONS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,6 +25,19 @@ BAD_INPUT = 2
 REGISTRY_UNREADABLE = 3
 
 T = TypeVar("T")
+
+
+def _one_population(value: str) -> str:
+    if value not in POPULATIONS:
+        raise typer.BadParameter(" or ".join(POPULATIONS))
+    return value
+
+
+#: ``--population``: one of the contract's tables, refused otherwise (a misspelt one would
+#: find nothing and say so as if the store were empty).
+PopulationOption = Annotated[
+    str, typer.Option(help="citizens or employers.", callback=_one_population)
+]
 
 
 def on_review_page(

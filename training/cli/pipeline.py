@@ -189,6 +189,13 @@ def score(
     out: Annotated[Path | None, typer.Option(help="Folder for Parquet outputs.")] = None,
 ) -> None:
     """Batch-score the tables with the `champion` models into the segment store."""
+    from training.files import population_tables
+
+    try:
+        present = population_tables(data)
+    except FileNotFoundError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(BAD_INPUT) from error
     from training.worker import start_pool
 
     pool = start_pool()  # the worker imports its libraries while this process does its own
@@ -201,16 +208,13 @@ def score(
     from data_contracts.validation import ContractError
     from models.registry import champion, configure_mlflow, load_champion
     from segmentation.store import SegmentStore
-    from segmentation.taxonomy import POPULATIONS
     from training.drift import drift_report, record_drift
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     champions = {}
-    for population in POPULATIONS:
-        if not (data / f"{population}.parquet").exists():
-            continue
+    for population in present:
         if champion(population) is None:
             facts.pop(population).cancel()  # not read, unless its read has begun
             console.print(

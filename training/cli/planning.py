@@ -13,7 +13,7 @@ from rich.table import Table
 
 from segmentation.capacity import ASSUMPTION_BOUNDS, MOVE_HELP, SHIFT_HELP, Assumptions
 from segmentation.settings import get_settings
-from training.cli.common import console
+from training.cli.common import PopulationOption, console
 
 DEFAULT = Assumptions()
 
@@ -123,7 +123,7 @@ def transitions(
         str, typer.Option("--from", help="The earlier period's end, YYYY-MM-DD.")
     ],
     to_period: Annotated[str, typer.Option("--to", help="The later period's end, YYYY-MM-DD.")],
-    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+    population: PopulationOption = "citizens",
     out: Annotated[Path | None, typer.Option(help="Write the Excel workbook here (.xlsx).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -131,12 +131,9 @@ def transitions(
     the irregular -> needs-support flow called out."""
     from segmentation.excel import transitions_workbook
     from segmentation.store import SegmentStore
-    from segmentation.taxonomy import POPULATIONS
     from segmentation.transitions import transition_report, with_period_estimate
     from training.files import atomic_write_bytes
 
-    if population not in POPULATIONS:
-        raise typer.BadParameter(f"one of {', '.join(POPULATIONS)}", param_hint="--population")
     before, after = _date(from_period, "--from"), _date(to_period, "--to")
     settings = get_settings()
     store = SegmentStore(settings.resolved_store_url, settings.audit_url)
@@ -197,7 +194,7 @@ def transitions(
 
 
 def drift(
-    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+    population: PopulationOption = "citizens",
 ) -> None:
     """The drift of each scored period against the one before (category shares and the
     population stability index of every input), newest first, as JSON."""
@@ -212,7 +209,7 @@ def drift(
 
 
 def oversight(
-    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+    population: PopulationOption = "citizens",
 ) -> None:
     """How often case handlers override the model, per category, county, reason and month
     (JSON)."""

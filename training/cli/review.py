@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from segmentation.settings import get_settings
-from training.cli.common import answered_off_page, console, on_review_page
+from training.cli.common import PopulationOption, answered_off_page, console, on_review_page
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +32,7 @@ def review_sample(
     n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="How many customers.")],
     out: Annotated[Path, typer.Option(help="The Parquet file case handlers fill in.")],
     data: Annotated[Path, typer.Option(help="Folder with the population to sample from.")],
-    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+    population: PopulationOption = "citizens",
     reviews: Annotated[
         list[Path] | None,
         typer.Option(
@@ -87,8 +87,6 @@ def review_sample(
     from training.score import duplicated_ids
     from training.train import load_reviews, match_reviews
 
-    if population not in ("citizens", "employers"):
-        raise typer.BadParameter("citizens or employers", param_hint="--population")
     part = part or ("borderline" if reviews else "both")
     if part not in PARTS:
         raise typer.BadParameter(" or ".join(PARTS), param_hint="--part")
@@ -267,7 +265,7 @@ def review_opinions(
     ],
     out: Annotated[Path, typer.Option(help="The Parquet file the other case handlers fill in.")],
     data: Annotated[Path, typer.Option(help="Folder with the population that was sampled.")],
-    population: Annotated[str, typer.Option(help="citizens or employers.")] = "citizens",
+    population: PopulationOption = "citizens",
 ) -> None:
     """Second opinions for agencies that review in files: the spread customers judged once
     otherwise than the model in service (the champion; with none, the fit that drew the
@@ -289,8 +287,6 @@ def review_opinions(
     from training.score import duplicated_ids
     from training.train import load_reviews
 
-    if population not in ("citizens", "employers"):
-        raise typer.BadParameter("citizens or employers", param_hint="--population")
     path = data / f"{population}.parquet"
     if not path.exists():
         raise typer.BadParameter(f"no {path.name} in {data}", param_hint="--data")
@@ -388,7 +384,7 @@ def review_export(
 
 
 def promote(
-    population: Annotated[str, typer.Option(help="citizens or employers.")],
+    population: PopulationOption,
     version: Annotated[str, typer.Option(help="The registered version to put into service.")],
     reason: Annotated[str, typer.Option(help="Why (recorded in MLflow and the audit log).")],
     operator: Annotated[str, typer.Option(help="Who does it.")] = os.environ.get(
@@ -399,8 +395,6 @@ def promote(
     from models.registry import configure_mlflow, record_promotion
     from segmentation.store import SegmentStore
 
-    if population not in ("citizens", "employers"):
-        raise typer.BadParameter("citizens or employers", param_hint="--population")
     if not reason.strip():
         raise typer.BadParameter("a reason is required", param_hint="--reason")
     settings = get_settings()
