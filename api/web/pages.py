@@ -898,14 +898,11 @@ async def transitions_page(request: Request) -> Response:
     session = signed_in(request, "planner", "operator")
     context = _context(request)
     periods = context.store.periods("citizens", fresh=True)
+    ends = [p.period_end for p in periods]  # newest first
+    earlier, later, problem = _chosen_periods(request.query_params, ends)
     report_: dict[str, Any] | None = None
-    if len(periods) >= 2:
-        later = _date(request.query_params.get("till")) or periods[0].period_end
-        earlier = _date(request.query_params.get("fran")) or periods[1].period_end
-        try:
-            report_ = await transitions_between(context, "citizens", earlier, later)
-        except HTTPException as error:
-            raise PageError(404, "Perioden finns inte", str(error.detail)) from error
+    if earlier and later and not problem:
+        report_ = await transitions_between(context, "citizens", earlier, later)
     drift = [d for _, _, d in context.store.drift_reports("citizens")]
     import json
 
@@ -914,11 +911,52 @@ async def transitions_page(request: Request) -> Response:
         "transitions.html",
         {
             "report": report_,
-            "periods": [p.period_end.isoformat() for p in periods],
+            "periods": [end.isoformat() for end in ends],
+            "chosen": {"fran": earlier, "till": later},
+            "problem": problem,
+            "not_two_periods": NOT_TWO_PERIODS,
             "drift": [json.loads(d) for d in drift],
         },
         session=session,
+        status=422 if problem else 200,
     )
+
+
+@router.get("/forandringar.xlsx")
+async def transitions_workbook(request: Request) -> Response:
+    signed_in(request, "planner", "operator")
+    context = _context(request)
+    ends = [p.period_end for p in context.store.periods("citizens", fresh=True)]
+    earlier, later, problem = _chosen_periods(request.query_params, ends)
+    if problem or not (earlier and later):
+        raise PageError(422, "Perioderna går inte att jämföra", problem or NOT_TWO_PERIODS)
+    report_ = await transitions_between(context, "citizens", earlier, later)
+    body = await anyio.to_thread.run_sync(excel.transitions_workbook, report_)
+    name = f"forandringar-{earlier}-{later}.xlsx"
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+NOT_TWO_PERIODS = "Det behövs två bedömda perioder för att visa förändringar."
+
+
+def _chosen_periods(
+    query: Any, ends: list[dt.date]
+) -> tuple[dt.date | None, dt.date | None, str | None]:
+    """The two periods the planner chose (``fran``, ``till``; the latest two by default), and
+    what is wrong with the choice, in Swedish."""
+    if len(ends) < 2:
+        return None, None, None
+    earlier = _date(query.get("fran")) or ends[1]
+    later = _date(query.get("till")) or ends[0]
+    if earlier not in ends or later not in ends:
+        return earlier, later, "Välj två perioder som har bedömts."
+    if earlier >= later:
+        return earlier, later, "Välj en från-period som ligger före till-perioden."
+    return earlier, later, None
 
 
 def _date(text: str | None) -> dt.date | None:

@@ -64,3 +64,44 @@ def test_a_planner_reads_the_drift_in_swedish(page: Any, drifted_site: Site) -> 
     assert _serious(page) == []
     page.evaluate("document.querySelector('h3 strong').scrollIntoView()")
     page.screenshot(path=str(SHOTS / "forandringar.png"), full_page=False)
+
+
+def test_a_planner_chooses_the_periods_and_downloads_the_movement(
+    page: Any, drifted_site: Site, tmp_path: Path
+) -> None:
+    import io
+
+    import openpyxl
+
+    sign_in(page, drifted_site, "per")
+    page.goto(f"{drifted_site.url}/forandringar")
+    earlier = page.get_by_label("Från perioden till och med")
+    later = page.get_by_label("Till perioden till och med")
+    first, second = sorted(earlier.locator("option").all_inner_texts())
+    expect(earlier).to_have_value(first)  # the latest two periods by default
+    expect(later).to_have_value(second)
+    # The wrong way round: said beside the form, the choice kept.
+    earlier.select_option(second)
+    later.select_option(first)
+    page.get_by_role("button", name="Visa").click()
+    expect(page.get_by_role("alert")).to_contain_text("före till-perioden")
+    expect(earlier).to_have_value(second)
+    assert _serious(page) == []
+    page.screenshot(path=str(tmp_path / "forandringar-fel.png"), full_page=False)
+    earlier.select_option(first)
+    later.select_option(second)
+    page.get_by_role("button", name="Visa").click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(
+        page.get_by_text(f"till och med {first} till perioden till och med {second}")
+    ).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Ladda ner Excel").click()
+    assert download.value.suggested_filename == f"forandringar-{first}-{second}.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert book.sheetnames == ["Matris", "Bevakat flöde", "Per län"]
+    assert book["Matris"]["A1"].value == f"Medborgare: från {first} till {second}"
+    page.screenshot(path=str(tmp_path / "forandringar-val.png"), full_page=False)
+    # A period that was never scored, typed into the address: a page in Swedish, no file.
+    answer = page.request.get(f"{drifted_site.url}/forandringar.xlsx?fran=2001-12-31")
+    assert answer.status == 422 and "Välj två perioder som har bedömts" in answer.text()
