@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from segmentation.taxonomy import CATEGORY_SV, POPULATIONS, category_names, segment_order
+from segmentation.taxonomy import CATEGORY_SV, POPULATIONS, known_categories, segment_order
 
 #: The agency's hours for one full-time equivalent a year (seed 002, reporting to the ministry).
 HOURS_PER_FTE = 1_556.0
@@ -334,10 +334,9 @@ class CustomerMove:
 def _check_segment(population: str, category: str) -> None:
     """A scenario names a segment the report has: a known population and one of its categories
     (a misspelt one would change nothing, silently)."""
-    known = [name for name in POPULATIONS if name == population]
-    if not known:
+    names = known_categories(population)
+    if names is None:
         raise ValueError(f"population {population!r}: {' or '.join(POPULATIONS)}")
-    names = category_names(known[0])
     if category not in names:
         raise ValueError(f"category {category!r}: {population} are {', '.join(names)}")
 

@@ -133,14 +133,23 @@ def category_names(population: Population) -> list[str]:
     return [category.name for category in CATEGORIES[population]]
 
 
+def known_categories(population: str) -> list[str] | None:
+    """The categories of a population named by any string (a query, an option): ``None`` for
+    one the contract does not have."""
+    for known in POPULATIONS:
+        if known == population:
+            return category_names(known)
+    return None
+
+
 def segment_order(population: str, category: str) -> tuple[int, int, str]:
     """Sort key of a segment: citizens before employers, each population's categories in
     reference order (regular first), a name the taxonomy does not know last."""
-    for rank, known in enumerate(POPULATIONS):
-        if known == population:
-            names = category_names(known)
-            return (rank, names.index(category) if category in names else len(names), category)
-    return (len(POPULATIONS), 0, category)
+    names = known_categories(population)
+    if names is None:
+        return (len(POPULATIONS), 0, category)
+    rank = names.index(category) if category in names else len(names)
+    return (POPULATIONS.index(population), rank, category)
 
 
 def channel_for(population: Population, category: str) -> str:
