@@ -3,6 +3,7 @@ history entries. One place, so the pages and their tests say the same."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -145,6 +146,14 @@ def number(value: float, unit: str = "") -> str:
         return f"{value:.3f}".replace(".", ",")
     if unit == "ratio":  # a ratio read against a floor (the four-fifths rule: 0,8)
         return f"{value:.2f}".replace(".", ",")
+    if unit == "change":  # a difference: signed, and a small one never shown as "-0"
+        if value == 0:
+            return "0"
+        size = abs(value)
+        # Two significant digits below 0,05 (0,041), never in exponent form.
+        places = 1 - math.floor(math.log10(size))
+        text = number(size) if size >= 0.05 else f"{size:.{places}f}".replace(".", ",")
+        return ("+" if value > 0 else "\u2212") + text
     if abs(value) >= 10:
         return f"{value:,.0f}".replace(",", "\u00a0")
     text = f"{value:.1f}".replace(".", ",")

@@ -30,7 +30,14 @@ from api.routers.subjects import ID_PARAMS, lookup_payload
 from api.web import labels
 from api.web.session import Sessions, WebSession, new_session
 from segmentation import excel
-from segmentation.capacity import ASSUMPTION_BOUNDS, Assumptions, parse_changes, report
+from segmentation.capacity import (
+    ASSUMPTION_BOUNDS,
+    Assumptions,
+    ChannelShift,
+    CustomerMove,
+    parse_changes,
+    report,
+)
 from segmentation.opinions import OPINION_METRICS
 from segmentation.security import WEB_ROLES, verify_password
 from segmentation.taxonomy import (
@@ -829,11 +836,18 @@ def _scenario(
 
 async def _capacity(request: Request) -> tuple[dict[str, Any], dict[str, str], dict[str, Any]]:
     assumptions, shifts, moves, errors, values = _scenario(request.query_params)
+    changes: list[ChannelShift | CustomerMove] = []
     try:
-        changes = parse_changes(shifts, moves)
+        changes += parse_changes(shifts, None)
+    except ValueError:  # the selects offer a channel the category's contacts may lack
+        errors["sjalvservice_kanal"] = (
+            "Välj en kanal som kategorin har: arbetsgivares kontakter räknas per telefon, "
+            "e-post och brev, medborgares per telefon, kontor, digitala kanaler och brev."
+        )
+    try:
+        changes += parse_changes(None, moves)
     except ValueError:
-        errors["scenario"] = "Scenariot kunde inte läsas: välj kategori och kanal."
-        changes = []
+        errors["flytt_till"] = "Välj två olika kategorier att flytta kunder mellan."
     loads = await cached_loads(_context(request))
     if not loads:
         raise PageError(404, "Inga bedömda kunder", "Kör en bedömning (segmentation score) först.")

@@ -159,6 +159,39 @@ def test_planner_changes_a_scenario_and_downloads_excel(page: Any, site: Site) -
     assert site.citizen_id not in page.content()
 
 
+def test_a_planner_sizes_an_employer_scenario_and_is_told_a_channel_it_lacks(
+    page: Any, site: Site
+) -> None:
+    sign_in(page, site, "per")
+    category = page.get_by_label("Kategori", exact=True)
+    category.select_option(label="Liten arbetsgivare")
+    page.get_by_label("Kanal").select_option("email")
+    page.get_by_label("Andel som flyttas (%)").fill("30")
+    page.get_by_role("button", name="Räkna om").click()
+    expect(page.locator("body")).to_contain_text(
+        "30\u00a0% av kontakterna via e-post för liten arbetsgivare (färre än 20 anställda) "
+        "flyttas till självservice"
+    )
+    comparison = page.get_by_role("table").filter(has_text="Jämförelse med i dag")
+    small = comparison.get_by_role("row").filter(has_text="Liten arbetsgivare")
+    change = small.locator("td").nth(2)  # Förändring: less work, however little
+    expect(change).to_have_text(re.compile("^\u2212"))
+    # Employers' contacts are not counted by office visits: said, not sized as nothing moved.
+    page.get_by_label("Kanal").select_option("office")
+    page.get_by_role("button", name="Räkna om").click()
+    expect(page.get_by_role("alert")).to_contain_text("arbetsgivares kontakter räknas per telefon")
+    expect(page.get_by_label("Kanal")).to_have_attribute("aria-invalid", "true")
+    expect(category).to_have_value("employers/small")
+    # A move needs two different categories.
+    page.get_by_label("Andel som flyttas (%)").fill("")
+    page.get_by_label("Från").select_option("irregular")
+    page.get_by_label("Till", exact=True).select_option("irregular")
+    page.get_by_label("Andel av kunderna (%)").fill("10")
+    page.get_by_role("button", name="Räkna om").click()
+    expect(page.get_by_role("alert")).to_contain_text("Välj två olika kategorier")
+    assert _serious(page) == []
+
+
 def test_a_system_account_cannot_sign_in(page: Any, site: Site) -> None:
     sign_in(page, site, "mina-sidor")
     expect(page.get_by_role("alert")).to_have_text("Fel användarnamn eller lösenord.")
