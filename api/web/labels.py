@@ -13,6 +13,7 @@ from markupsafe import Markup, escape
 from segmentation.drift import SHARE_CHANGE
 from segmentation.drift import read_flag as read_drift_flag
 from segmentation.fairness import read_flag as read_fairness_flag
+from segmentation.features import FEATURES
 from segmentation.taxonomy import CATEGORY_SV as CATEGORY_SV
 from segmentation.taxonomy import POPULATION_SV as POPULATION_SV
 
@@ -140,6 +141,12 @@ def channel(name: str | None) -> str:
 
 def number(value: float, unit: str = "") -> str:
     """A number the Swedish way: decimal comma, space between thousands."""
+    if unit == "probability":  # the model is never sure: 0.997 is not "100 %"
+        if 0.995 <= value < 1:
+            return "över 99\u00a0%"
+        if 0 < value < 0.005:
+            return "under 1\u00a0%"
+        unit = "share"
     if unit == "share":  # a no-break space: "62 %" never breaks before its sign
         return f"{value:.0%}".replace("%", "\u00a0%")
     if unit == "index":  # a small index read against bands (PSI: 0,1 and 0,25)
@@ -158,6 +165,23 @@ def number(value: float, unit: str = "") -> str:
         return f"{value:,.0f}".replace(",", "\u00a0")
     text = f"{value:.1f}".replace(".", ",")
     return text[:-2] if text.endswith(",0") else text
+
+
+#: How each feature is read (``segmentation.features``: a share, a yes-or-no flag, a count).
+FEATURE_UNITS: dict[str, str] = {
+    spec.name: spec.unit for specs in FEATURES.values() for spec in specs
+}
+
+
+def feature_value(name: str, value: float) -> str:
+    """A feature's value on the card as the case handler reads it: a share in per cent, a
+    yes-or-no feature in words, a count or a time as a number."""
+    unit = FEATURE_UNITS.get(name)
+    if unit == "share":
+        return number(value, "share")
+    if unit == "flag":
+        return "ja" if value >= 0.5 else "nej"
+    return number(value)
 
 
 def breakable(text: str) -> Markup:

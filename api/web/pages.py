@@ -55,6 +55,7 @@ templates.env.globals.update(
     category=labels.category,
     channel=labels.channel,
     number=labels.number,
+    feature_value=labels.feature_value,
     breakable=labels.breakable,
     county=county_name,
     feature=lambda name: labels.FEATURE_SV.get(name, name),

@@ -260,6 +260,20 @@ def test_a_small_index_keeps_its_decimals_on_the_pages() -> None:
     assert number(-0.0412, "change") == "\u22120,041"
     assert number(2.35, "change") == "+2,4" and number(-1234.0, "change") == "\u22121\u00a0234"
     assert number(0.0, "change") == "0" and number(0.00001234, "change") == "+0,000012"
+    # The model's probabilities on the card: never "100 %" or "0 %" for what is only likely.
+    assert number(0.9973, "probability") == "över 99\u00a0%"
+    assert number(0.0021, "probability") == "under 1\u00a0%"
+    assert number(0.62, "probability") == "62\u00a0%" and number(1.0, "probability") == "100\u00a0%"
+
+
+def test_the_cards_features_read_as_a_case_handler_reads_them() -> None:
+    from api.web.labels import feature_value
+
+    assert feature_value("personal_contact_share", 0.7) == "70\u00a0%"
+    assert feature_value("payroll_integration", 1.0) == "ja"
+    assert feature_value("payroll_integration", 0.0) == "nej"
+    assert feature_value("contacts_per_year", 5.0) == "5"
+    assert feature_value("handling_minutes", 1234.0) == "1\u00a0234"
 
 
 def test_a_long_tag_breaks_between_its_words_and_stays_escaped() -> None:
