@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "secret", "placeholder"})
@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     web_idle_minutes: int = Field(default=15, ge=1, le=480)
     web_max_failures: int = Field(default=5, ge=1, le=100)
     web_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # The agency's time zone: the pages show dates and times in it, and an override "valid
+    # through" a day ends at that day's end there (Kela/FPA: Europe/Helsinki).
+    timezone: str = "Europe/Stockholm"
     # Single sign-on (OpenID Connect, authorization code flow) beside local accounts: set the
     # issuer (its /.well-known/openid-configuration is read) and the client; the role is the
     # first of the claim's values that is a role of the pages (case_handler, planner,
@@ -97,6 +100,17 @@ class Settings(BaseSettings):
     # Drift from the reference figures: reported and flagged, never a reason to refuse.
     drift_max_share_gap: float = Field(default=0.05, ge=0)
     drift_max_profile_rel_error: float = Field(default=0.35, ge=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"{value!r} is not a time zone, e.g. Europe/Stockholm") from error
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

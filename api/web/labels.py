@@ -3,8 +3,10 @@ history entries. One place, so the pages and their tests say the same."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
+import zoneinfo
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -182,6 +184,14 @@ def feature_value(name: str, value: float) -> str:
     if unit == "flag":
         return "ja" if value >= 0.5 else "nej"
     return number(value)
+
+
+def local_time(moment: dt.datetime, zone: str, form: str = "%Y-%m-%d %H:%M") -> Markup:
+    """``moment`` (UTC; a naive one is UTC, as the store keeps it) as the agency's staff read
+    it, in the agency's time zone, in a ``<time>`` element that keeps it whole on a line."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    here = aware.astimezone(zoneinfo.ZoneInfo(zone))
+    return Markup('<time datetime="{}">{}</time>').format(aware.isoformat(), here.strftime(form))
 
 
 def breakable(text: str) -> Markup:

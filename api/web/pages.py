@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import re
 import secrets
+import zoneinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from api.deps import PURPOSE_PATTERN, AppContext, Origin
 from api.routers.capacity import cached_loads
@@ -70,6 +72,11 @@ templates.env.globals.update(
     part=lambda name: labels.PART_SV.get(name, name),
     population_name=lambda name: labels.POPULATION_SV.get(name, name),
     dashed=lambda number: f"{number[:-4]}-{number[-4:]}",
+    local=pass_context(
+        lambda context, moment, form="%Y-%m-%d %H:%M": labels.local_time(
+            moment, context["request"].app.state.web_settings.timezone, form
+        )
+    ),
 )
 router = APIRouter(include_in_schema=False)
 HOME = {"case_handler": "/kund", "planner": "/planering", "operator": "/modeller"}
@@ -536,14 +543,16 @@ async def override(request: Request, number: str) -> Response:
         errors["motivering"] = "Skriv en motivering på 3–500 tecken."
     expires: dt.datetime | None = None
     if until := str(form.get("giltig_till", "")).strip():
+        # The day ends where the agency is, not in UTC (an hour or two later in Sweden).
+        zone = zoneinfo.ZoneInfo(request.app.state.web_settings.timezone)
         try:
             day = dt.date.fromisoformat(until)
         except ValueError:
             errors["giltig_till"] = "Ange datumet som ÅÅÅÅ-MM-DD."
         else:
-            if day <= dt.date.today():
+            if day <= dt.datetime.now(zone).date():
                 errors["giltig_till"] = "Datumet måste ligga efter i dag."
-            expires = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=dt.UTC)
+            expires = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone).astimezone(dt.UTC)
     if errors:
         return await _card_with_errors(request, session, population, subject, errors, form)
     store = _context(request).store

@@ -341,3 +341,17 @@ def test_the_models_page_says_a_versions_tags_in_swedish() -> None:
     assert input_names("life_events, contacts_phone") == (
         "registrerade livshändelser, kontakter per telefon"
     )
+
+
+def test_times_on_the_pages_are_the_agencys_and_stay_on_one_line() -> None:
+    import datetime as dt
+
+    from api.web.labels import local_time
+
+    winter = dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)  # already 2027 in Sweden
+    assert local_time(winter, "Europe/Stockholm") == (
+        '<time datetime="2026-12-31T23:30:00+00:00">2027-01-01 00:30</time>'
+    )
+    summer = dt.datetime(2026, 6, 1, 12, 0)  # naive, as SQLite gives it back: UTC
+    assert ">2026-06-01 14:00<" in local_time(summer, "Europe/Stockholm")
+    assert ">2026-06-01 15:00<" in local_time(summer, "Europe/Helsinki")

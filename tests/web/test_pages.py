@@ -93,6 +93,30 @@ def test_case_handler_signs_in_looks_up_overrides_and_signs_out(page: Any, site:
     expect(page).to_have_url(re.compile(r"/logga-in"))
 
 
+def test_an_override_valid_through_a_day_ends_at_that_days_end_where_the_agency_is(
+    page: Any, site: Site
+) -> None:
+    """ "Gäller till och med 15 januari" means the end of the 15th in Sweden (22:59:59 UTC
+    in winter), not an hour into the 16th; the card and the history show dates there."""
+    import datetime as dt
+    import zoneinfo
+
+    sweden = zoneinfo.ZoneInfo("Europe/Stockholm")
+    last = dt.datetime.now(sweden).date() + dt.timedelta(days=40)
+    sign_in(page, site, "anna")
+    _open_card(page, site)
+    page.get_by_label("Ny kategori").select_option("irregular")
+    page.get_by_label("Motivering").fill("Flyttar och byter arbete i vår")
+    page.get_by_label("Gäller till och med (frivilligt)").fill(last.isoformat())
+    page.get_by_role("button", name="Spara kategori").click()
+    expect(page.locator(".summary")).to_contain_text(f"gäller till och med {last}")
+    override = site.store.lookup("citizens", site.citizen_id).override
+    ends = dt.datetime.combine(last, dt.time(23, 59, 59), tzinfo=sweden)
+    assert override["expires_at"] == ends.astimezone(dt.UTC)
+    page.get_by_role("button", name="Ta bort handläggarens kategori").click()
+    expect(page.get_by_role("status")).to_contain_text("borttagen")
+
+
 def test_a_bad_form_comes_back_with_the_field_marked(page: Any, site: Site) -> None:
     sign_in(page, site, "anna")
     _open_card(page, site)
