@@ -469,7 +469,8 @@ def _render_card(
             "message": message,
             "errors": errors or {},
             "form": dict(form or {}),
-            "today": dt.date.today().isoformat(),
+            # An override may end tomorrow at the earliest (the form refuses today).
+            "first_day": (_agency_today(request) + dt.timedelta(days=1)).isoformat(),
         },
         session=session,
         status=422 if errors else 200,
@@ -543,15 +544,15 @@ async def override(request: Request, number: str) -> Response:
         errors["motivering"] = "Skriv en motivering på 3–500 tecken."
     expires: dt.datetime | None = None
     if until := str(form.get("giltig_till", "")).strip():
-        # The day ends where the agency is, not in UTC (an hour or two later in Sweden).
-        zone = zoneinfo.ZoneInfo(request.app.state.web_settings.timezone)
         try:
             day = dt.date.fromisoformat(until)
         except ValueError:
             errors["giltig_till"] = "Ange datumet som ÅÅÅÅ-MM-DD."
         else:
-            if day <= dt.datetime.now(zone).date():
+            if day <= _agency_today(request):
                 errors["giltig_till"] = "Datumet måste ligga efter i dag."
+            # The day ends where the agency is, not in UTC (an hour or two later in Sweden).
+            zone = zoneinfo.ZoneInfo(request.app.state.web_settings.timezone)
             expires = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone).astimezone(dt.UTC)
     if errors:
         return await _card_with_errors(request, session, population, subject, errors, form)
@@ -981,6 +982,12 @@ def _chosen_periods(
     if earlier >= later:
         return earlier, later, "Välj en från-period som ligger före till-perioden."
     return earlier, later, None
+
+
+def _agency_today(request: Request) -> dt.date:
+    """Today where the agency is (``SEGMENTATION_TIMEZONE``), not on the server's clock."""
+    zone = zoneinfo.ZoneInfo(request.app.state.web_settings.timezone)
+    return dt.datetime.now(zone).date()
 
 
 def _date(text: str | None) -> dt.date | None:

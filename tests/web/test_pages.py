@@ -107,7 +107,10 @@ def test_an_override_valid_through_a_day_ends_at_that_days_end_where_the_agency_
     _open_card(page, site)
     page.get_by_label("Ny kategori").select_option("irregular")
     page.get_by_label("Motivering").fill("Flyttar och byter arbete i vår")
-    page.get_by_label("Gäller till och med (frivilligt)").fill(last.isoformat())
+    field = page.get_by_label("Gäller till och med (frivilligt)")
+    tomorrow = dt.datetime.now(sweden).date() + dt.timedelta(days=1)
+    expect(field).to_have_attribute("min", tomorrow.isoformat())  # the earliest it may end
+    field.fill(last.isoformat())
     page.get_by_role("button", name="Spara kategori").click()
     expect(page.locator(".summary")).to_contain_text(f"gäller till och med {last}")
     override = site.store.lookup("citizens", site.citizen_id).override
