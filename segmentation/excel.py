@@ -47,6 +47,7 @@ ASSUMPTION_SV: dict[str, str] = {
     "hours_per_fte": "Timmar per årsarbetskraft",
     "minutes_per_contact": "Minuter per kontakt",
 }
+SHARE_ASSUMPTIONS = frozenset({"service_level", "shrinkage"})
 
 
 def capacity_workbook(report: dict[str, Any]) -> bytes:
@@ -171,6 +172,7 @@ def _write_assumptions(workbook: Any, assumptions: dict[str, Any], bold: Any, ti
     sheet.write(2, 0, "Antagande", bold)
     sheet.write(2, 1, "Värde", bold)
     sheet.write(2, 2, "Inställning", bold)
+    share = workbook.add_format({"num_format": "0%"})  # a service level reads 80 %, not 0.8
     row = 3
     for key, value in assumptions.items():
         if key == "phone_agents_note":  # the phone agents sheet says it in Swedish
@@ -178,7 +180,7 @@ def _write_assumptions(workbook: Any, assumptions: dict[str, Any], bold: Any, ti
         label = ASSUMPTION_SV.get(key, key)
         for name, item in value.items() if isinstance(value, dict) else [("", value)]:
             sheet.write(row, 0, f"{label}: {CHANNEL_SV.get(name, name)}" if name else label, bold)
-            sheet.write(row, 1, item)
+            sheet.write(row, 1, item, share if key in SHARE_ASSUMPTIONS else None)
             sheet.write(row, 2, f"{key}.{name}" if name else key)
             row += 1
     sheet.set_column(0, 0, 60)

@@ -146,6 +146,10 @@ def test_cli_writes_json_and_an_excel_report_with_a_scenario(
     assert scenarios.cell(row=row, column=7).value < scenarios.cell(row=row, column=6).value
     assumptions = {c[2].value: c[1].value for c in workbook["Antaganden"].iter_rows(min_row=4)}
     assert assumptions["hours_per_fte"] == 1556
+    levels = [
+        r for r in workbook["Antaganden"].iter_rows(min_row=4) if r[2].value == "service_level"
+    ]
+    assert levels[0][1].number_format == "0%"  # 80 %, as the page asks for it
     assert assumptions["minutes_per_contact.phone"] == 6
     texts = [
         str(cell.value)
