@@ -188,7 +188,8 @@ def feature_value(name: str, value: float) -> str:
 
 def local_time(moment: dt.datetime, zone: str, form: str = "%Y-%m-%d %H:%M") -> Markup:
     """``moment`` (UTC; a naive one is UTC, as the store keeps it) as the agency's staff read
-    it, in the agency's time zone, in a ``<time>`` element that keeps it whole on a line."""
+    it, in the agency's time zone, in a ``<time>`` element (its UTC moment for machines).
+    Not kept on one line: the models page's nine columns need the date's break at 1280 px."""
     aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
     here = aware.astimezone(zoneinfo.ZoneInfo(zone))
     return Markup('<time datetime="{}">{}</time>').format(aware.isoformat(), here.strftime(form))

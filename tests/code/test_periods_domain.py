@@ -343,7 +343,7 @@ def test_the_models_page_says_a_versions_tags_in_swedish() -> None:
     )
 
 
-def test_times_on_the_pages_are_the_agencys_and_stay_on_one_line() -> None:
+def test_times_on_the_pages_are_the_agencys() -> None:
     import datetime as dt
 
     from api.web.labels import local_time
