@@ -44,6 +44,17 @@ async def transitions_between(
 ) -> dict[str, Any]:
     """The report of two periods, kept per pair of period tables (a join over every
     customer of both: seconds at 7.2 M; a period scored again is a new table)."""
+    if before >= after:  # a backward matrix would swap the newcomers and the leavers
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["query", "from"],
+                    "msg": f"from ({before}) must be an earlier period than to ({after})",
+                    "type": "value_error",
+                }
+            ],
+        )
     first, second = _period(context, population, before), _period(context, population, after)
     key = (first.table_name, second.table_name)
     cached = context.transitions_cache.get(key)

@@ -36,6 +36,8 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["capacity", "--shift", "irregular:fax:0.2"], "channel 'fax'"),
         (["capacity", "--shift", "irregular:phone:2"], "share 2: a fraction between 0 and 1"),
         (["capacity", "--move", "needs_support:needs_suport:0.1"], "category 'needs_suport'"),
+        # Periods the wrong way round would swap the newcomers and the leavers.
+        (["transitions", "--from", "2025-12-31", "--to", "2024-12-31"], "an earlier period"),
         # A folder that cannot be written: the path and the reason.
         (["generate", "--out", "{tmp}/a-file/data", "--citizens", "10"], "Not a directory"),
     ],

@@ -200,6 +200,9 @@ def test_planner_and_case_handler_routes(scored: Scored) -> None:
             == 403
         )
         missing = client.get(f"/v1/transitions?from=2020-12-31&to={P2}", headers=headers("planner"))
+        # Backwards would swap newcomers and leavers: refused, the field named.
+        backwards = client.get(f"/v1/transitions?from={P2}&to={P1}", headers=headers("planner"))
+        assert backwards.status_code == 422 and backwards.json()["detail"][0]["loc"][-1] == "from"
         assert missing.status_code == 404 and "scored" in missing.text
         workbook = client.get(f"/v1/transitions.xlsx?{query}", headers=headers("planner"))
         assert workbook.status_code == 200

@@ -135,6 +135,8 @@ def transitions(
     from training.files import atomic_write_bytes
 
     before, after = _date(from_period, "--from"), _date(to_period, "--to")
+    if before >= after:  # a backward matrix would swap the newcomers and the leavers
+        raise typer.BadParameter(f"an earlier period than --to ({after})", param_hint="--from")
     settings = get_settings()
     store = SegmentStore(settings.resolved_store_url, settings.audit_url)
     store.create()
