@@ -43,7 +43,6 @@ from segmentation.naming import category_profiles
 from segmentation.settings import Settings
 from segmentation.taxonomy import (
     CATEGORIES,
-    POPULATIONS,
     Population,
     channel_for,
     supportive_choice,
@@ -63,7 +62,7 @@ from training.evaluate import (
     silhouette,
     stability,
 )
-from training.files import ReadAhead, read_and_fingerprint
+from training.files import ReadAhead, population_tables, read_and_fingerprint
 from training.review import (
     STEERED,
     design_halves,
@@ -718,16 +717,15 @@ def train_reviewed(
     """Train every population whose table is in ``data_dir`` with reviews already loaded
     by :func:`load_reviews` (``None``: the unsupervised path alone); ``reads``: the tables
     being read in the background (``training.files.prefetch_tables``), each taken once."""
+    present = population_tables(data_dir)  # a folder without tables: said before any start-up
     if _in_processes(settings):
         lanes.start()  # the workers' server imports while the tables are validated
     configure_mlflow(settings.resolved_tracking_uri, settings.artifact_root)
     designs = load_designs(settings.home) if reviews is not None else None
     reports = []
-    for population in POPULATIONS:
+    for population in present:
         read = (reads or {}).get(population)
         report = train_population(population, data_dir, settings, reviews, designs, read)
         if report is not None:
             reports.append(report)
-    if not reports:
-        raise FileNotFoundError(f"no citizens.parquet or employers.parquet in {data_dir}")
     return reports
