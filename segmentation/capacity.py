@@ -512,13 +512,10 @@ def report(
 def loads_from_rows(population: str, rows: list[dict[str, Any]]) -> list[SegmentLoad]:
     """Segment loads from the store's per-category-and-region sums."""
     loads = []
+    channels = CHANNELS[population]
     for row in rows:
-        if population == "citizens":
-            contacts = {c: float(row[f"contacts_{c}"] or 0.0) for c in CITIZEN_CHANNELS}
-            cases = 0.0
-        else:
-            contacts = {c: float(row[f"contacts_{c}"] or 0.0) for c in EMPLOYER_CHANNELS}
-            cases = float(row["cases"] or 0.0)
+        contacts = {c: float(row[f"contacts_{c}"] or 0.0) for c in channels}
+        cases = 0.0 if population == "citizens" else float(row["cases"] or 0.0)
         loads.append(
             SegmentLoad(
                 population=population,

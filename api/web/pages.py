@@ -34,6 +34,7 @@ from api.web.session import Sessions, WebSession, new_session
 from segmentation import excel
 from segmentation.capacity import (
     ASSUMPTION_BOUNDS,
+    CHANNEL_SV,
     Assumptions,
     ChannelShift,
     CustomerMove,
@@ -879,6 +880,7 @@ async def planning(request: Request) -> Response:
             "values": values,
             "query": query,
             "by_county": _by_county(result),
+            "channels": CHANNEL_SV,  # the scenario's channels, as its words say them
         },
         session=session,
         status=422 if errors else 200,
