@@ -1,6 +1,6 @@
 """The planners' Excel workbooks, built in memory (the command line writes them to a file,
 the API and the planner's page send them): capacity (one indicator per sheet with a chart,
-scenarios, assumptions) and transitions between periods."""
+scenarios, assumptions), transitions between periods and the monthly result indicators."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import xlsxwriter
 
 from segmentation.capacity import CHANNEL_SV
+from segmentation.indicators import ALL, UNIDENTIFIED, UNSCORED
 from segmentation.taxonomy import (
     CATEGORY_SV,
     POPULATION_SV,
@@ -283,5 +284,167 @@ def transitions_workbook(report: dict[str, Any]) -> bytes:
     table.set_column(1, 1, 10)
     table.set_column(2, 3, 26)
     table.set_column(4, 5, 14)
+    workbook.close()
+    return buffer.getvalue()
+
+
+def segment_sv(population: str, category: str) -> str:
+    """A row of the monthly indicators in the planners' words."""
+    if category == UNSCORED:
+        return f"Utan kategori ({POPULATION_SV.get(population, population)})"
+    if category == UNIDENTIFIED:
+        return "Uppringare som inte identifierats"
+    if category == ALL:
+        return "Alla"
+    return CATEGORY_SV.get(category, category)
+
+
+#: One indicator per sheet, as the agency reports them (seed 002): the sheet, its title,
+#: the table it needs, and its columns (heading, the report's field and an inner key for
+#: the spreads, number format).
+_Column = tuple[str, str, str | None, str]
+INDICATOR_SHEETS: list[tuple[str, str, str, list[_Column]]] = [
+    (
+        "Inkomna ärenden",
+        "Inkomna ärenden under månaden",
+        "cases",
+        [("Inkomna ärenden", "cases_received", None, "#,##0")],
+    ),
+    (
+        "Beslutade ärenden",
+        "Beslutade ärenden under månaden",
+        "cases",
+        [("Beslutade ärenden", "cases_decided", None, "#,##0")],
+    ),
+    (
+        "Pågående ärenden",
+        "Pågående ärenden vid månadens slut och hur gamla de är (dagar)",
+        "cases",
+        [
+            ("Pågående ärenden", "cases_pending", None, "#,##0"),
+            ("Medelvärde", "pending_age_days", "mean", "#,##0.0"),
+            ("10:e percentilen", "pending_age_days", "p10", "#,##0.0"),
+            ("Median", "pending_age_days", "median", "#,##0.0"),
+            ("90:e percentilen", "pending_age_days", "p90", "#,##0.0"),
+        ],
+    ),
+    (
+        "Handläggningstid",
+        "Handläggningstid för ärenden beslutade under månaden (dagar)",
+        "cases",
+        [
+            ("Medelvärde", "handling_days", "mean", "#,##0.0"),
+            ("10:e percentilen", "handling_days", "p10", "#,##0.0"),
+            ("Median", "handling_days", "median", "#,##0.0"),
+            ("90:e percentilen", "handling_days", "p90", "#,##0.0"),
+        ],
+    ),
+    (
+        "Årsarbetskrafter",
+        "Årsarbetskrafter och beslut, rullande tolv månader (R12)",
+        "cases",
+        [
+            ("Handläggningstimmar R12", "handling_hours_r12", None, "#,##0"),
+            ("Årsarbetskrafter", "fte_r12", None, "#,##0.0"),
+            ("Beslut R12", "decisions_r12", None, "#,##0"),
+            ("Beslut per årsarbetskraft", "decisions_per_fte", None, "#,##0"),
+        ],
+    ),
+    (
+        "Telefoni",
+        "Telefoni under månaden",
+        "calls",
+        [
+            ("Inkommande samtal", "calls_incoming", None, "#,##0"),
+            ("Besvarade samtal", "calls_answered", None, "#,##0"),
+            ("Avbrutna i kön", "calls_abandoned", None, "#,##0"),
+            ("Avvisade samtal", "calls_rejected", None, "#,##0"),
+            ("Tillgänglighet", "availability", None, "0.0%"),
+            ("Besvarade inom svarstiden", "answered_within_share", None, "0.0%"),
+            ("Svarstid, medelvärde (s)", "answer_seconds", "mean", "#,##0"),
+            ("Svarstid, median (s)", "answer_seconds", "median", "#,##0"),
+            ("Svarstid, 90:e percentilen (s)", "answer_seconds", "p90", "#,##0"),
+        ],
+    ),
+    (
+        "Nöjdhet (NPS)",
+        "Nöjdhet: Net Promoter Score under månaden",
+        "surveys",
+        [
+            ("Svar", "survey_answers", None, "#,##0"),
+            ("Ambassadörer (9–10)", "promoters", None, "#,##0"),
+            ("Passiva (7–8)", "passives", None, "#,##0"),
+            ("Kritiker (0–6)", "detractors", None, "#,##0"),
+            ("NPS", "nps", None, "0"),
+        ],
+    ),
+]
+TABLE_SV = {"cases": "cases.parquet", "calls": "calls.parquet", "surveys": "surveys.parquet"}
+
+
+def _whole(value: float) -> str:
+    """A count as Swedish text: 12 345 (a no-break space between thousands)."""
+    return f"{value:,.0f}".replace(",", "\u00a0")
+
+
+def indicators_workbook(report: dict[str, Any]) -> bytes:
+    """The month's result indicators (``segmentation.indicators.monthly_report``) as .xlsx,
+    in Swedish: one indicator per sheet, segments as rows, and a sheet on the report."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = workbook.add_format({"bold": True})
+    title = workbook.add_format({"bold": True, "font_size": 14})
+    segments = report["segments"]
+    for sheet_name, heading, table, columns in INDICATOR_SHEETS:
+        if table not in report["tables"]:
+            continue
+        sheet = workbook.add_worksheet(sheet_name)
+        sheet.write(0, 0, f"{heading}, {report['month']}", title)
+        sheet.write(2, 0, "Segment", bold)
+        for j, (name, *_) in enumerate(columns, start=1):
+            sheet.write(2, j, name, bold)
+        for i, row in enumerate(segments, start=3):
+            whole = row["category"] == ALL
+            sheet.write(
+                i, 0, segment_sv(row["population"], row["category"]), bold if whole else None
+            )
+            for j, (_, field, inner, number_format) in enumerate(columns, start=1):
+                value = row.get(field)
+                if inner is not None and value is not None:
+                    value = value.get(inner)
+                cell = workbook.add_format({"num_format": number_format, "bold": whole})
+                if value is None:
+                    sheet.write(i, j, "–")
+                else:
+                    sheet.write_number(i, j, float(value), cell)
+        sheet.set_column(0, 0, 44)
+        sheet.set_column(1, len(columns), 18)
+    about = workbook.add_worksheet("Om rapporten")
+    about.write(0, 0, f"Resultatindikatorer per segment, {report['month']}", title)
+    lines: list[tuple[str, Any]] = [
+        ("Månad", f"{report['first_day']} – {report['last_day']}"),
+        *(
+            (
+                f"Kategorier för {POPULATION_SV.get(name, name)}",
+                f"perioden som slutade {end}, med ändringar som gällde vid månadens slut",
+            )
+            for name, end in report["periods"].items()
+        ),
+        ("Timmar per årsarbetskraft", report["assumptions"]["hours_per_fte"]),
+        ("Svarstid att hålla (sekunder)", report["assumptions"]["answer_within_seconds"]),
+        *(
+            (
+                TABLE_SV.get(table, table),
+                f"{_whole(counts['accepted'])} rader godtagna, "
+                f"{_whole(counts['rejected'])} satta åt sidan",
+            )
+            for table, counts in report.get("rows", {}).items()
+        ),
+    ]
+    for i, (label, value) in enumerate(lines, start=2):
+        about.write(i, 0, label, bold)
+        about.write(i, 1, value)
+    about.set_column(0, 0, 40)
+    about.set_column(1, 1, 80)
     workbook.close()
     return buffer.getvalue()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from training.files import atomic_write_parquet
 from training.worlds import WORLDS
 
@@ -13,24 +15,44 @@ def _write(frame: object, path: Path) -> None:
 
 
 def write_population(
-    out: Path, *, citizens: int, employers: int, seed: int, world: str = "archetype"
+    out: Path,
+    *,
+    citizens: int,
+    employers: int,
+    seed: int,
+    world: str = "archetype",
+    indicator_inputs: bool = False,
 ) -> dict[str, int]:
     """Generate and write the four files of SPEC §3 from one of the synthetic worlds
-    (``training.worlds``; the default is the project's archetype generator)."""
+    (``training.worlds``; the default is the project's archetype generator); with
+    ``indicator_inputs`` also the cases, calls and survey answers of the year after the
+    period (``training.operations``)."""
     maker = WORLDS[world]
     out.mkdir(parents=True, exist_ok=True)
     counts = {}
+    tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
     if citizens:
         frame, truth = maker.citizens(citizens, seed)
         _write(frame, out / "citizens.parquet")
         _write(truth, out / "citizens_truth.parquet")
         counts["citizens"] = len(frame)
+        if indicator_inputs:
+            tables["citizens"] = (frame, truth)
         del frame, truth
     if employers:
         frame, truth = maker.employers(employers, seed)
         _write(frame, out / "employers.parquet")
         _write(truth, out / "employers_truth.parquet")
         counts["employers"] = len(frame)
+        if indicator_inputs:
+            tables["employers"] = (frame, truth)
+    if indicator_inputs:
+        from training.operations import operations
+
+        citizen, employer = tables.get("citizens"), tables.get("employers")
+        for name, table in operations(citizen, employer, seed).items():
+            _write(table, out / f"{name}.parquet")
+            counts[name] = len(table)
     return counts
 
 

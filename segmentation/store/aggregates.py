@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 
 from segmentation.capacity import (
     PeriodLoads,
@@ -31,8 +31,10 @@ from segmentation.store.schema import (
     BEHAVIOUR_COLUMNS,
     behaviour_positions,
     format_id,
+    monthly_indicators,
     period_drift,
     segment_periods,
+    sqlite_time,
     stored_time,
     utcnow,
 )
@@ -40,6 +42,9 @@ from segmentation.taxonomy import POPULATIONS, Population
 
 #: Consecutive inputs blocks a drift sample reads at a time (512 customers of a chunk).
 SAMPLE_RUN_BLOCKS = 8
+#: Customers looked up in one query by ``categories_in_force`` (bound parameters: SQLite
+#: allows 32,766 since 3.32).
+LOOKUP_IDS = 5_000
 
 
 def _blocks(connection: Any, table: str, start: int, stop: int) -> dict[int, bytes]:
@@ -359,3 +364,66 @@ class Aggregates(StoreBase):
                 }
                 for row in connection.execute(text(sql), {"population": population})
             ]
+
+    # -- monthly indicators --------------------------------------------------------------------
+    def categories_in_force(
+        self, population: Population, period: Period, subject_ids: np.ndarray, at: dt.datetime
+    ) -> np.ndarray:
+        """Each customer's category at ``at`` (an aware time): the override a case handler
+        had in force then, else the model's in ``period``; None for a customer neither
+        holds. Categories only: what the monthly indicators are grouped by."""
+        unique, inverse = np.unique(np.asarray(subject_ids, dtype=np.int64), return_inverse=True)
+        found: dict[int, str] = {}
+        by_period = text(
+            f"SELECT subject_id, category FROM {period.table_name} WHERE subject_id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True))
+        in_force = text(
+            "SELECT subject_id, category FROM segment_history"
+            " WHERE population = :population AND source = 'override' AND at <= :at"
+            " AND (until IS NULL OR until > :at) ORDER BY at, id"
+        )
+        moment: Any = sqlite_time(at) if self.is_sqlite else at
+        with self.engine.connect() as connection:
+            for start in range(0, len(unique), LOOKUP_IDS):
+                chunk = unique[start : start + LOOKUP_IDS].tolist()
+                found.update(
+                    (int(i), str(c)) for i, c in connection.execute(by_period, {"ids": chunk})
+                )
+            rows = connection.execute(in_force, {"population": population, "at": moment}).all()
+        if rows:
+            overridden = np.array([int(row[0]) for row in rows], dtype=np.int64)
+            wanted = np.isin(overridden, unique)
+            found.update(
+                (int(i), str(row[1]))
+                for i, row, keep in zip(overridden, rows, wanted, strict=True)
+                if keep
+            )
+        categories = np.array([found.get(int(key)) for key in unique], dtype=object)
+        return categories[inverse] if len(unique) else np.array([], dtype=object)
+
+    def save_indicators(self, month: str, report: dict[str, Any]) -> None:
+        """Keep the month's indicators (replacing an earlier computation of the month)."""
+        with self.begin() as connection:
+            connection.execute(
+                monthly_indicators.delete().where(monthly_indicators.c.month == month)
+            )
+            connection.execute(
+                monthly_indicators.insert().values(
+                    month=month, computed_at=utcnow(), report=json.dumps(report)
+                )
+            )
+
+    def indicator_months(self) -> list[str]:
+        """The months with indicators kept, newest first."""
+        query = select(monthly_indicators.c.month).order_by(monthly_indicators.c.month.desc())
+        with self.engine.connect() as connection:
+            return [str(month) for month in connection.execute(query).scalars()]
+
+    def indicators(self, month: str) -> dict[str, Any] | None:
+        """The month's indicators as kept, with when they were computed; None if not kept."""
+        query = select(monthly_indicators).where(monthly_indicators.c.month == month)
+        with self.engine.connect() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            return None
+        return {**json.loads(row.report), "computed_at": stored_time(row.computed_at)}

@@ -290,6 +290,16 @@ period_drift = Table(
     Column("report", Text, nullable=False),
 )
 
+#: The monthly result indicators per segment (``segmentation indicators``), one report
+#: (JSON) per month, replaced when the month is computed again: aggregates, no one's data.
+monthly_indicators = Table(
+    "monthly_indicators",
+    metadata,
+    Column("month", String(7), primary_key=True),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("report", Text, nullable=False),
+)
+
 #: People who sign in to the web pages (the API's bearer tokens stay for systems).
 web_users = Table(
     "web_users",

@@ -38,6 +38,12 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["capacity", "--move", "needs_support:needs_suport:0.1"], "category 'needs_suport'"),
         # Periods the wrong way round would swap the newcomers and the leavers.
         (["transitions", "--from", "2025-12-31", "--to", "2024-12-31"], "an earlier period"),
+        # The indicators: a month that is not one, a folder without the tables.
+        (["indicators", "--month", "2026-13"], "not a month, YYYY-MM"),
+        (
+            ["indicators", "--month", "2026-01", "--data", "{tmp}/empty"],
+            "no cases.parquet, calls.parquet, surveys.parquet in",
+        ),
         # A folder that cannot be written: the path and the reason.
         (["generate", "--out", "{tmp}/a-file/data", "--citizens", "10"], "Not a directory"),
     ],

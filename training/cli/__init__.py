@@ -1,7 +1,8 @@
 """The `segmentation` command line (typer), one module per group of commands:
 ``pipeline`` (generate, train, score, demo), ``review`` (review sample/export, promote),
-``service`` (serve, token, audit) and ``planning`` (capacity). Nothing here imports the API:
-``serve`` hands uvicorn the app's import string."""
+``service`` (serve, token, audit) and ``planning`` (capacity, transitions, drift, oversight,
+indicators). Nothing here imports the API: ``serve`` hands uvicorn the app's import
+string."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ COMMANDS: tuple[Callable[..., None], ...] = (
     planning.transitions,
     planning.drift,
     planning.oversight,
+    planning.indicators,
     pipeline.demo,
 )
 for command in COMMANDS:

@@ -42,6 +42,13 @@ def generate(
             "folder each under OUT, named by period end.",
         ),
     ] = 1,
+    indicator_inputs: Annotated[
+        bool,
+        typer.Option(
+            help="Also write cases.parquet, calls.parquet and surveys.parquet for the year "
+            "after the period (`segmentation indicators`)."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic population calibrated to the reference table."""
     from training.generate import write_periods, write_population
@@ -51,6 +58,8 @@ def generate(
         raise typer.BadParameter(f"one of {', '.join(WORLDS)}", param_hint="--world")
     used_seed = get_settings().seed if seed is None else seed
     if periods > 1:
+        if indicator_inputs:
+            raise typer.BadParameter("with one period", param_hint="--indicator-inputs")
         if world != "archetype":
             raise typer.BadParameter("periods come from the archetype world", param_hint="--world")
         with console.status(f"generating {periods} periods of {citizens:,} citizens"):
@@ -62,7 +71,12 @@ def generate(
         return
     with console.status(f"generating {citizens:,} citizens and {employers:,} employers"):
         counts = write_population(
-            out, citizens=citizens, employers=employers, seed=used_seed, world=world
+            out,
+            citizens=citizens,
+            employers=employers,
+            seed=used_seed,
+            world=world,
+            indicator_inputs=indicator_inputs,
         )
     for population, n in counts.items():
         console.print(f"{population}: {n:,} rows -> {out / (population + '.parquet')}")

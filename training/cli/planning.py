@@ -228,3 +228,102 @@ def oversight(
     )
     store.dispose()
     typer.echo(json.dumps(figures, indent=2))
+
+
+def indicators(
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM.")],
+    data: Annotated[
+        Path,
+        typer.Option(help="The folder with cases.parquet, calls.parquet and surveys.parquet."),
+    ] = Path("."),
+    out: Annotated[Path | None, typer.Option(help="Write the Excel workbook here (.xlsx).")] = None,
+    rejected: Annotated[
+        Path | None,
+        typer.Option(help="Write the rows set aside here (TABLE_rejected.parquet, with reason)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    hours_per_fte: Annotated[
+        float, _bounded("hours_per_fte", "Hours per full-time equivalent.")
+    ] = DEFAULT.hours_per_fte,
+    answer_within: Annotated[
+        float, _bounded("answer_within_seconds", "Seconds: the answer-time target.")
+    ] = DEFAULT.answer_within_seconds,
+) -> None:
+    """The month's result indicators per segment: cases, handling time, FTE, telephony and
+    the net promoter score, kept in the store for the planners' page and the API."""
+    from data_contracts.validation import ContractError
+    from segmentation.excel import indicators_workbook
+    from segmentation.indicators import parse_month
+    from segmentation.store import SegmentStore
+    from training.files import atomic_write_bytes, atomic_write_parquet
+    from training.indicators import NoInputs, NoPeriod, compute
+
+    try:
+        parse_month(month)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--month") from error
+    settings = get_settings()
+    store = SegmentStore(settings.resolved_store_url, settings.audit_url)
+    store.create()
+    try:
+        run = compute(
+            data,
+            month,
+            store,
+            timezone=settings.timezone,
+            hours_per_fte=hours_per_fte,
+            answer_within_seconds=answer_within,
+        )
+    except (NoInputs, ContractError) as error:
+        store.dispose()
+        raise typer.BadParameter(str(error), param_hint="--data") from error
+    except NoPeriod as error:
+        store.dispose()
+        console.print(f"[red]{error}: run `segmentation score` first[/red]")
+        raise typer.Exit(1) from error
+    store.save_indicators(month, run.report)
+    store.dispose()
+    for table, result in run.validated.items():
+        counts = result.counts
+        line = f"{table}: {counts['accepted']:,} accepted, {counts['rejected']:,} set aside"
+        console.print(line + (f" ({result.reasons()})" if counts["rejected"] else ""))
+        if rejected is not None and counts["rejected"]:
+            frame = result.rejected
+            text = {c: frame[c].astype("string") for c in frame.columns if frame[c].dtype == object}
+            rejected.mkdir(parents=True, exist_ok=True)
+            atomic_write_parquet(frame.assign(**text), rejected / f"{table}_rejected.parquet")
+    if out is not None:
+        atomic_write_bytes(indicators_workbook(run.report), out)
+        console.print(f"wrote {out}")
+    if as_json:
+        typer.echo(json.dumps(run.report, indent=2, ensure_ascii=False))
+        return
+    table_view = Table(title=f"Result indicators, {month}")
+    headings = (
+        "segment",
+        "received",
+        "decided",
+        "pending",
+        "FTE (R12)",
+        "calls",
+        "answered",
+        "NPS",
+    )
+    for heading in headings:
+        table_view.add_column(heading, justify="left" if heading == "segment" else "right")
+
+    def shown(value: Any, form: str) -> str:
+        return "" if value is None else format(value, form)
+
+    for row in run.report["segments"]:
+        table_view.add_row(
+            row["category"] + (f" ({row['population']})" if row["category"] == "unscored" else ""),
+            shown(row.get("cases_received"), ","),
+            shown(row.get("cases_decided"), ","),
+            shown(row.get("cases_pending"), ","),
+            shown(row.get("fte_r12"), ",.1f"),
+            shown(row.get("calls_incoming"), ","),
+            shown(row.get("availability"), ".0%"),
+            shown(row.get("nps"), ".0f"),
+        )
+    console.print(table_view)

@@ -1,0 +1,130 @@
+"""The monthly result indicators from files: read and validate `cases.parquet`,
+`calls.parquet` and `surveys.parquet`, give each row its customer's segment in force that
+month from the segment store, and build the report (``segmentation.indicators``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from data_contracts.identifiers import as_integers
+from data_contracts.indicators import TABLES, Table, validate_table
+from data_contracts.validation import ValidationResult
+from segmentation.indicators import UNIDENTIFIED, UNSCORED, monthly_report, parse_month
+from segmentation.store import Period, SegmentStore
+from segmentation.taxonomy import POPULATIONS, known_categories
+
+log = logging.getLogger(__name__)
+#: The population of a call that names no customer.
+NO_POPULATION = "unknown"
+
+
+class NoInputs(ValueError):
+    """The folder holds none of the indicators' tables."""
+
+
+class NoPeriod(LookupError):
+    """No population has a period scored on or before the month."""
+
+
+@dataclass(frozen=True)
+class IndicatorRun:
+    report: dict[str, Any]
+    validated: dict[Table, ValidationResult]
+
+
+def input_files(data: Path) -> dict[Table, Path]:
+    """The indicators' tables present in ``data``; ``NoInputs`` if none is."""
+    found = {table: data / f"{table}.parquet" for table in TABLES}
+    present = {table: path for table, path in found.items() if path.is_file()}
+    if not present:
+        raise NoInputs(f"no {', '.join(p.name for p in found.values())} in {data}")
+    return present
+
+
+def period_in_force(store: SegmentStore, population: str, last_day: dt.date) -> Period | None:
+    """The newest period of ``population`` that ended on or before ``last_day``: the
+    categories the agency met its customers with that month."""
+    for period in store.periods(population, fresh=True):  # type: ignore[arg-type]
+        if period.period_end <= last_day:
+            return period
+    return None
+
+
+def month_end(last_day: dt.date, timezone: str) -> dt.datetime:
+    """The end of ``last_day`` where the agency is, as an aware UTC time."""
+    midnight = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), ZoneInfo(timezone))
+    return midnight.astimezone(dt.UTC)
+
+
+def attach_segments(
+    frame: pd.DataFrame,
+    store: SegmentStore,
+    periods: Mapping[str, Period],
+    at: dt.datetime,
+) -> pd.DataFrame:
+    """``frame`` (validated) with ``segment``: the customer's category in force at ``at``,
+    ``unscored`` for one the store does not hold, ``unidentified`` for a row naming no one."""
+    segment = np.full(len(frame), UNIDENTIFIED, dtype=object)
+    population = frame["population"].to_numpy(dtype=object).copy()
+    population[population == ""] = NO_POPULATION
+    for name in POPULATIONS:
+        rows = np.flatnonzero(population == name)
+        if not len(rows):
+            continue
+        period = periods.get(name)
+        if period is None:
+            segment[rows] = UNSCORED
+            continue
+        ids = as_integers(frame["id"].iloc[rows])
+        found = store.categories_in_force(name, period, ids, at)
+        segment[rows] = np.where(pd.isna(found), UNSCORED, found)
+    return frame.assign(population=population, segment=segment)
+
+
+def compute(
+    data: Path,
+    month: str,
+    store: SegmentStore,
+    *,
+    timezone: str,
+    hours_per_fte: float,
+    answer_within_seconds: float,
+) -> IndicatorRun:
+    """Read, validate, segment and report one month (``ValueError`` for a bad month,
+    ``NoInputs``, ``NoPeriod``, ``ContractError`` for a table without a required column)."""
+    last = parse_month(month)[1]
+    files = input_files(data)
+    periods: dict[str, Period] = {
+        name: period
+        for name in POPULATIONS
+        if (period := period_in_force(store, name, last)) is not None
+    }
+    if not periods:
+        raise NoPeriod(f"no period scored with an end on or before {last}")
+    at = month_end(last, timezone)
+    validated: dict[Table, ValidationResult] = {}
+    tables: dict[str, pd.DataFrame | None] = {table: None for table in TABLES}
+    for table, path in files.items():
+        result = validate_table(table, pd.read_parquet(path), timezone=timezone)
+        validated[table] = result
+        log.info("%s: %s accepted, %s set aside", table, *result.counts.values())
+        tables[table] = attach_segments(result.accepted, store, periods, at)
+    report = monthly_report(
+        month,
+        tables,
+        periods={name: period.period_end.isoformat() for name, period in periods.items()},
+        hours_per_fte=hours_per_fte,
+        answer_within_seconds=answer_within_seconds,
+        categories={name: tuple(known_categories(name) or ()) for name in periods},
+    )
+    report["rows"] = {table: result.counts for table, result in validated.items()}
+    return IndicatorRun(report, validated)
