@@ -22,7 +22,7 @@ from api.deps import Access, AppContext
 from api.metrics import Metrics, MetricsMiddleware
 from api.ratelimit import WindowLimiter
 from api.responses import BodyLimit, PrivateResponses
-from api.routers import capacity, health, periods, routing, subjects
+from api.routers import capacity, health, indicators, periods, routing, subjects
 from api.state import ModelHolder
 from api.web import pages
 from models.registry import champion, configure_mlflow, load_version
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None, *, follow_alias: bool = True) -
         health.router,
         capacity.router,
         periods.router,
+        indicators.router,
     ):
         app.router.routes.extend(router.routes)
 
