@@ -376,6 +376,7 @@ INDICATOR_SHEETS: list[tuple[str, str, str, list[_Column]]] = [
             ("Passiva (7–8)", "passives", None, "#,##0"),
             ("Kritiker (0–6)", "detractors", None, "#,##0"),
             ("NPS", "nps", None, "0"),
+            ("Få svar (under 30)", "few_answers", None, "@"),
         ],
     ),
 ]
@@ -415,6 +416,8 @@ def indicators_workbook(report: dict[str, Any]) -> bytes:
                 cell = workbook.add_format({"num_format": number_format, "bold": whole})
                 if value is None:
                     sheet.write(i, j, "–")
+                elif isinstance(value, bool):
+                    sheet.write(i, j, "ja" if value else "")
                 else:
                     sheet.write_number(i, j, float(value), cell)
         sheet.set_column(0, 0, 44)

@@ -31,6 +31,9 @@ UNSCORED = "unscored"
 UNIDENTIFIED = "unidentified"
 ALL = "all"
 PROMOTER_FROM, DETRACTOR_UNTIL = 9, 6
+#: Fewer answers than this and a segment's NPS is marked as resting on few answers: with 30
+#: answers its 95 % interval is still about ±30 points.
+FEW_ANSWERS = 30
 PERCENTILES: tuple[tuple[str, float], ...] = (("p10", 0.1), ("median", 0.5), ("p90", 0.9))
 
 
@@ -143,6 +146,7 @@ def survey_figures(
             "passives": len(score) - promoters - detractors,
             "detractors": detractors,
             "nps": 100.0 * (promoters - detractors) / len(score) if len(score) else None,
+            "few_answers": 0 < len(score) < FEW_ANSWERS,
         }
     return out
 
@@ -208,6 +212,7 @@ def monthly_report(
         "assumptions": {
             "hours_per_fte": hours_per_fte,
             "answer_within_seconds": answer_within_seconds,
+            "few_answers": FEW_ANSWERS,
         },
         "segments": segments,
     }

@@ -165,6 +165,9 @@ def number(value: float, unit: str = "") -> str:
         return ("+" if value > 0 else "\u2212") + text
     if abs(value) >= 10:
         return f"{value:,.0f}".replace(",", "\u00a0")
+    if 0 < abs(value) < 0.05:  # 0,038 FTE is not "0": two significant digits
+        places = 1 - math.floor(math.log10(abs(value)))
+        return f"{value:.{places}f}".replace(".", ",")
     text = f"{value:.1f}".replace(".", ",")
     return text[:-2] if text.endswith(",0") else text
 

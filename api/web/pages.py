@@ -72,6 +72,7 @@ templates.env.globals.update(
     role_name=lambda name: labels.ROLE_SV.get(name, name),
     part=lambda name: labels.PART_SV.get(name, name),
     population_name=lambda name: labels.POPULATION_SV.get(name, name),
+    segment_name=excel.segment_sv,
     dashed=lambda number: f"{number[:-4]}-{number[-4:]}",
     local=pass_context(
         lambda context, moment, form="%Y-%m-%d %H:%M": labels.local_time(
@@ -968,6 +969,72 @@ async def transitions_workbook(request: Request) -> Response:
 
 
 NOT_TWO_PERIODS = "Det behövs två bedömda perioder för att visa förändringar."
+MONTH_INPUT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTHS_SV = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+]
+
+
+def month_sv(month: str) -> str:
+    """``2026-03`` as the planners say it: mars 2026."""
+    year, number = month.split("-")
+    return f"{MONTHS_SV[int(number) - 1]} {year}"
+
+
+async def _kept_indicators(request: Request) -> tuple[dict[str, Any] | None, list[str], str | None]:
+    """The month the planner chose (``manad``; the newest kept by default), the months
+    kept, and what is wrong with the choice, in Swedish."""
+    store = _context(request).store
+    months = await anyio.to_thread.run_sync(store.indicator_months)
+    chosen = request.query_params.get("manad") or (months[0] if months else None)
+    if chosen is None:
+        return None, months, None
+    if not MONTH_INPUT.match(chosen) or chosen not in months:
+        return None, months, "Välj en av månaderna som har tagits fram."
+    return await anyio.to_thread.run_sync(store.indicators, chosen), months, None
+
+
+@router.get("/indikatorer")
+async def indicators_page(request: Request) -> Response:
+    session = signed_in(request, "planner")
+    kept, months, problem = await _kept_indicators(request)
+    return render(
+        request,
+        "indicators.html",
+        {
+            "report": kept,
+            "months": [(month, month_sv(month)) for month in months],
+            "problem": problem,
+            "month_sv": month_sv,
+        },
+        session=session,
+        status=422 if problem else 200,
+    )
+
+
+@router.get("/indikatorer.xlsx")
+async def indicators_workbook(request: Request) -> Response:
+    signed_in(request, "planner")
+    kept, _, problem = await _kept_indicators(request)
+    if kept is None:
+        raise PageError(422, "Månaden finns inte", problem or "Inga resultatindikatorer ännu.")
+    body = await anyio.to_thread.run_sync(excel.indicators_workbook, kept)
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="indikatorer-{kept["month"]}.xlsx"'},
+    )
 
 
 def _chosen_periods(

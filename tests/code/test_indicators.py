@@ -219,6 +219,7 @@ def test_calls_and_the_net_promoter_score_counted_by_hand() -> None:
     # two promoters, one passive, one detractor of four: 50 % - 25 %
     assert (regular["promoters"], regular["passives"], regular["detractors"]) == (2, 1, 1)
     assert regular["nps"] == pytest.approx(25.0)
+    assert regular["few_answers"]  # four answers say little
     # a segment without rows is listed with zeros, and nothing to average
     assert rows["needs_support"]["calls_incoming"] == 0
     assert rows["needs_support"]["nps"] is None

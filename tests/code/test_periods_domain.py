@@ -255,7 +255,9 @@ def test_a_small_index_keeps_its_decimals_on_the_pages() -> None:
 
     assert number(0.0412, "index") == "0,041"
     assert number(0.31, "index") == "0,310"
-    assert number(0.0412) == "0"  # the plain form rounds to one decimal
+    # The plain form rounds to one decimal, but an amount under 0,05 (a county's 0,04
+    # FTE) keeps its first two digits instead of reading as none.
+    assert number(0.0412) == "0,041" and number(0.0) == "0" and number(0.25) == "0,2"
     # A change keeps its sign and, when small, its first digits: never a bare "-0".
     assert number(-0.0412, "change") == "\u22120,041"
     assert number(2.35, "change") == "+2,4" and number(-1234.0, "change") == "\u22121\u00a0234"

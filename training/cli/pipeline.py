@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -296,16 +297,30 @@ def score(
     store.dispose()
 
 
+def demo_months(period_end: dt.date, today: dt.date, count: int = 3) -> list[str]:
+    """The ``count`` months, oldest first, up to the last complete one before ``today``,
+    within the year after ``period_end`` that the synthetic cases and calls cover."""
+    first = period_end.year * 12 + period_end.month  # the month after period_end, 0-based
+    last = min(max(today.year * 12 + today.month - 2, first + count - 1), first + 11)
+    return [f"{m // 12}-{m % 12 + 1:02d}" for m in range(last - count + 1, last + 1)]
+
+
 def demo(
     data: Annotated[Path, typer.Option(help="Folder for the synthetic data.")] = Path("data/demo"),
     citizens: Annotated[int, typer.Option(min=1_000)] = 200_000,
     employers: Annotated[int, typer.Option(min=1_000)] = 20_000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
 ) -> None:
-    """The whole loop on embedded defaults: generate, train, score, then serve."""
-    generate(out=data, citizens=citizens, employers=employers, seed=None)
+    """The whole loop on embedded defaults: generate, train, score, the last three months'
+    result indicators, then serve."""
+    from training.cli.planning import indicators
+    from training.synthetic import PERIOD_END
+
+    generate(out=data, citizens=citizens, employers=employers, seed=None, indicator_inputs=True)
     train(data=data)
     score(data=data, out=data.parent / "demo-out")
+    for month in demo_months(PERIOD_END, dt.date.today()):
+        indicators(month=month, data=data)
     if serve_after:
         from training.cli.service import serve
 

@@ -310,7 +310,11 @@ def indicators(
         "NPS",
     )
     for heading in headings:
-        table_view.add_column(heading, justify="left" if heading == "segment" else "right")
+        table_view.add_column(
+            heading,
+            justify="left" if heading == "segment" else "right",
+            no_wrap=heading == "segment",
+        )
 
     def shown(value: Any, form: str) -> str:
         return "" if value is None else format(value, form)
