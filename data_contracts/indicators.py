@@ -45,12 +45,11 @@ Table = Literal["cases", "calls", "surveys"]
 TABLES: tuple[Table, ...] = ("cases", "calls", "surveys")
 ID_COLUMNS: dict[str, str] = {"citizens": "customer_id", "employers": "org_number"}
 CALL_OUTCOMES: tuple[str, ...] = ("answered", "abandoned", "rejected")
-_NOT_BLANK = r"\s*\S"
 
 
 class CaseContract(pa.DataFrameModel):
-    case_id: Series[str] = pa.Field(str_matches=_NOT_BLANK, nullable=False)
-    case_type: Series[str] = pa.Field(str_matches=_NOT_BLANK, nullable=False)
+    case_id: Series[str] = pa.Field(nullable=False)
+    case_type: Series[str] = pa.Field(nullable=False)
     received_on: Series[pa.DateTime] = pa.Field(nullable=False, coerce=True)
     decided_on: Series[pa.DateTime] = pa.Field(nullable=True, coerce=True)
     handling_minutes: Series[float] = pa.Field(ge=0, nullable=False, coerce=True)
@@ -61,7 +60,7 @@ class CaseContract(pa.DataFrameModel):
 
 
 class CallContract(pa.DataFrameModel):
-    call_id: Series[str] = pa.Field(str_matches=_NOT_BLANK, nullable=False)
+    call_id: Series[str] = pa.Field(nullable=False)
     arrived_at: Series[pa.DateTime] = pa.Field(nullable=False, coerce=True)
     outcome: Series[str] = pa.Field(isin=list(CALL_OUTCOMES), nullable=False)
     wait_seconds: Series[float] = pa.Field(ge=0, nullable=False, coerce=True)
@@ -72,7 +71,7 @@ class CallContract(pa.DataFrameModel):
 
 
 class SurveyContract(pa.DataFrameModel):
-    response_id: Series[str] = pa.Field(str_matches=_NOT_BLANK, nullable=False)
+    response_id: Series[str] = pa.Field(nullable=False)
     answered_on: Series[pa.DateTime] = pa.Field(nullable=False, coerce=True)
     score: Series[float] = pa.Field(ge=0, le=10, nullable=False, coerce=True)
 
@@ -86,12 +85,15 @@ class _Table:
     model: type[pa.DataFrameModel]
     key: str  # the row's own id: unique in the file
     customer_required: bool  # False: a row may name no customer (an unidentified caller)
+    #: Text columns that must not be blank (checked on the whole column at once: a regular
+    #: expression per row took most of the validation's time, 1.5 s of 4 at 1.1 M cases).
+    text: tuple[str, ...]
 
 
 CONTRACTS: dict[Table, _Table] = {
-    "cases": _Table(CaseContract, "case_id", customer_required=True),
-    "calls": _Table(CallContract, "call_id", customer_required=False),
-    "surveys": _Table(SurveyContract, "response_id", customer_required=True),
+    "cases": _Table(CaseContract, "case_id", True, ("case_id", "case_type")),
+    "calls": _Table(CallContract, "call_id", False, ("call_id",)),
+    "surveys": _Table(SurveyContract, "response_id", True, ("response_id",)),
 }
 
 
@@ -113,6 +115,9 @@ def required_columns(table: Table) -> list[str]:
 
 
 def _blank(values: pd.Series) -> np.ndarray:
+    """Missing, or text of spaces only."""
+    if values.dtype.kind in "Mmbiuf":  # no text to be blank (and none to format)
+        return np.asarray(values.isna(), dtype=bool)
     return np.asarray(values.isna() | (values.astype(str).str.strip() == ""), dtype=bool)
 
 
@@ -122,8 +127,6 @@ def _short(value: object) -> str:
 
 
 def _rule(check: str) -> str:
-    if check.startswith("str_matches("):
-        return "not blank"
     if check.startswith("isin("):
         return "not one of " + ", ".join(CALL_OUTCOMES)
     if check.startswith("coerce_dtype("):
@@ -177,13 +180,16 @@ def validate_table(
     if missing:
         raise ContractError(f"{table}: missing required column(s): {', '.join(missing)}")
     given = frame.reset_index(drop=True)
-    reasons = pd.Series("", index=given.index, dtype=object)
+    reasons = np.full(len(given), "", dtype=object)
 
     def add(mask: np.ndarray, text: str | pd.Series) -> None:
-        nonlocal reasons
-        texts = text if isinstance(text, pd.Series) else pd.Series(text, index=given.index)
-        joined = reasons.where(reasons == "", reasons + "; ") + texts
-        reasons = reasons.where(~np.asarray(mask, dtype=bool), joined)
+        """Add ``text`` (one for all, or each row's) to the reasons of the rows in ``mask``."""
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if not len(rows):
+            return
+        texts = text.to_numpy(dtype=object)[rows] if isinstance(text, pd.Series) else text
+        current = reasons[rows]
+        reasons[rows] = np.where(current == "", texts, current + "; " + texts)
 
     present = {c: ~_blank(given[c]) for c in id_columns}
     both = np.logical_and.reduce([present[c] for c in id_columns])
@@ -210,6 +216,8 @@ def validate_table(
         ids = ids.where(~rows, values)
     keys = given[contract.key]
     add(keys.duplicated(keep=False).to_numpy() & ~_blank(keys), f"duplicate {contract.key}")
+    for column in contract.text:
+        add(_blank(given[column]), f"{column}: not blank")
 
     columns = required_columns(table)
     typed = given[columns].copy()
@@ -224,12 +232,14 @@ def validate_table(
             position = int(case["index"])
             mask = np.arange(len(given)) == position
             check, column = str(case["check"]), str(case["column"])
-            if column in TIME_COLUMNS[table] or (
-                check.startswith("dtype(") and column in NUMBER_COLUMNS[table]
+            if (
+                column in TIME_COLUMNS[table]
+                or (check.startswith("dtype(") and column in NUMBER_COLUMNS[table])
+                or (check == "not_nullable" and column in contract.text)
             ):
-                continue  # said once, above or by coerce_dtype
+                continue  # said once: above ("not a time", "not blank") or by coerce_dtype
             text = f"{column}: {_rule(check)} ({_short(case['failure_case'])})"
-            if text not in str(reasons.iat[position]):
+            if text not in str(reasons[position]):
                 add(mask, text)
     for column in NUMBER_COLUMNS[table]:
         numbers = pd.to_numeric(given[column], errors="coerce")
@@ -241,11 +251,11 @@ def validate_table(
     if table == "surveys":
         whole = (typed["score"] % 1 == 0).fillna(True).to_numpy()
         add(~whole, "score: not a whole number")
-    bad = (reasons != "").to_numpy()
+    bad = reasons != ""
     rejected = given.loc[bad].copy()
     rejected["reason"] = reasons[bad].astype(str)
     accepted = typed.loc[~bad].copy()
-    accepted["population"] = population[~bad].to_numpy()
+    accepted["population"] = pd.Categorical(population[~bad].to_numpy())
     accepted["id"] = ids[~bad].to_numpy()
     return ValidationResult(
         accepted=accepted.reset_index(drop=True), rejected=rejected.reset_index(drop=True)

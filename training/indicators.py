@@ -20,7 +20,7 @@ from data_contracts.indicators import TABLES, Table, validate_table
 from data_contracts.validation import ValidationResult
 from segmentation.indicators import UNIDENTIFIED, UNSCORED, monthly_report, parse_month
 from segmentation.store import Period, SegmentStore
-from segmentation.taxonomy import POPULATIONS, known_categories
+from segmentation.taxonomy import POPULATIONS, Population, known_categories
 
 log = logging.getLogger(__name__)
 #: The population of a call that names no customer.
@@ -50,10 +50,12 @@ def input_files(data: Path) -> dict[Table, Path]:
     return present
 
 
-def period_in_force(store: SegmentStore, population: str, last_day: dt.date) -> Period | None:
+def period_in_force(
+    store: SegmentStore, population: Population, last_day: dt.date
+) -> Period | None:
     """The newest period of ``population`` that ended on or before ``last_day``: the
     categories the agency met its customers with that month."""
-    for period in store.periods(population, fresh=True):  # type: ignore[arg-type]
+    for period in store.periods(population, fresh=True):
         if period.period_end <= last_day:
             return period
     return None
@@ -65,29 +67,49 @@ def month_end(last_day: dt.date, timezone: str) -> dt.datetime:
     return midnight.astimezone(dt.UTC)
 
 
+def _population_ids(frame: pd.DataFrame, population: str) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``frame`` naming a customer of ``population``, and their ids as integers."""
+    rows = np.flatnonzero(frame["population"].to_numpy(dtype=object) == population)
+    return rows, as_integers(frame["id"].iloc[rows]) if len(rows) else np.array([], np.int64)
+
+
 def attach_segments(
-    frame: pd.DataFrame,
+    frames: Mapping[Table, pd.DataFrame],
     store: SegmentStore,
-    periods: Mapping[str, Period],
+    periods: Mapping[Population, Period],
     at: dt.datetime,
-) -> pd.DataFrame:
-    """``frame`` (validated) with ``segment``: the customer's category in force at ``at``,
-    ``unscored`` for one the store does not hold, ``unidentified`` for a row naming no one."""
-    segment = np.full(len(frame), UNIDENTIFIED, dtype=object)
-    population = frame["population"].to_numpy(dtype=object).copy()
-    population[population == ""] = NO_POPULATION
-    for name in POPULATIONS:
-        rows = np.flatnonzero(population == name)
-        if not len(rows):
-            continue
-        period = periods.get(name)
-        if period is None:
-            segment[rows] = UNSCORED
-            continue
-        ids = as_integers(frame["id"].iloc[rows])
-        found = store.categories_in_force(name, period, ids, at)
-        segment[rows] = np.where(pd.isna(found), UNSCORED, found)
-    return frame.assign(population=population, segment=segment)
+) -> dict[Table, pd.DataFrame]:
+    """Each frame (validated) with ``segment``: the customer's category in force at ``at``,
+    ``unscored`` for one the store does not hold, ``unidentified`` for a row naming no one.
+    Each population's customers are looked up once, whichever tables name them."""
+    located = {
+        (table, name): _population_ids(frame, name)
+        for table, frame in frames.items()
+        for name in POPULATIONS
+    }
+    found: dict[Population, tuple[np.ndarray, np.ndarray]] = {}
+    for name, period in periods.items():
+        wanted = [ids for (_, population), (_, ids) in located.items() if population == name]
+        unique = np.unique(np.concatenate(wanted)) if wanted else np.array([], np.int64)
+        found[name] = (unique, store.categories_in_force(name, period, unique, at))
+    out: dict[Table, pd.DataFrame] = {}
+    for table, frame in frames.items():
+        segment = np.full(len(frame), UNIDENTIFIED, dtype=object)
+        population = frame["population"].to_numpy(dtype=object).copy()
+        population[population == ""] = NO_POPULATION
+        for name in POPULATIONS:
+            rows, ids = located[(table, name)]
+            if name not in found:
+                segment[rows] = UNSCORED
+                continue
+            unique, categories = found[name]
+            looked_up = categories[np.searchsorted(unique, ids)]
+            segment[rows] = np.where(pd.isna(looked_up), UNSCORED, looked_up)
+        # Categorical: a few names over a million rows, not a million strings to convert
+        out[table] = frame.assign(
+            population=pd.Categorical(population), segment=pd.Categorical(segment)
+        )
+    return out
 
 
 def compute(
@@ -103,7 +125,7 @@ def compute(
     ``NoInputs``, ``NoPeriod``, ``ContractError`` for a table without a required column)."""
     last = parse_month(month)[1]
     files = input_files(data)
-    periods: dict[str, Period] = {
+    periods: dict[Population, Period] = {
         name: period
         for name in POPULATIONS
         if (period := period_in_force(store, name, last)) is not None
@@ -112,12 +134,13 @@ def compute(
         raise NoPeriod(f"no period scored with an end on or before {last}")
     at = month_end(last, timezone)
     validated: dict[Table, ValidationResult] = {}
-    tables: dict[str, pd.DataFrame | None] = {table: None for table in TABLES}
     for table, path in files.items():
         result = validate_table(table, pd.read_parquet(path), timezone=timezone)
         validated[table] = result
         log.info("%s: %s accepted, %s set aside", table, *result.counts.values())
-        tables[table] = attach_segments(result.accepted, store, periods, at)
+    accepted = {table: result.accepted for table, result in validated.items()}
+    segmented = attach_segments(accepted, store, periods, at)
+    tables: dict[str, pd.DataFrame | None] = {table: segmented.get(table) for table in TABLES}
     report = monthly_report(
         month,
         tables,

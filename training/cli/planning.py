@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from segmentation.capacity import ASSUMPTION_BOUNDS, MOVE_HELP, SHIFT_HELP, Assumptions
@@ -283,10 +284,11 @@ def indicators(
         raise typer.Exit(1) from error
     store.save_indicators(month, run.report)
     store.dispose()
+    said = Console(stderr=True) if as_json else console  # --json: only the report on stdout
     for table, result in run.validated.items():
         counts = result.counts
         line = f"{table}: {counts['accepted']:,} accepted, {counts['rejected']:,} set aside"
-        console.print(line + (f" ({result.reasons()})" if counts["rejected"] else ""))
+        said.print(line + (f" ({result.reasons()})" if counts["rejected"] else ""))
         if rejected is not None and counts["rejected"]:
             frame = result.rejected
             text = {c: frame[c].astype("string") for c in frame.columns if frame[c].dtype == object}
@@ -294,7 +296,7 @@ def indicators(
             atomic_write_parquet(frame.assign(**text), rejected / f"{table}_rejected.parquet")
     if out is not None:
         atomic_write_bytes(indicators_workbook(run.report), out)
-        console.print(f"wrote {out}")
+        said.print(f"wrote {out}")
     if as_json:
         typer.echo(json.dumps(run.report, indent=2, ensure_ascii=False))
         return
