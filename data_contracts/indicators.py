@@ -182,12 +182,12 @@ def validate_table(
     given = frame.reset_index(drop=True)
     reasons = np.full(len(given), "", dtype=object)
 
-    def add(mask: np.ndarray, text: str | pd.Series) -> None:
+    def add(mask: np.ndarray, text: str | pd.Series | np.ndarray) -> None:
         """Add ``text`` (one for all, or each row's) to the reasons of the rows in ``mask``."""
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         if not len(rows):
             return
-        texts = text.to_numpy(dtype=object)[rows] if isinstance(text, pd.Series) else text
+        texts = text if isinstance(text, str) else np.asarray(text, dtype=object)[rows]
         current = reasons[rows]
         reasons[rows] = np.where(current == "", texts, current + "; " + texts)
 
@@ -202,17 +202,24 @@ def validate_table(
             ~np.logical_or.reduce([present[c] for c in id_columns]),
             "id: neither customer_id nor org_number given",
         )
-    population = pd.Series("", index=given.index, dtype=object)
-    ids = pd.Series("", index=given.index, dtype=object)
+    population = np.full(len(given), "", dtype=object)
+    ids = pd.Series("", index=given.index, dtype="str")  # Arrow strings, never a Python one each
     for name, column in ID_COLUMNS.items():
         if column not in given.columns:
             continue
         rows = present[column] & ~both
-        values = given[column].where(rows, "").astype(str)
+        values = given[column].where(rows, "").astype("str")
         checker = personal_number_problems if name == "citizens" else organisation_number_problems
-        problems = checker(values)
-        add(rows & (problems != "").to_numpy(), column + ": " + problems)
-        population = population.where(~rows, name)
+        named = np.flatnonzero(rows)  # checked where given only: most rows name the other
+        problems = checker(values.iloc[named]).to_numpy(dtype=object)
+        broken = problems != ""
+        if broken.any():
+            where = np.zeros(len(given), dtype=bool)
+            where[named[broken]] = True
+            texts = np.full(len(given), "", dtype=object)
+            texts[named[broken]] = column + ": " + problems[broken]
+            add(where, texts)
+        population[rows] = name
         ids = ids.where(~rows, values)
     keys = given[contract.key]
     add(keys.duplicated(keep=False).to_numpy() & ~_blank(keys), f"duplicate {contract.key}")
@@ -255,8 +262,8 @@ def validate_table(
     rejected = given.loc[bad].copy()
     rejected["reason"] = reasons[bad].astype(str)
     accepted = typed.loc[~bad].copy()
-    accepted["population"] = pd.Categorical(population[~bad].to_numpy())
-    accepted["id"] = ids[~bad].to_numpy()
+    accepted["population"] = pd.Categorical(population[~bad], categories=["", *ID_COLUMNS])
+    accepted["id"] = ids[~bad]  # aligned on the rows' labels, as typed.loc keeps them
     return ValidationResult(
         accepted=accepted.reset_index(drop=True), rejected=rejected.reset_index(drop=True)
     )

@@ -65,7 +65,7 @@ def _groups(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     """The frame per segment, and whole (``(ALL, ALL)``)."""
     out: dict[tuple[str, str], pd.DataFrame] = {(ALL, ALL): frame}
     if len(frame):
-        for key, group in frame.groupby(["population", "segment"], sort=False):
+        for key, group in frame.groupby(["population", "segment"], sort=False, observed=True):
             out[(str(key[0]), str(key[1]))] = group  # type: ignore[index]
     return out
 

@@ -69,7 +69,7 @@ def month_end(last_day: dt.date, timezone: str) -> dt.datetime:
 
 def _population_ids(frame: pd.DataFrame, population: str) -> tuple[np.ndarray, np.ndarray]:
     """The rows of ``frame`` naming a customer of ``population``, and their ids as integers."""
-    rows = np.flatnonzero(frame["population"].to_numpy(dtype=object) == population)
+    rows = np.flatnonzero(np.asarray(frame["population"] == population))
     return rows, as_integers(frame["id"].iloc[rows]) if len(rows) else np.array([], np.int64)
 
 
@@ -81,33 +81,40 @@ def attach_segments(
 ) -> dict[Table, pd.DataFrame]:
     """Each frame (validated) with ``segment``: the customer's category in force at ``at``,
     ``unscored`` for one the store does not hold, ``unidentified`` for a row naming no one.
-    Each population's customers are looked up once, whichever tables name them."""
+    Each population's customers are looked up once, whichever tables name them; segments
+    are categoricals built from codes (a few names over millions of rows)."""
+    names = [*(c for p in POPULATIONS for c in known_categories(p) or ()), UNSCORED, UNIDENTIFIED]
     located = {
         (table, name): _population_ids(frame, name)
         for table, frame in frames.items()
         for name in POPULATIONS
     }
-    found: dict[Population, tuple[np.ndarray, np.ndarray]] = {}
-    for name, period in periods.items():
-        wanted = [ids for (_, population), (_, ids) in located.items() if population == name]
-        unique = np.unique(np.concatenate(wanted)) if wanted else np.array([], np.int64)
-        found[name] = (unique, store.categories_in_force(name, period, unique, at))
+    segments = {
+        table: np.full(len(frame), names.index(UNIDENTIFIED), dtype=np.int8)
+        for table, frame in frames.items()
+    }
+    for name in POPULATIONS:
+        parts = [(table, *located[(table, name)]) for table in frames]
+        period = periods.get(name)
+        if period is None:
+            for table, rows, _ in parts:
+                segments[table][rows] = names.index(UNSCORED)
+            continue
+        # One sort of every table's ids: the customers to look up, and where each row's is.
+        unique, inverse = np.unique(np.concatenate([ids for *_, ids in parts]), return_inverse=True)
+        categories = store.categories_in_force(name, period, unique, at)
+        codes = pd.Categorical(categories, categories=names).codes.copy()
+        codes[codes < 0] = names.index(UNSCORED)  # not in the period: None
+        start = 0
+        for table, rows, ids in parts:
+            segments[table][rows] = codes[inverse[start : start + len(ids)]]
+            start += len(ids)
     out: dict[Table, pd.DataFrame] = {}
     for table, frame in frames.items():
-        segment = np.full(len(frame), UNIDENTIFIED, dtype=object)
-        population = frame["population"].to_numpy(dtype=object).copy()
-        population[population == ""] = NO_POPULATION
-        for name in POPULATIONS:
-            rows, ids = located[(table, name)]
-            if name not in found:
-                segment[rows] = UNSCORED
-                continue
-            unique, categories = found[name]
-            looked_up = categories[np.searchsorted(unique, ids)]
-            segment[rows] = np.where(pd.isna(looked_up), UNSCORED, looked_up)
-        # Categorical: a few names over a million rows, not a million strings to convert
+        segment = segments[table]
+        population = frame["population"].cat.rename_categories({"": NO_POPULATION})
         out[table] = frame.assign(
-            population=pd.Categorical(population), segment=pd.Categorical(segment)
+            population=population, segment=pd.Categorical.from_codes(segment, pd.Index(names))
         )
     return out
 

@@ -372,7 +372,11 @@ class Aggregates(StoreBase):
         """Each customer's category at ``at`` (an aware time): the override a case handler
         had in force then, else the model's in ``period``; None for a customer neither
         holds. Categories only: what the monthly indicators are grouped by."""
-        unique, inverse = np.unique(np.asarray(subject_ids, dtype=np.int64), return_inverse=True)
+        ids = np.asarray(subject_ids, dtype=np.int64)
+        if len(ids) > 1 and bool(np.all(ids[1:] > ids[:-1])):  # already unique and sorted
+            unique, inverse = ids, np.arange(len(ids))
+        else:
+            unique, inverse = np.unique(ids, return_inverse=True)
         categories = np.full(len(unique), None, dtype=object)
         for chunk in range(0, len(unique), LOOKUP_IDS):
             wanted = unique[chunk : chunk + LOOKUP_IDS]
