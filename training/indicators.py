@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from data_contracts.identifiers import as_integers
-from data_contracts.indicators import TABLES, Table, validate_table
-from data_contracts.validation import ValidationResult
+from data_contracts.indicators import ID_COLUMNS, TABLES, TIME_COLUMNS, Table, validate_table
+from data_contracts.validation import ContractError, ValidationResult
 from segmentation.indicators import UNIDENTIFIED, UNSCORED, monthly_report, parse_month
 from segmentation.store import Period, SegmentStore
 from segmentation.taxonomy import POPULATIONS, Population, known_categories
@@ -48,6 +50,36 @@ def input_files(data: Path) -> dict[Table, Path]:
     if not present:
         raise NoInputs(f"no {', '.join(p.name for p in found.values())} in {data}")
     return present
+
+
+def check_table(table: Table, path: Path) -> None:
+    """Refuse the table as a whole when its file or a column's type cannot be what the
+    contract says (``ContractError`` naming the file and the column): an id stored as a
+    number loses leading zeros, a date stored as a number would read as a moment in 1970.
+    Read from the file's schema, before anything else is done."""
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ContractError(f"{path.name}: not a readable Parquet file ({error})") from error
+    for column in ID_COLUMNS.values():
+        if column in schema.names and not (
+            pa.types.is_string(schema.field(column).type)
+            or pa.types.is_large_string(schema.field(column).type)
+            or pa.types.is_null(schema.field(column).type)
+        ):
+            raise ContractError(
+                f"{path.name}: {column} is stored as {schema.field(column).type}; the contract "
+                "wants text (leading zeros and check digits are part of the number)"
+            )
+    for column in TIME_COLUMNS[table]:
+        if column in schema.names and (
+            pa.types.is_integer(schema.field(column).type)
+            or pa.types.is_floating(schema.field(column).type)
+        ):
+            raise ContractError(
+                f"{path.name}: {column} is stored as {schema.field(column).type}; the contract "
+                "wants a date or a time"
+            )
 
 
 def period_in_force(
@@ -132,6 +164,8 @@ def compute(
     ``NoInputs``, ``NoPeriod``, ``ContractError`` for a table without a required column)."""
     last = parse_month(month)[1]
     files = input_files(data)
+    for table, path in files.items():
+        check_table(table, path)
     periods: dict[Population, Period] = {
         name: period
         for name in POPULATIONS

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 
@@ -44,6 +45,15 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
             ["indicators", "--month", "2026-01", "--data", "{tmp}/empty"],
             "no cases.parquet, calls.parquet, surveys.parquet in",
         ),
+        (["indicators", "--month", "2026-01", "--data", "{tmp}/garbled"], "not a readable Parquet"),
+        (
+            ["indicators", "--month", "2026-01", "--data", "{tmp}/numbers"],
+            "customer_id is stored as int64; the contract wants text",
+        ),
+        (
+            ["indicators", "--month", "2026-01", "--data", "{tmp}/dates"],
+            "answered_on is stored as int64; the contract wants a date or a time",
+        ),
         # A folder that cannot be written: the path and the reason.
         (["generate", "--out", "{tmp}/a-file/data", "--citizens", "10"], "Not a directory"),
     ],
@@ -51,6 +61,15 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_mistake_is_one_line_with_exit_code_2(args: list[str], said: str, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "a-file").write_text("not a folder")
+    for folder in ("garbled", "numbers", "dates"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "garbled" / "cases.parquet").write_text("not Parquet")
+    pd.DataFrame({"call_id": ["1"], "customer_id": [198011069229]}).to_parquet(
+        tmp_path / "numbers" / "calls.parquet"
+    )
+    pd.DataFrame({"response_id": ["1"], "answered_on": [20260105]}).to_parquet(
+        tmp_path / "dates" / "surveys.parquet"
+    )
     result = _cli(tmp_path, *(arg.format(tmp=tmp_path) for arg in args))
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
