@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -109,3 +110,33 @@ def irregular_row(**overrides: Any) -> dict[str, Any]:
         benefit_months_aktivitetsstod=6,
         **overrides,
     )
+
+
+def keep_indicator_month(
+    store: Any, population_dir: Path, small_population: Path, folder: Path, month: str, seed: int
+) -> dict[str, Any]:
+    """The cases, calls and survey answers of ``small_population``'s customers (their true
+    categories from ``population_dir``) written to ``folder``, and ``month``'s indicators
+    computed from them and kept in ``store``, as `segmentation indicators` does: the report."""
+    import pandas as pd
+
+    from training.indicators import compute
+    from training.operations import operations
+
+    tables = {}
+    for population in ("citizens", "employers"):
+        frame = pd.read_parquet(small_population / f"{population}.parquet")
+        truth = pd.read_parquet(population_dir / f"{population}_truth.parquet").head(len(frame))
+        tables[population] = (frame, truth)
+    for name, table in operations(tables["citizens"], tables["employers"], seed=seed).items():
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+    run = compute(
+        folder,
+        month,
+        store,
+        timezone="Europe/Stockholm",
+        hours_per_fte=1_556.0,
+        answer_within_seconds=60.0,
+    )
+    store.save_indicators(month, run.report)
+    return run.report

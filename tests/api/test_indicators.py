@@ -7,34 +7,20 @@ import io
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 
 from segmentation.store import SegmentStore
 from tests.api.conftest import Api
-from training.indicators import compute
-from training.operations import operations
+from tests.factories import keep_indicator_month
 
 
 def _keep_month(api: Api, population_dir: Path, small_population: Path, tmp_path: Path) -> dict:
-    tables = {}
-    for population in ("citizens", "employers"):
-        frame = pd.read_parquet(small_population / f"{population}.parquet")
-        truth = pd.read_parquet(population_dir / f"{population}_truth.parquet").head(len(frame))
-        tables[population] = (frame, truth)
-    for name, table in operations(tables["citizens"], tables["employers"], seed=5).items():
-        table.to_parquet(tmp_path / f"{name}.parquet", index=False)
     store = SegmentStore(api.settings.resolved_store_url)  # type: ignore[attr-defined]
-    run = compute(
-        tmp_path,
-        "2026-02",
-        store,
-        timezone="Europe/Stockholm",
-        hours_per_fte=1_556.0,
-        answer_within_seconds=60.0,
-    )
-    store.save_indicators("2026-02", run.report)
-    store.dispose()
-    return run.report
+    try:
+        return keep_indicator_month(
+            store, population_dir, small_population, tmp_path, "2026-02", seed=5
+        )
+    finally:
+        store.dispose()
 
 
 def test_planners_read_the_kept_month_and_its_workbook(

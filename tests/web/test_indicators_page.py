@@ -9,39 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
+from tests.factories import keep_indicator_month
 from tests.web.conftest import Site, sign_in
 from tests.web.test_pages import SHOTS, _serious
 
 pytestmark = pytest.mark.integration
-
-
-def _keep(
-    site: Site, population_dir: Path, small_population: Path, folder: Path, month: str
-) -> dict:
-    from training.indicators import compute
-    from training.operations import operations
-
-    tables = {}
-    for population in ("citizens", "employers"):
-        frame = pd.read_parquet(small_population / f"{population}.parquet")
-        truth = pd.read_parquet(population_dir / f"{population}_truth.parquet").head(len(frame))
-        tables[population] = (frame, truth)
-    for name, table in operations(tables["citizens"], tables["employers"], seed=9).items():
-        table.to_parquet(folder / f"{name}.parquet", index=False)
-    run = compute(
-        folder,
-        month,
-        site.store,
-        timezone="Europe/Stockholm",
-        hours_per_fte=1_556.0,
-        answer_within_seconds=60.0,
-    )
-    site.store.save_indicators(month, run.report)
-    return run.report
 
 
 def test_a_planner_reads_the_months_indicators_and_downloads_them(
@@ -53,8 +28,10 @@ def test_a_planner_reads_the_months_indicators_and_downloads_them(
     if not site.store.indicator_months():
         expect(page.get_by_text("Inga resultatindikatorer har tagits fram ännu")).to_be_visible()
         assert _serious(page) == []
-    _keep(site, population_dir, small_population, tmp_path, "2026-04")
-    report = _keep(site, population_dir, small_population, tmp_path, "2026-05")
+    keep_indicator_month(site.store, population_dir, small_population, tmp_path, "2026-04", 9)
+    report = keep_indicator_month(
+        site.store, population_dir, small_population, tmp_path, "2026-05", 9
+    )
     page.reload()
     month = page.get_by_label("Månad")
     expect(month).to_have_value("2026-05")  # the newest by default
