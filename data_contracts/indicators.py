@@ -230,6 +230,8 @@ def validate_table(
     typed = given[columns].copy()
     for column in TIME_COLUMNS[table]:
         typed[column] = local_times(given[column], timezone)
+        if column.endswith("_on"):  # a date: a time of day given with it is not kept
+            typed[column] = typed[column].dt.normalize()
         add(typed[column].isna().to_numpy() & ~_blank(given[column]), f"{column}: not a time")
     try:
         contract.model.to_schema().validate(typed, lazy=True)

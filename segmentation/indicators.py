@@ -8,7 +8,7 @@ answered, abandoned and turned away, availability (answered of incoming) and ans
 and, from the satisfaction survey, the net promoter score (promoters, 9-10, minus
 detractors, 0-6, as a share of the answers). Here each figure is given per segment: each
 row of the inputs carries its customer's category (``segment``), the one in force that
-month (``training.cli.indicators`` reads it from the segment store).
+month (``training.indicators`` reads it from the segment store).
 
 Pure functions of the validated tables (``data_contracts.indicators``): no I/O.
 """

@@ -61,24 +61,22 @@ def check_table(table: Table, path: Path) -> None:
         schema = pq.read_schema(path)
     except (pa.ArrowInvalid, OSError) as error:
         raise ContractError(f"{path.name}: not a readable Parquet file ({error})") from error
-    for column in ID_COLUMNS.values():
-        if column in schema.names and not (
-            pa.types.is_string(schema.field(column).type)
-            or pa.types.is_large_string(schema.field(column).type)
-            or pa.types.is_null(schema.field(column).type)
+    for column in [*ID_COLUMNS.values(), *TIME_COLUMNS[table]]:
+        if column not in schema.names:
+            continue  # a missing column is named by the validation
+        kind = schema.field(column).type
+        if column in ID_COLUMNS.values() and not (
+            pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
         ):
             raise ContractError(
-                f"{path.name}: {column} is stored as {schema.field(column).type}; the contract "
-                "wants text (leading zeros and check digits are part of the number)"
+                f"{path.name}: {column} is stored as {kind}; the contract wants text (leading "
+                "zeros and check digits are part of the number)"
             )
-    for column in TIME_COLUMNS[table]:
-        if column in schema.names and (
-            pa.types.is_integer(schema.field(column).type)
-            or pa.types.is_floating(schema.field(column).type)
+        if column in TIME_COLUMNS[table] and (
+            pa.types.is_integer(kind) or pa.types.is_floating(kind)
         ):
             raise ContractError(
-                f"{path.name}: {column} is stored as {schema.field(column).type}; the contract "
-                "wants a date or a time"
+                f"{path.name}: {column} is stored as {kind}; the contract wants a date or a time"
             )
 
 

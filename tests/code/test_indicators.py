@@ -49,6 +49,9 @@ def test_good_cases_are_accepted_typed_with_their_customer() -> None:
     assert list(accepted["id"]) == PEOPLE[:2]
     assert accepted["received_on"].iloc[0] == pd.Timestamp("2026-01-05")
     assert pd.isna(accepted["decided_on"].iloc[1])
+    # a date given with a time of day is that day (received at 15:00 on the 31st is January's)
+    late = validate_table("cases", _cases(received_on=["2026-01-05", "2026-01-31 15:00"]))
+    assert late.accepted["received_on"].iloc[1] == pd.Timestamp("2026-01-31")
 
 
 @pytest.mark.parametrize(
