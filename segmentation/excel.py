@@ -388,6 +388,35 @@ def _whole(value: float) -> str:
     return f"{value:,.0f}".replace(",", "\u00a0")
 
 
+def _styles(workbook: Any) -> Any:
+    """A cell format per number format and weight, made once per workbook."""
+    made: dict[tuple[str, bool], Any] = {}
+
+    def style(number_format: str, bold: bool = False) -> Any:
+        if (number_format, bold) not in made:
+            made[(number_format, bold)] = workbook.add_format(
+                {"num_format": number_format, "bold": bold}
+            )
+        return made[(number_format, bold)]
+
+    return style
+
+
+def _figure(row: dict[str, Any], field: str, inner: str | None) -> Any:
+    """A segment's figure (a spread's ``inner`` value), None where nothing was measured."""
+    value = row.get(field)
+    return value.get(inner) if inner is not None and value is not None else value
+
+
+def _write_figure(sheet: Any, i: int, j: int, value: Any, cell: Any) -> None:
+    if value is None:
+        sheet.write(i, j, "–")
+    elif isinstance(value, bool):
+        sheet.write(i, j, "ja" if value else "")
+    else:
+        sheet.write_number(i, j, float(value), cell)
+
+
 def indicators_workbook(report: dict[str, Any]) -> bytes:
     """The month's result indicators (``segmentation.indicators.monthly_report``) as .xlsx,
     in Swedish: one indicator per sheet, segments as rows, and a sheet on the report."""
@@ -395,6 +424,7 @@ def indicators_workbook(report: dict[str, Any]) -> bytes:
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     bold = workbook.add_format({"bold": True})
     title = workbook.add_format({"bold": True, "font_size": 14})
+    style = _styles(workbook)
     segments = report["segments"]
     for sheet_name, heading, table, columns in INDICATOR_SHEETS:
         if table not in report["tables"]:
@@ -410,16 +440,7 @@ def indicators_workbook(report: dict[str, Any]) -> bytes:
                 i, 0, segment_sv(row["population"], row["category"]), bold if whole else None
             )
             for j, (_, field, inner, number_format) in enumerate(columns, start=1):
-                value = row.get(field)
-                if inner is not None and value is not None:
-                    value = value.get(inner)
-                cell = workbook.add_format({"num_format": number_format, "bold": whole})
-                if value is None:
-                    sheet.write(i, j, "–")
-                elif isinstance(value, bool):
-                    sheet.write(i, j, "ja" if value else "")
-                else:
-                    sheet.write_number(i, j, float(value), cell)
+                _write_figure(sheet, i, j, _figure(row, field, inner), style(number_format, whole))
         sheet.set_column(0, 0, 44)
         sheet.set_column(1, len(columns), 18)
     about = workbook.add_worksheet("Om rapporten")
@@ -429,7 +450,8 @@ def indicators_workbook(report: dict[str, Any]) -> bytes:
         *(
             (
                 f"Kategorier för {POPULATION_SV.get(name, name)}",
-                f"perioden som slutade {end}, med ändringar som gällde vid månadens slut",
+                f"perioden som slutade {end}, med handläggarnas ändringar som gällde vid "
+                "månadens slut",
             )
             for name, end in report["periods"].items()
         ),
@@ -449,5 +471,100 @@ def indicators_workbook(report: dict[str, Any]) -> bytes:
         about.write(i, 1, value)
     about.set_column(0, 0, 40)
     about.set_column(1, 1, 80)
+    workbook.close()
+    return buffer.getvalue()
+
+
+#: The series over months: each indicator's headline figure on a sheet of its own, segments
+#: as rows and months as columns, as the agency reports month by month (seed 002): the
+#: sheet, the table it needs, the report's field (and a spread's inner key), number format.
+SERIES_SHEETS: list[tuple[str, str, str, str | None, str]] = [
+    ("Inkomna ärenden", "cases", "cases_received", None, "#,##0"),
+    ("Beslutade ärenden", "cases", "cases_decided", None, "#,##0"),
+    ("Pågående ärenden", "cases", "cases_pending", None, "#,##0"),
+    ("Pågående, medianålder", "cases", "pending_age_days", "median", "#,##0.0"),
+    ("Handläggningstid, median", "cases", "handling_days", "median", "#,##0.0"),
+    ("Årsarbetskrafter R12", "cases", "fte_r12", None, "#,##0.0"),
+    ("Beslut per årsarbetskraft", "cases", "decisions_per_fte", None, "#,##0"),
+    ("Inkommande samtal", "calls", "calls_incoming", None, "#,##0"),
+    ("Besvarade samtal", "calls", "calls_answered", None, "#,##0"),
+    ("Avvisade samtal", "calls", "calls_rejected", None, "#,##0"),
+    ("Tillgänglighet", "calls", "availability", None, "0.0%"),
+    ("Svarstid, median (s)", "calls", "answer_seconds", "median", "#,##0"),
+    ("NPS", "surveys", "nps", None, "0"),
+]
+
+
+def indicators_series_workbook(reports: list[dict[str, Any]]) -> bytes:
+    """Every kept month's indicators (reports, in any order) as one .xlsx, in Swedish: an
+    indicator per sheet, segments as rows, the months as columns (oldest first), a line
+    chart of the segments over the months, and a sheet saying which periods each month's
+    categories came from."""
+    ordered = sorted(reports, key=lambda report: str(report["month"]))
+    months = [str(report["month"]) for report in ordered]
+    keys: list[tuple[str, str]] = []
+    for report in reversed(ordered):  # the newest month's order, then segments seen before
+        for row in report["segments"]:
+            if (row["population"], row["category"]) not in keys:
+                keys.append((row["population"], row["category"]))
+    keys.sort(key=lambda key: key[1] == ALL)  # the whole last
+    rows = {
+        (report["month"], row["population"], row["category"]): row
+        for report in ordered
+        for row in report["segments"]
+    }
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = workbook.add_format({"bold": True})
+    title = workbook.add_format({"bold": True, "font_size": 14})
+    style = _styles(workbook)
+    for sheet_name, table, field, inner, number_format in SERIES_SHEETS:
+        if not any(table in report["tables"] for report in ordered):
+            continue
+        here = [key for key in keys if table == "calls" or key[1] != UNIDENTIFIED]
+        sheet = workbook.add_worksheet(sheet_name)
+        sheet.write(0, 0, f"{sheet_name} per segment och månad", title)
+        sheet.write(2, 0, "Segment", bold)
+        for j, month in enumerate(months, start=1):
+            sheet.write(2, j, month, bold)
+        for i, (population, category) in enumerate(here, start=3):
+            whole = category == ALL
+            sheet.write(i, 0, segment_sv(population, category), bold if whole else None)
+            for j, month in enumerate(months, start=1):
+                row = rows.get((month, population, category))
+                value = _figure(row, field, inner) if row is not None else None
+                _write_figure(sheet, i, j, value, style(number_format, whole))
+        sheet.set_column(0, 0, 44)
+        sheet.set_column(1, len(months), 12)
+        if len(months) > 1:
+            chart = workbook.add_chart({"type": "line"})
+            for i, (_, category) in enumerate(here, start=3):
+                if category in (ALL, UNIDENTIFIED, UNSCORED):
+                    continue  # the segments' own lines; the whole dwarfs them
+                chart.add_series(
+                    {
+                        "name": [sheet_name, i, 0],
+                        "categories": [sheet_name, 2, 1, 2, len(months)],
+                        "values": [sheet_name, i, 1, i, len(months)],
+                        "marker": {"type": "circle"},
+                    }
+                )
+            chart.set_title({"name": sheet_name})
+            chart.set_y_axis({"num_format": number_format})
+            chart.set_size({"width": 900, "height": 420})
+            sheet.insert_chart(3 + len(here) + 2, 0, chart)
+    about = workbook.add_worksheet("Om rapporten")
+    about.write(0, 0, f"Resultatindikatorer per segment, {months[0]} – {months[-1]}", title)
+    about.write(2, 0, "Månad", bold)
+    about.write(2, 1, "Kategorierna från", bold)
+    for i, report in enumerate(ordered, start=3):
+        about.write(i, 0, report["month"])
+        periods = ", ".join(
+            f"{POPULATION_SV.get(name, name)}: perioden som slutade {end}"
+            for name, end in report["periods"].items()
+        )
+        about.write(i, 1, periods + " (med handläggarnas ändringar vid månadens slut)")
+    about.set_column(0, 0, 14)
+    about.set_column(1, 1, 100)
     workbook.close()
     return buffer.getvalue()

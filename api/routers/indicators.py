@@ -67,3 +67,25 @@ async def indicators_workbook(
             "Content-Disposition": f'attachment; filename="indikatorer-{report["month"]}.xlsx"'
         },
     )
+
+
+@router.get(
+    "/indicators/series.xlsx",
+    openapi_extra=indicators_access.openapi,
+    responses={200: {"content": {XLSX: {}}}, **error_responses(404)},
+)
+async def indicators_series(access: Annotated[Access, Depends(indicators_access)]) -> Response:
+    """Every kept month in one Excel workbook: an indicator per sheet, the segments as rows
+    and the months as columns, in Swedish."""
+    reports = await anyio.to_thread.run_sync(access.context.store.indicator_reports)
+    if not reports:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "no indicators kept yet: run `segmentation indicators`"
+        )
+    body = await anyio.to_thread.run_sync(excel.indicators_series_workbook, reports)
+    first, last = reports[0]["month"], reports[-1]["month"]
+    return Response(
+        body,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="indikatorer-{first}-{last}.xlsx"'},
+    )

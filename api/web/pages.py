@@ -1023,6 +1023,21 @@ async def indicators_page(request: Request) -> Response:
     )
 
 
+@router.get("/indikatorer/alla.xlsx")
+async def indicators_series_workbook(request: Request) -> Response:
+    signed_in(request, "planner")
+    reports = await anyio.to_thread.run_sync(_context(request).store.indicator_reports)
+    if not reports:
+        raise PageError(404, "Inga resultatindikatorer", "Inga månader har tagits fram ännu.")
+    body = await anyio.to_thread.run_sync(excel.indicators_series_workbook, reports)
+    name = f"indikatorer-{reports[0]['month']}-{reports[-1]['month']}.xlsx"
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 @router.get("/indikatorer.xlsx")
 async def indicators_workbook(request: Request) -> Response:
     signed_in(request, "planner")

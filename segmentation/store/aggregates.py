@@ -439,3 +439,12 @@ class Aggregates(StoreBase):
         if row is None:
             return None
         return {**json.loads(row.report), "computed_at": stored_time(row.computed_at)}
+
+    def indicator_reports(self) -> list[dict[str, Any]]:
+        """Every month's indicators as kept, oldest first (the series over months)."""
+        query = select(monthly_indicators).order_by(monthly_indicators.c.month)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return [
+            {**json.loads(row.report), "computed_at": stored_time(row.computed_at)} for row in rows
+        ]

@@ -48,6 +48,10 @@ def test_planners_read_the_kept_month_and_its_workbook(
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["query", "month"]
 
+    series = api.client.get("/v1/indicators/series.xlsx", headers=planner)
+    assert series.status_code == 200
+    months = openpyxl.load_workbook(io.BytesIO(series.content))["Inkomna ärenden"]
+    assert "2026-02" in [months.cell(3, j).value for j in range(2, months.max_column + 1)]
     workbook = api.client.get("/v1/indicators.xlsx?month=2026-02", headers=planner)
     assert workbook.status_code == 200
     assert "indikatorer-2026-02.xlsx" in workbook.headers["content-disposition"]

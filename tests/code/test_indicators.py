@@ -232,3 +232,46 @@ def test_calls_and_the_net_promoter_score_counted_by_hand() -> None:
     order = [row["category"] for row in report["segments"]]
     assert order == ["regular", "irregular", "needs_support", UNIDENTIFIED, ALL]
     assert rows[ALL]["calls_incoming"] == 4
+
+
+def _report(month: str, received: dict[str, int], tables: list[str]) -> dict:
+    segments = [
+        {"population": "citizens", "category": name, "cases_received": count, "nps": None}
+        for name, count in received.items()
+    ]
+    segments.append(
+        {"population": "all", "category": ALL, "cases_received": sum(received.values())}
+    )
+    return {
+        "month": month,
+        "tables": tables,
+        "periods": {"citizens": "2025-12-31"},
+        "segments": segments,
+    }
+
+
+def test_the_series_puts_each_month_in_a_column_of_its_indicators_sheet() -> None:
+    import io
+
+    import openpyxl
+
+    from segmentation.excel import indicators_series_workbook
+
+    later = _report("2026-02", {"regular": 7, "irregular": 3}, ["cases", "surveys"])
+    earlier = _report("2026-01", {"regular": 5}, ["cases", "surveys"])  # no irregular case
+    book = openpyxl.load_workbook(io.BytesIO(indicators_series_workbook([later, earlier])))
+    assert "Telefoni" not in book.sheetnames and "Tillgänglighet" not in book.sheetnames
+    sheet = book["Inkomna ärenden"]
+    assert [sheet.cell(3, j).value for j in (1, 2, 3)] == ["Segment", "2026-01", "2026-02"]
+    rows = {
+        sheet.cell(i, 1).value: [sheet.cell(i, 2).value, sheet.cell(i, 3).value]
+        for i in range(4, 7)
+    }
+    assert rows == {
+        "Regelbunden vardag": [5, 7],
+        "Oregelbunden vardag": ["–", 3],
+        "Alla": [5, 10],
+    }
+    assert sheet.cell(6, 1).value == "Alla"  # the whole last
+    assert book["NPS"].cell(4, 2).value == "–"  # nothing measured is not 0
+    assert book.sheetnames[-1] == "Om rapporten"

@@ -198,9 +198,10 @@ def test_the_command_keeps_the_month_sets_aside_broken_rows_and_writes_the_workb
         str(scored.data),
     ]
     out, aside = tmp_path / "indikatorer.xlsx", tmp_path / "aside"
+    series = tmp_path / "alla-manader.xlsx"
     for _ in range(2):  # computed again, the month is replaced, not doubled
         result = subprocess.run(
-            [*args, "--out", str(out), "--rejected", str(aside)],
+            [*args, "--out", str(out), "--rejected", str(aside), "--series", str(series)],
             env=env,
             capture_output=True,
             text=True,
@@ -232,6 +233,10 @@ def test_the_command_keeps_the_month_sets_aside_broken_rows_and_writes_the_workb
     assert labels[-1] == "Alla"
     total = next(r for r in kept["segments"] if r["category"] == "all")
     assert sheet.cell(sheet.max_row, 2).value == total["cases_received"]
+    # every kept month (one: computed twice, kept once) in the series
+    months = openpyxl.load_workbook(series)["Inkomna ärenden"]
+    assert months.max_column == 2 and months.cell(3, 2).value == MONTH
+    assert months.cell(months.max_row, 2).value == total["cases_received"]
     # the same workbook from the kept report
     again = openpyxl.load_workbook(io.BytesIO(indicators_workbook(kept)))
     assert again["Telefoni"].cell(again["Telefoni"].max_row, 2).value == total["calls_incoming"]

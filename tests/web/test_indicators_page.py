@@ -62,6 +62,14 @@ def test_a_planner_reads_the_months_indicators_and_downloads_them(
     book = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert book.sheetnames[0] == "Inkomna ärenden" and book.sheetnames[-1] == "Om rapporten"
 
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Alla månader i Excel").click()
+    assert download.value.suggested_filename == "indikatorer-2026-04-2026-05.xlsx"
+    series = openpyxl.load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
+    sheet = series["Inkomna ärenden"]
+    assert [sheet.cell(3, j).value for j in (2, 3)] == ["2026-04", "2026-05"]
+    assert sheet.cell(sheet.max_row, 3).value == whole["cases_received"]
+
     page.goto(f"{site.url}/indikatorer?manad=2019-01")
     expect(page.get_by_role("alert")).to_contain_text("Välj en av månaderna som har tagits fram")
     answer = page.request.get(f"{site.url}/indikatorer.xlsx?manad=2019-01")

@@ -242,6 +242,13 @@ def indicators(
         Path | None,
         typer.Option(help="Write the rows set aside here (TABLE_rejected.parquet, with reason)."),
     ] = None,
+    series: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write every kept month here (.xlsx): an indicator per sheet, a column "
+            "per month."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     hours_per_fte: Annotated[
         float, _bounded("hours_per_fte", "Hours per full-time equivalent.")
@@ -253,7 +260,7 @@ def indicators(
     """The month's result indicators per segment: cases, handling time, FTE, telephony and
     the net promoter score, kept in the store for the planners' page and the API."""
     from data_contracts.validation import ContractError
-    from segmentation.excel import indicators_workbook
+    from segmentation.excel import indicators_series_workbook, indicators_workbook
     from segmentation.indicators import parse_month
     from segmentation.store import SegmentStore
     from training.files import atomic_write_bytes, atomic_write_parquet
@@ -283,6 +290,7 @@ def indicators(
         console.print(f"[red]{error}: run `segmentation score` first[/red]")
         raise typer.Exit(1) from error
     store.save_indicators(month, run.report)
+    kept = store.indicator_reports() if series is not None else []
     store.dispose()
     said = Console(stderr=True) if as_json else console  # --json: only the report on stdout
     for table, result in run.validated.items():
@@ -297,6 +305,9 @@ def indicators(
     if out is not None:
         atomic_write_bytes(indicators_workbook(run.report), out)
         said.print(f"wrote {out}")
+    if series is not None:
+        atomic_write_bytes(indicators_series_workbook(kept), series)
+        said.print(f"wrote {series} ({len(kept)} months)")
     if as_json:
         typer.echo(json.dumps(run.report, indent=2, ensure_ascii=False))
         return
