@@ -10,7 +10,7 @@ from typing import Any
 import xlsxwriter
 
 from segmentation.capacity import CHANNEL_SV
-from segmentation.indicators import ALL, UNIDENTIFIED, UNSCORED
+from segmentation.indicators import ALL, CASE_TYPE_SV, UNIDENTIFIED, UNSCORED
 from segmentation.taxonomy import (
     CATEGORY_SV,
     POPULATION_SV,
@@ -417,6 +417,37 @@ def _write_figure(sheet: Any, i: int, j: int, value: Any, cell: Any) -> None:
         sheet.write_number(i, j, float(value), cell)
 
 
+def _write_case_types(
+    workbook: Any, report: dict[str, Any], style: Any, bold: Any, title: Any
+) -> None:
+    """Per case type, as the agency reports per benefit (seed 002), with the received per
+    segment beside."""
+    sheet = workbook.add_worksheet("Per ärendeslag")
+    sheet.write(0, 0, f"Ärenden per ärendeslag, {report['month']}", title)
+    segments = [
+        (row["population"], row["category"])
+        for row in report["segments"]
+        if row["category"] not in (ALL, UNIDENTIFIED)
+    ]
+    headings = ["Ärendeslag", "Inkomna", "Beslutade", "Pågående", "Handläggningstid, median"]
+    headings += [f"Inkomna: {segment_sv(*segment)}" for segment in segments]
+    for j, heading in enumerate(headings):
+        sheet.write(2, j, heading, bold)
+    for i, row in enumerate(report["case_types"], start=3):
+        sheet.write(i, 0, CASE_TYPE_SV.get(row["case_type"], row["case_type"]))
+        figures = [
+            row["cases_received"],
+            row["cases_decided"],
+            row["cases_pending"],
+            _figure(row, "handling_days", "median"),
+            *(row["received_by_segment"].get(category, 0) for _, category in segments),
+        ]
+        for j, value in enumerate(figures, start=1):
+            _write_figure(sheet, i, j, value, style("#,##0.0" if j == 4 else "#,##0"))
+    sheet.set_column(0, 0, 36)
+    sheet.set_column(1, len(headings), 16)
+
+
 def indicators_workbook(report: dict[str, Any]) -> bytes:
     """The month's result indicators (``segmentation.indicators.monthly_report``) as .xlsx,
     in Swedish: one indicator per sheet, segments as rows, and a sheet on the report."""
@@ -443,6 +474,8 @@ def indicators_workbook(report: dict[str, Any]) -> bytes:
                 _write_figure(sheet, i, j, _figure(row, field, inner), style(number_format, whole))
         sheet.set_column(0, 0, 44)
         sheet.set_column(1, len(columns), 18)
+    if report.get("case_types"):
+        _write_case_types(workbook, report, style, bold, title)
     about = workbook.add_worksheet("Om rapporten")
     about.write(0, 0, f"Resultatindikatorer per segment, {report['month']}", title)
     lines: list[tuple[str, Any]] = [

@@ -41,6 +41,7 @@ from segmentation.capacity import (
     parse_changes,
     report,
 )
+from segmentation.indicators import CASE_TYPE_SV
 from segmentation.opinions import OPINION_METRICS
 from segmentation.security import WEB_ROLES, verify_password
 from segmentation.taxonomy import (
@@ -73,6 +74,7 @@ templates.env.globals.update(
     part=lambda name: labels.PART_SV.get(name, name),
     population_name=lambda name: labels.POPULATION_SV.get(name, name),
     segment_name=excel.segment_sv,
+    case_type=lambda name: CASE_TYPE_SV.get(name, name),
     dashed=lambda number: f"{number[:-4]}-{number[-4:]}",
     local=pass_context(
         lambda context, moment, form="%Y-%m-%d %H:%M": labels.local_time(

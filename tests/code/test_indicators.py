@@ -147,6 +147,7 @@ def test_case_figures_counted_by_hand() -> None:
                 ["2026-01-04", "2026-01-15", None, "2026-02-02", "2025-04-01", "2025-01-31"]
             ),
             "handling_minutes": [60.0, 120.0, 30.0, 30.0, 60.0, 600.0],
+            "case_type": ["sjukpenning", "sjukpenning", "bostadsbidrag", "sjukpenning", "x", "x"],
         }
     )
     frame = _segmented(
@@ -175,6 +176,13 @@ def test_case_figures_counted_by_hand() -> None:
     assert regular["fte_r12"] == pytest.approx(4.0)  # one hour per FTE here
     assert regular["decisions_per_fte"] == pytest.approx(0.75)
     assert whole["cases_received"] == 3 and whole["cases_pending"] == 2
+    # per case type, every segment together: the cases the month touched, most received first
+    by_type = {row["case_type"]: row for row in report["case_types"]}
+    assert list(by_type) == ["sjukpenning", "bostadsbidrag"]  # "x" ended long before
+    sick = by_type["sjukpenning"]
+    assert (sick["cases_received"], sick["cases_decided"], sick["cases_pending"]) == (2, 2, 1)
+    assert sick["received_by_segment"] == {"regular": 1, "irregular": 1}
+    assert sick["handling_days"]["median"] == pytest.approx(12.5)
 
 
 def test_calls_and_the_net_promoter_score_counted_by_hand() -> None:

@@ -225,8 +225,15 @@ def test_the_command_keeps_the_month_sets_aside_broken_rows_and_writes_the_workb
         "Årsarbetskrafter",
         "Telefoni",
         "Nöjdhet (NPS)",
+        "Per ärendeslag",
         "Om rapporten",
     ]
+    by_type = book["Per ärendeslag"]
+    assert by_type["A3"].value == "Ärendeslag" and by_type["B3"].value == "Inkomna"
+    assert (
+        sum(by_type.cell(i, 2).value for i in range(4, by_type.max_row + 1))
+        == next(r for r in kept["segments"] if r["category"] == "all")["cases_received"]
+    )
     sheet = book["Inkomna ärenden"]
     labels = [sheet.cell(row, 1).value for row in range(4, sheet.max_row + 1)]
     assert labels[:3] == ["Regelbunden vardag", "Oregelbunden vardag", "Vardag som kräver stöd"]

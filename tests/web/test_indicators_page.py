@@ -44,11 +44,13 @@ def test_a_planner_reads_the_months_indicators_and_downloads_them(
     )
     expect(cases).to_contain_text("Regelbunden vardag")
     expect(cases).to_contain_text("Liten arbetsgivare")
+    by_type = page.get_by_role("table").filter(has_text="som myndigheten redovisar per förmån")
+    expect(by_type).to_contain_text("Tillfällig föräldrapenning")
     calls = page.get_by_role("table").filter(has_text="Samtal under månaden")
     expect(calls).to_contain_text("Uppringare som inte identifierats")
     expect(page.get_by_role("table").filter(has_text="Enkätsvar")).to_contain_text("NPS")
     text = page.locator("main").inner_text()
-    for english in ("needs_support", "cases_received", "unscored", "None", "nan"):
+    for english in ("needs_support", "cases_received", "unscored", "foraldrapenning", "None"):
         assert english not in text, english
     assert _serious(page) == []
     page.screenshot(path=str(SHOTS / "resultatindikatorer.png"), full_page=True)
