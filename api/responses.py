@@ -15,6 +15,16 @@ from typing import Any
 import orjson
 from fastapi.responses import Response
 
+#: The planners' workbooks' media type (the API's and the pages' downloads).
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def workbook(body: bytes, name: str) -> Response:
+    """An Excel workbook (``body``) to download as ``name``."""
+    return Response(
+        body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
 
 class JSONBytes(Response):
     media_type = "application/json"

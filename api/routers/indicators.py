@@ -10,12 +10,12 @@ import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from api.deps import Access, AppContext, require
+from api.responses import XLSX, workbook
 from api.schemas import error_responses
 from segmentation import excel
 
 router = APIRouter(prefix="/v1", tags=["indicators"], responses=error_responses(401, 403, 422, 503))
 indicators_access = require("planner", action="indicators.read", person=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MONTH = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default the newest kept")
 
 
@@ -60,13 +60,7 @@ async def indicators_workbook(
     """The same as an Excel workbook, one indicator per sheet, in Swedish."""
     report = await kept_report(access.context, month)
     body = await anyio.to_thread.run_sync(excel.indicators_workbook, report)
-    return Response(
-        body,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="indikatorer-{report["month"]}.xlsx"'
-        },
-    )
+    return workbook(body, f"indikatorer-{report['month']}.xlsx")
 
 
 @router.get(
@@ -84,8 +78,4 @@ async def indicators_series(access: Annotated[Access, Depends(indicators_access)
         )
     body = await anyio.to_thread.run_sync(excel.indicators_series_workbook, reports)
     first, last = reports[0]["month"], reports[-1]["month"]
-    return Response(
-        body,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="indikatorer-{first}-{last}.xlsx"'},
-    )
+    return workbook(body, f"indikatorer-{first}-{last}.xlsx")

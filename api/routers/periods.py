@@ -12,7 +12,7 @@ import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from api.deps import Access, AppContext, require
-from api.responses import JSONBytes
+from api.responses import XLSX, JSONBytes, workbook
 from api.schemas import error_responses
 from api.web import labels
 from segmentation import excel
@@ -26,7 +26,6 @@ router = APIRouter(prefix="/v1", tags=["periods"], responses=error_responses(401
 transitions_access = require("planner", action="transitions.read", person=False)
 drift_access = require("planner", "operator", action="drift.read", person=False)
 warnings_access = require("case_handler", action="warnings.list", person=True)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _period(context: AppContext, population: Population, when: dt.date) -> Period:
@@ -100,11 +99,7 @@ async def transitions_workbook(
     report = await transitions_between(access.context, population, from_period, to_period)
     body = await anyio.to_thread.run_sync(excel.transitions_workbook, report)
     name = f"transitions-{population}-{from_period}-{to_period}.xlsx"
-    return Response(
-        body,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return workbook(body, f"{name}")
 
 
 @router.get("/drift", openapi_extra=drift_access.openapi)

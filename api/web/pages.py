@@ -26,6 +26,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from api.deps import PURPOSE_PATTERN, AppContext, Origin
+from api.responses import workbook
 from api.routers.capacity import cached_loads
 from api.routers.periods import transitions_between, work_list
 from api.routers.subjects import ID_PARAMS, lookup_payload
@@ -916,11 +917,7 @@ async def planning_workbook(request: Request) -> Response:
     signed_in(request, "planner")
     result, _, _ = await _capacity(request)
     body = await anyio.to_thread.run_sync(excel.capacity_workbook, result)
-    return Response(
-        body,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": 'attachment; filename="kapacitet.xlsx"'},
-    )
+    return workbook(body, "kapacitet.xlsx")
 
 
 @router.get("/forandringar")
@@ -963,11 +960,7 @@ async def transitions_workbook(request: Request) -> Response:
     report_ = await transitions_between(context, "citizens", earlier, later)
     body = await anyio.to_thread.run_sync(excel.transitions_workbook, report_)
     name = f"forandringar-{earlier}-{later}.xlsx"
-    return Response(
-        body,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return workbook(body, f"{name}")
 
 
 NOT_TWO_PERIODS = "Det behövs två bedömda perioder för att visa förändringar."
@@ -1033,11 +1026,7 @@ async def indicators_series_workbook(request: Request) -> Response:
         raise PageError(404, "Inga resultatindikatorer", "Inga månader har tagits fram ännu.")
     body = await anyio.to_thread.run_sync(excel.indicators_series_workbook, reports)
     name = f"indikatorer-{reports[0]['month']}-{reports[-1]['month']}.xlsx"
-    return Response(
-        body,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return workbook(body, f"{name}")
 
 
 @router.get("/indikatorer.xlsx")
@@ -1047,11 +1036,7 @@ async def indicators_workbook(request: Request) -> Response:
     if kept is None:
         raise PageError(422, "Månaden finns inte", problem or "Inga resultatindikatorer ännu.")
     body = await anyio.to_thread.run_sync(excel.indicators_workbook, kept)
-    return Response(
-        body,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="indikatorer-{kept["month"]}.xlsx"'},
-    )
+    return workbook(body, f"indikatorer-{kept['month']}.xlsx")
 
 
 def _chosen_periods(
