@@ -39,7 +39,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from data_contracts.identifiers import organisation_number_problems, personal_number_problems
-from data_contracts.validation import ContractError, ValidationResult
+from data_contracts.validation import ContractError, ValidationResult, blank, short
 
 Table = Literal["cases", "calls", "surveys"]
 TABLES: tuple[Table, ...] = ("cases", "calls", "surveys")
@@ -114,18 +114,6 @@ def required_columns(table: Table) -> list[str]:
     return list(CONTRACTS[table].model.to_schema().columns)
 
 
-def _blank(values: pd.Series) -> np.ndarray:
-    """Missing, or text of spaces only."""
-    if values.dtype.kind in "Mmbiuf":  # no text to be blank (and none to format)
-        return np.asarray(values.isna(), dtype=bool)
-    return np.asarray(values.isna() | (values.astype(str).str.strip() == ""), dtype=bool)
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _rule(check: str) -> str:
     if check.startswith("isin("):
         return "not one of " + ", ".join(CALL_OUTCOMES)
@@ -191,7 +179,7 @@ def validate_table(
         current = reasons[rows]
         reasons[rows] = np.where(current == "", texts, current + "; " + texts)
 
-    present = {c: ~_blank(given[c]) for c in id_columns}
+    present = {c: ~blank(given[c]) for c in id_columns}
     both = np.logical_and.reduce([present[c] for c in id_columns])
     if len(id_columns) > 1:
         add(both, "id: both customer_id and org_number given")
@@ -222,9 +210,9 @@ def validate_table(
         population[rows] = name
         ids = ids.where(~rows, values)
     keys = given[contract.key]
-    add(keys.duplicated(keep=False).to_numpy() & ~_blank(keys), f"duplicate {contract.key}")
+    add(keys.duplicated(keep=False).to_numpy() & ~blank(keys), f"duplicate {contract.key}")
     for column in contract.text:
-        add(_blank(given[column]), f"{column}: not blank")
+        add(blank(given[column]), f"{column}: not blank")
 
     columns = required_columns(table)
     typed = given[columns].copy()
@@ -232,7 +220,7 @@ def validate_table(
         typed[column] = local_times(given[column], timezone)
         if column.endswith("_on"):  # a date: a time of day given with it is not kept
             typed[column] = typed[column].dt.normalize()
-        add(typed[column].isna().to_numpy() & ~_blank(given[column]), f"{column}: not a time")
+        add(typed[column].isna().to_numpy() & ~blank(given[column]), f"{column}: not a time")
     try:
         contract.model.to_schema().validate(typed, lazy=True)
     except pandera.errors.SchemaErrors as errors:
@@ -247,7 +235,7 @@ def validate_table(
                 or (check == "not_nullable" and column in contract.text)
             ):
                 continue  # said once: above ("not a time", "not blank") or by coerce_dtype
-            text = f"{column}: {_rule(check)} ({_short(case['failure_case'])})"
+            text = f"{column}: {_rule(check)} ({short(case['failure_case'])})"
             if text not in str(reasons[position]):
                 add(mask, text)
     for column in NUMBER_COLUMNS[table]:

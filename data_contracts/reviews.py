@@ -22,7 +22,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from data_contracts.identifiers import organisation_number_problems, personal_number_problems
-from data_contracts.validation import ContractError, ValidationResult
+from data_contracts.validation import ContractError, ValidationResult, blank
 
 REVIEW_ID_COLUMNS: dict[str, str] = {"citizens": "customer_id", "employers": "org_number"}
 REVIEW_CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -59,10 +59,6 @@ def reviewer_key(reviewers: pd.Series) -> pd.Series:
     return reviewers.astype(str).map(judge_key)
 
 
-def _blank(values: pd.Series) -> np.ndarray:
-    return np.asarray(values.isna() | (values.astype(str).str.strip() == ""), dtype=bool)
-
-
 def validate_reviews(frame: pd.DataFrame, *, now: dt.datetime | None = None) -> ValidationResult:
     """Accepted reviews with a ``population`` column and the id in ``id``; rejected rows as
     given plus ``reason``."""
@@ -81,7 +77,7 @@ def validate_reviews(frame: pd.DataFrame, *, now: dt.datetime | None = None) -> 
         joined = reasons.where(reasons == "", reasons + "; ") + texts
         reasons = reasons.where(~mask, joined)
 
-    present = {c: ~_blank(given[c]) for c in id_columns}
+    present = {c: ~blank(given[c]) for c in id_columns}
     both = np.logical_and.reduce([present[c] for c in id_columns]) if len(id_columns) > 1 else None
     neither = ~np.logical_or.reduce([present[c] for c in id_columns])
     if both is not None:

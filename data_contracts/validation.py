@@ -99,9 +99,17 @@ def check_columns(present: Any, population: Population, where: str) -> None:
         raise ContractError(f"{where}: missing required column(s): {', '.join(missing)}")
 
 
-def _short(value: object) -> str:
+def short(value: object) -> str:
+    """A broken value as a reason quotes it: its repr, cut at 40 characters."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def blank(values: pd.Series) -> np.ndarray:
+    """Missing, or text of spaces only (a column of numbers or times: missing only)."""
+    if values.dtype.kind in "Mmbiuf":  # no text to be blank (and none to format)
+        return np.asarray(values.isna(), dtype=bool)
+    return np.asarray(values.isna() | (values.astype(str).str.strip() == ""), dtype=bool)
 
 
 def _rule_text(column: str, check: str) -> str:
@@ -126,7 +134,7 @@ def _collect_reasons(row_level: pd.DataFrame, id_column: str, reasons: pd.Series
                 continue
             value = ""
         else:
-            value = f" ({_short(group['failure_case'].iloc[0])})"
+            value = f" ({short(group['failure_case'].iloc[0])})"
         text = f"{column}: {_rule_text(str(column), check)}{value}"
         reasons.iat[position] = f"{current}; {text}" if current else text
 
@@ -172,14 +180,14 @@ def _check_types(population: Population, subset: pd.DataFrame, reasons: pd.Serie
         unparsed = parsed.isna()
         for position in np.flatnonzero(unparsed.to_numpy()).tolist():
             reasons.iat[position] = (
-                f"{column}: not a boolean ({_short(subset[column].iat[position])})"
+                f"{column}: not a boolean ({short(subset[column].iat[position])})"
             )
         subset[column] = parsed.where(~unparsed, False).astype(bool)
     for column in NUMERIC_COLUMNS[population]:
         if column in BOOLEAN_COLUMNS.get(population, ()):
             continue
         for position in np.flatnonzero(_text_in_numbers(subset[column])).tolist():
-            text = f"{column}: a number, not text ({_short(subset[column].iat[position])})"
+            text = f"{column}: a number, not text ({short(subset[column].iat[position])})"
             current = str(reasons.iat[position])
             reasons.iat[position] = f"{current}; {text}" if current else text
 
