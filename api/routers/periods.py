@@ -99,7 +99,7 @@ async def transitions_workbook(
     report = await transitions_between(access.context, population, from_period, to_period)
     body = await anyio.to_thread.run_sync(excel.transitions_workbook, report)
     name = f"transitions-{population}-{from_period}-{to_period}.xlsx"
-    return workbook(body, f"{name}")
+    return workbook(body, name)
 
 
 @router.get("/drift", openapi_extra=drift_access.openapi)
