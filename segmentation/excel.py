@@ -63,7 +63,7 @@ def capacity_workbook(report: dict[str, Any]) -> bytes:
     )
     regions = [*sorted({r["region"] for r in segments if r["region"] != "all"}), "all"]
     by_key = {(r["population"], r["category"], r["region"]): r for r in segments}
-    hours_per_fte = f"{float(report['assumptions']['hours_per_fte']):,.0f}".replace(",", "\u00a0")
+    hours_per_fte = _whole(float(report["assumptions"]["hours_per_fte"]))
     for sheet_name, field, heading, number_format in INDICATORS:
         heading = heading.format(hours_per_fte=hours_per_fte)
         # One line for every segment of a region (the page's county column), beside the

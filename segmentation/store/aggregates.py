@@ -54,6 +54,11 @@ def _blocks(connection: Any, table: str, start: int, stop: int) -> dict[int, byt
     return {int(block): bytes(data) for block, data in rows}
 
 
+def _kept_report(row: Any) -> dict[str, Any]:
+    """A kept month's indicators, with when they were computed."""
+    return {**json.loads(row.report), "computed_at": stored_time(row.computed_at)}
+
+
 class Aggregates(StoreBase):
     """Whole-period reads."""
 
@@ -382,8 +387,8 @@ class Aggregates(StoreBase):
             wanted = unique[chunk : chunk + LOOKUP_IDS]
             rows = self._period_categories(period.table_name, wanted.tolist())
             if rows:
-                ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-                categories[np.searchsorted(unique, ids)] = [row[1] for row in rows]
+                held = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+                categories[np.searchsorted(unique, held)] = [row[1] for row in rows]
         in_force = text(
             "SELECT subject_id, category FROM segment_history"
             " WHERE population = :population AND source = 'override' AND at <= :at"
@@ -436,15 +441,11 @@ class Aggregates(StoreBase):
         query = select(monthly_indicators).where(monthly_indicators.c.month == month)
         with self.engine.connect() as connection:
             row = connection.execute(query).first()
-        if row is None:
-            return None
-        return {**json.loads(row.report), "computed_at": stored_time(row.computed_at)}
+        return None if row is None else _kept_report(row)
 
     def indicator_reports(self) -> list[dict[str, Any]]:
         """Every month's indicators as kept, oldest first (the series over months)."""
         query = select(monthly_indicators).order_by(monthly_indicators.c.month)
         with self.engine.connect() as connection:
             rows = connection.execute(query).all()
-        return [
-            {**json.loads(row.report), "computed_at": stored_time(row.computed_at)} for row in rows
-        ]
+        return [_kept_report(row) for row in rows]
