@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # (2026-11-30): 64.9-69.2 s at 1 M, 53.5-56.6 s at 500 k, 48.4-52.5 s at 250 k, 51.1-52.0 s
     # at 125 k. (The id index is built once, when the period is complete.)
     chunk_rows: int = Field(default=250_000, ge=1)
+    #: Where `segmentation score --engine spark` runs its tasks: ``local[N]`` on this machine
+    #: (N cores), or a cluster's master URL (``spark://host:7077``, ``yarn``, ...).
+    spark_master: str = Field(default="local[2]", min_length=1)
     # The world suite measured the method with clusters fitted on 100,000 rows; 150,000 keeps
     # a margin and halves the refits the quality measures make (7.2 M: bench/HISTORY.md).
     train_sample_rows: int = Field(default=150_000, ge=1_000)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -371,8 +371,11 @@ class _Run:
     on_progress: ProgressCallback | None
 
     def report_progress(self, chunk: Chunk) -> None:
+        self.report_rows(chunk.end_row)
+
+    def report_rows(self, rows_done: int) -> None:
         if self.on_progress:
-            self.on_progress(self.population, chunk.end_row, self.total_rows)
+            self.on_progress(self.population, rows_done, self.total_rows)
 
     def finished(self, chunk: Chunk, written: _Written) -> None:
         log.info(
@@ -410,23 +413,54 @@ def _score_and_write(job: _Job, chunk: Chunk) -> _Written:
     return _Written(prepared.rejected, scored - started, time.perf_counter() - scored, written)
 
 
-def _score_chunks(run: _Run, chunks: list[Chunk], job: _Job, pool: ProcessPoolExecutor) -> None:
-    """Score the chunks not yet written: each goes to a worker, which reads, validates,
-    scores and writes it; one chunk more than there are workers is kept queued."""
-    pending: deque[tuple[Chunk, Future[_Written]]] = deque()
-    try:
-        for chunk in chunks:
-            if chunk.index in run.progress.done:
-                run.report_progress(chunk)
-                continue
-            pending.append((chunk, pool.submit(_score_and_write, job, chunk)))
-            while len(pending) > WORKERS:
+class ChunkEngine(Protocol):
+    """What reads, validates, scores and writes a table's chunks (``_score_and_write``):
+    this machine's worker processes (:class:`ProcessEngine`), or Spark's executors
+    (``training.spark.SparkEngine``)."""
+
+    def run_chunks(self, run: _Run, job: _Job, chunks: list[Chunk]) -> None:
+        """Score and write ``chunks`` (none of them written yet), telling ``run`` of each
+        as it finishes; the first failure is raised once no chunk is left running."""
+
+    def close(self) -> None:
+        """Let the workers go."""
+
+
+class ProcessEngine:
+    """The chunks on this machine's worker processes (:func:`start_pool`: one a core)."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None = None) -> None:
+        self.pool = pool or start_pool()
+
+    def run_chunks(self, run: _Run, job: _Job, chunks: list[Chunk]) -> None:
+        """Each chunk goes to a worker, which reads, validates, scores and writes it; one
+        chunk more than there are workers is kept queued."""
+        pending: deque[tuple[Chunk, Future[_Written]]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append((chunk, self.pool.submit(_score_and_write, job, chunk)))
+                while len(pending) > WORKERS:
+                    run.finished(*_oldest(pending))
+            while pending:
                 run.finished(*_oldest(pending))
-        while pending:
-            run.finished(*_oldest(pending))
-    finally:
-        for _, future in pending:  # after a failure: no chunk starts; those started finish
-            future.cancel()
+        finally:
+            for _, future in pending:  # after a failure: no chunk starts; those started finish
+                future.cancel()
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+def _score_chunks(run: _Run, chunks: list[Chunk], job: _Job, engine: ChunkEngine) -> None:
+    """Score the chunks not yet written (those written by an earlier try only count)."""
+    todo = []
+    for chunk in chunks:
+        if chunk.index in run.progress.done:
+            run.report_progress(chunk)
+        else:
+            todo.append(chunk)
+    if todo:
+        engine.run_chunks(run, job, todo)
 
 
 def _oldest(pending: deque[tuple[Chunk, Future[_Written]]]) -> tuple[Chunk, _Written]:
@@ -458,14 +492,14 @@ def score_table(
     model_version: str,
     *,
     chunk_rows: int,
-    pool: ProcessPoolExecutor,
+    engine: ChunkEngine,
     out: Path | None = None,
     on_progress: ProgressCallback | None = None,
     facts: TableFacts | None = None,
     drift: DriftCallback | None = None,
 ) -> ScoreReport:
-    """Score one table into the store (and ``out``), resuming an unfinished run; ``pool``
-    is a pool of worker processes started with :func:`start_pool`; ``facts`` of the table
+    """Score one table into the store (and ``out``), resuming an unfinished run; ``engine``
+    runs the chunks (this machine's processes or Spark's executors); ``facts`` of the table
     if read already (``prefetch_facts``); ``drift`` computes the period's drift while the
     table is indexed."""
     parquet = open_table(path, population)
@@ -481,10 +515,10 @@ def score_table(
         chunk_rows=chunk_rows,
         period_end=period_end,
     )
+    # Absolute paths: a Spark executor's working folder is not this process's.
+    folder = out.resolve() / ".parts" if out else None
     parts = (
-        (out / ".parts" / f"{population}_segments", out / ".parts" / f"{population}_rejected")
-        if out
-        else None
+        (folder / f"{population}_segments", folder / f"{population}_rejected") if folder else None
     )
     if parts and not progress.done:  # a new run: no parts of an old one
         for directory in parts:
@@ -492,7 +526,7 @@ def score_table(
                 shutil.rmtree(directory)
     job = _Job(
         population,
-        path,
+        path.resolve(),
         model_version,
         progress.scored_at,
         parts[0] if parts else None,
@@ -513,7 +547,7 @@ def score_table(
         chunk_rows,
         len(progress.done),
     )
-    _score_chunks(run, chunks, job, pool)
+    _score_chunks(run, chunks, job, engine)
     if out is not None and parts is not None:
         _join_outputs(out, population, parquet, parts)
     drift_found = _finish(store, progress, population, drift)
@@ -616,19 +650,21 @@ def score_folder(
     chunk_rows: int,
     out: Path | None = None,
     on_progress: ProgressCallback | None = None,
-    pool: ProcessPoolExecutor | None = None,
+    engine: ChunkEngine | None = None,
     facts: Mapping[Population, Future[TableFacts]] | None = None,
     drift: DriftCallback | None = None,
 ) -> list[ScoreReport]:
     """Score every population table ``data_dir`` holds that has a champion (the caller says
-    which have none); ``pool`` (from :func:`start_pool`, shut down here) lets a caller start
-    the worker early, ``facts`` (from :func:`prefetch_facts`) the reads of the tables;
-    ``drift`` is computed for each table's period while its index is built."""
+    which have none); ``engine`` runs the chunks (closed here; by default this machine's
+    worker processes, which a caller starts early by making the :class:`ProcessEngine`
+    first), ``facts`` (from :func:`prefetch_facts`) the reads of the tables; ``drift`` is
+    computed for each table's period while its index is built."""
     tables = [p for p in population_tables(data_dir) if p in champions]
     if not tables:
         raise LookupError("no table in the folder has a champion model; run `segmentation train`")
     reports = []
-    with pool or start_pool() as workers:
+    engine = engine or ProcessEngine()
+    try:
         store.create()
         for population in tables:
             bundle, version = champions[population]
@@ -640,11 +676,13 @@ def score_folder(
                     bundle,
                     version,
                     chunk_rows=chunk_rows,
-                    pool=workers,
+                    engine=engine,
                     out=out,
                     on_progress=on_progress,
                     facts=facts[population].result() if facts and population in facts else None,
                     drift=drift,
                 )
             )
+    finally:
+        engine.close()
     return reports

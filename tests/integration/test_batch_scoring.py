@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,118 +15,59 @@ import sqlalchemy as sa
 
 from segmentation.store import SegmentStore
 from tests.factories import citizen_row
+from tests.integration.runs import (
+    CHUNK_ROWS,
+    N_BAD,
+    assert_exited,
+    children,
+    chunks_done,
+    descendants,
+    parts_written,
+    run_score,
+    score_command,
+    score_env,
+)
 
 pytestmark = pytest.mark.integration
 
-N_BAD = 5
 
-
-@pytest.fixture(scope="module")
-def scoring_data(population_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The citizens plus a few broken rows of different kinds, and the employers."""
-    out = tmp_path_factory.mktemp("scoring")
-    citizens = pq.read_table(population_dir / "citizens.parquet").to_pandas()
-    bad = pd.DataFrame(
-        [
-            citizen_row(customer_id="198112189875"),
-            citizen_row(contacts_phone=-1),
-            citizen_row(region="26"),
-            citizen_row(benefit_months_barnbidrag=14),
-            citizen_row(handling_minutes=float("nan")),
-        ]
-    )
-    bad["period_end"] = pd.Timestamp("2025-12-31")
-    combined = pd.concat([citizens.iloc[:30_000], bad, citizens.iloc[30_000:]], ignore_index=True)
-    combined.to_parquet(out / "citizens.parquet", index=False, row_group_size=5_000)
-    (out / "employers.parquet").write_bytes((population_dir / "employers.parquet").read_bytes())
-    return out
-
-
-def _env(trained_home: Path, store_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        SEGMENTATION_HOME=str(trained_home),
-        SEGMENTATION_STORE_URL=store_url,
-        SEGMENTATION_CHUNK_ROWS="2000",
-        MLFLOW_DISABLE_TELEMETRY="true",
-    )
-    return env
-
-
-def _score(env: dict[str, str], data: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "training.cli", "score", "--data", str(data), "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
-def _chunks_done(engine: sa.Engine) -> int:
-    try:
-        with engine.connect() as connection:
-            value = connection.execute(
-                sa.text("SELECT max(chunks_done) FROM batch_runs WHERE population='citizens'")
-            ).scalar()
-    except sa.exc.DBAPIError:
-        return 0
-    return int(value or 0)
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
-        found.extend(int(child) for child in children)
-    return found
-
-
-def _assert_exited(pids: list[int], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    alive = list(pids)
-    while alive and time.monotonic() < deadline:
-        alive = [pid for pid in alive if Path(f"/proc/{pid}").exists() and not _zombie(pid)]
-        time.sleep(0.05)
-    assert not alive, f"worker processes outlived the killed run: {alive}"
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return False
-
-
-def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_url: str) -> None:
-    env = _env(trained_home, store_url)
-    command = [
-        sys.executable,
-        "-m",
-        "training.cli",
-        "score",
-        "--data",
-        str(data),
-        "--out",
-        str(out),
-    ]
+def kill_halfway_then_resume(
+    trained_home: Path,
+    data: Path,
+    out: Path,
+    store_url: str,
+    killed: tuple[str, ...] = (),
+    resumed_by: tuple[str, ...] = (),
+    chunk_rows: int = CHUNK_ROWS,
+) -> None:
+    """A run started with the options ``killed``, killed with SIGKILL after 8 chunks, then
+    resumed with the options ``resumed_by`` (the engines share the chunk ledger), then run
+    again: exactly one row per customer each time, and no process of the killed run left."""
+    env = score_env(trained_home, store_url, chunk_rows)
+    command = score_command(data, out, *killed)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     engine = sa.create_engine(store_url)
     deadline = time.monotonic() + 300
-    while _chunks_done(engine) < 8 and time.monotonic() < deadline and process.poll() is None:
+    # A chunk's Parquet part is written just before its commit: counted too, as SQLite's
+    # readers can wait out a whole run while two writers take turns.
+    while (
+        max(chunks_done(engine), parts_written(out)) < 8
+        and time.monotonic() < deadline
+        and process.poll() is None
+    ):
         time.sleep(0.05)
     assert process.poll() is None, "the run finished before it could be killed"
-    workers = _children(process.pid)
-    assert workers, "the run scores in a worker process"
+    # This machine's worker processes, or Spark's JVM and the Python workers it started.
+    workers = descendants(process.pid) if "spark" in killed else children(process.pid)
+    assert workers, "the run scores in worker processes"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    _assert_exited(workers)  # no orphaned worker process keeps running
-    done_when_killed = _chunks_done(engine)
-    total_chunks = -(-(60_000 + N_BAD) // 2000)
+    assert_exited(workers)  # no orphaned worker process keeps running
+    done_when_killed = chunks_done(engine)
+    total_chunks = -(-(60_000 + N_BAD) // chunk_rows)
     assert 0 < done_when_killed < total_chunks
 
-    resumed = _score(env, data, out)
+    resumed = run_score(env, data, out, *resumed_by)
     assert resumed.returncode == 0, resumed.stderr
     assert f"accepted 60,000, rejected {N_BAD}" in resumed.stdout
     assert "chunks were written already" in " ".join(resumed.stdout.split())
@@ -142,7 +82,7 @@ def _kill_halfway_then_resume(trained_home: Path, data: Path, out: Path, store_u
     rejected = pq.read_table(out / "citizens_rejected.parquet").to_pandas()
     assert len(rejected) == N_BAD and rejected["reason"].str.len().gt(0).all()
 
-    again = _score(env, data, out)  # a re-run of the period replaces it, whole
+    again = run_score(env, data, out)  # a re-run of the period replaces it, whole
     assert again.returncode == 0, again.stderr
     assert store.period("citizens").rows == 60_000
     replaced = store.period("citizens").table_name
@@ -165,13 +105,13 @@ def _with_inputs(table: str) -> list[str]:
 
 def test_kill_and_resume_on_sqlite(trained_home: Path, scoring_data: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'segments.db'}"
-    _kill_halfway_then_resume(trained_home, scoring_data, tmp_path / "out", url)
+    kill_halfway_then_resume(trained_home, scoring_data, tmp_path / "out", url)
 
 
 def test_kill_and_resume_on_postgres(
     trained_home: Path, scoring_data: Path, tmp_path: Path, postgres_url: str
 ) -> None:
-    _kill_halfway_then_resume(trained_home, scoring_data, tmp_path / "out", postgres_url)
+    kill_halfway_then_resume(trained_home, scoring_data, tmp_path / "out", postgres_url)
 
 
 @pytest.mark.parametrize("defect", ["missing column", "id as integer", "not parquet"])
@@ -193,7 +133,7 @@ def test_a_broken_table_is_one_line_with_its_own_exit_code(
         (data / "employers.parquet").write_text("org_number,cases\n5560360793,1\n")
         expected = "employers.parquet: not a readable Parquet file"
     store_url = f"sqlite:///{tmp_path / 's.db'}"
-    result = _score(_env(trained_home, store_url), data, tmp_path / "out")
+    result = run_score(score_env(trained_home, store_url), data, tmp_path / "out")
     assert result.returncode == 2, result.stdout + result.stderr
     assert expected in " ".join(result.stdout.split())
     assert "Traceback" not in result.stdout + result.stderr

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -21,6 +23,9 @@ from rich.table import Table
 
 from segmentation.settings import get_settings
 from training.cli.common import BAD_INPUT, answered_off_page, console
+
+if TYPE_CHECKING:
+    from training.score import ChunkEngine
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +204,22 @@ def second_opinions_line(metrics: Mapping[str, float]) -> str:
     )
 
 
+class Engine(StrEnum):
+    local = "local"
+    spark = "spark"
+
+
 def score(
     data: Annotated[Path, typer.Option(help="Folder with the tables to score.")],
     out: Annotated[Path | None, typer.Option(help="Folder for Parquet outputs.")] = None,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="Who scores the chunks: this machine's worker processes, or Spark's "
+            "executors (the optional extra: pip install 'segmentation[spark]'; master from "
+            "SEGMENTATION_SPARK_MASTER).",
+        ),
+    ] = Engine.local,
 ) -> None:
     """Batch-score the tables with the `champion` models into the segment store."""
     from training.files import population_tables
@@ -211,9 +229,9 @@ def score(
     except FileNotFoundError as error:
         console.print(f"[red]{error}[/red]")
         raise typer.Exit(BAD_INPUT) from error
-    from training.worker import start_pool
-
-    pool = start_pool()  # the worker imports its libraries while this process does its own
+    # The worker processes (or Spark) start first and import their libraries while this
+    # process does its own.
+    starting = _start_engine(engine)
     from training.score import prefetch_facts, score_folder
 
     facts = prefetch_facts(data)  # the files are read while MLflow starts
@@ -224,6 +242,7 @@ def score(
     from models.registry import champion, configure_mlflow, load_champion
     from segmentation.store import SegmentStore
     from training.drift import drift_report, record_drift
+    from training.spark import SparkFailure
 
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -238,7 +257,9 @@ def score(
             )
             continue
         champions[population] = load_champion(population)
+    chunk_engine = _started(starting)
     if not champions:
+        chunk_engine.close()
         console.print("[red]nothing to score: no table in DATA has a champion model[/red]")
         raise typer.Exit(1)
     log.info("champions loaded: %s", {p: version for p, (_, version) in champions.items()})
@@ -265,7 +286,7 @@ def score(
                 chunk_rows=settings.chunk_rows,
                 out=out,
                 on_progress=on_progress,
-                pool=pool,
+                engine=chunk_engine,
                 facts=facts,
                 drift=drift_report,
             )
@@ -275,6 +296,11 @@ def score(
             console.print(f"[red]{error}[/red]")
             store.dispose()
             raise typer.Exit(BAD_INPUT) from error
+        except SparkFailure as error:  # one line: the task's error; the written chunks stay
+            progress.stop()
+            console.print(f"[red]{error}[/red]")
+            store.dispose()
+            raise typer.Exit(1) from error
     for report in reports:
         resumed = (
             f" (resumed: {report.resumed_from_chunk} chunks were written already)"
@@ -295,6 +321,37 @@ def score(
                 f"(retraining advised): {'; '.join(drift['flags'])}[/yellow]"
             )
     store.dispose()
+
+
+def _start_engine(engine: Engine) -> Future[ChunkEngine]:
+    """The engine, starting: this machine's worker processes at once, or a Spark session in
+    a thread of its own (its JVM starts in seconds, while MLflow loads the champions)."""
+    from training.score import ProcessEngine
+
+    if engine is Engine.local:
+        started: Future[ChunkEngine] = Future()
+        started.set_result(ProcessEngine())
+        return started
+    from training.spark import SparkEngine
+
+    settings = get_settings()
+    thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-start")
+    starting: Future[ChunkEngine] = thread.submit(
+        SparkEngine.start, settings.spark_master, settings.resolved_store_url
+    )
+    thread.shutdown(wait=False)
+    return starting
+
+
+def _started(starting: Future[ChunkEngine]) -> ChunkEngine:
+    """The engine once started, or one line saying why Spark cannot start (exit 2)."""
+    from training.spark import SparkUnavailable
+
+    try:
+        return starting.result()
+    except SparkUnavailable as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(BAD_INPUT) from error
 
 
 def demo_months(period_end: dt.date, today: dt.date, count: int = 3) -> list[str]:
