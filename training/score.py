@@ -82,7 +82,7 @@ class ScoreReport:
 
 
 @dataclass(frozen=True)
-class _Job:
+class ChunkJob:
     """What the worker needs to know about the table being scored (small: sent per chunk)."""
 
     population: Population
@@ -105,7 +105,7 @@ class _Job:
 
 
 @dataclass(frozen=True)
-class _Written:
+class ChunkWritten:
     """What the worker reports of a chunk: rows set aside, and where its time went."""
 
     rejected: int
@@ -216,7 +216,7 @@ def scores_of(
     }
 
 
-def _prepare(job: _Job, index: int, batch: pa.RecordBatch) -> _Prepared:
+def _prepare(job: ChunkJob, index: int, batch: pa.RecordBatch) -> _Prepared:
     """Validate and score one chunk, write its Parquet parts; runs in the worker process."""
     population = job.population
     bundle = job.bundle
@@ -362,7 +362,7 @@ def open_table(path: Path, population: Population) -> pq.ParquetFile:
 
 
 @dataclass
-class _Run:
+class TableRun:
     """One table's scoring run in the store: follows its chunks and reports progress."""
 
     population: Population
@@ -377,7 +377,7 @@ class _Run:
         if self.on_progress:
             self.on_progress(self.population, rows_done, self.total_rows)
 
-    def finished(self, chunk: Chunk, written: _Written) -> None:
+    def finished(self, chunk: Chunk, written: ChunkWritten) -> None:
         log.info(
             "%s chunk %d: %d rejected, scored in %.2f s, written in %.2f s%s",
             self.population,
@@ -401,7 +401,7 @@ def _worker_store(url: str) -> SegmentStore:
     return store
 
 
-def _score_and_write(job: _Job, chunk: Chunk) -> _Written:
+def score_and_write(job: ChunkJob, chunk: Chunk) -> ChunkWritten:
     """Read, validate, score and write one chunk; runs in a worker process."""
     started = time.perf_counter()
     index = chunk.index
@@ -410,15 +410,15 @@ def _score_and_write(job: _Job, chunk: Chunk) -> _Written:
     written = _worker_store(job.store_url).write_chunk(
         prepared.rows, progress=job.progress, chunk_index=index, rejected=prepared.rejected
     )
-    return _Written(prepared.rejected, scored - started, time.perf_counter() - scored, written)
+    return ChunkWritten(prepared.rejected, scored - started, time.perf_counter() - scored, written)
 
 
 class ChunkEngine(Protocol):
-    """What reads, validates, scores and writes a table's chunks (``_score_and_write``):
+    """What reads, validates, scores and writes a table's chunks (``score_and_write``):
     this machine's worker processes (:class:`ProcessEngine`), or Spark's executors
     (``training.spark.SparkEngine``)."""
 
-    def run_chunks(self, run: _Run, job: _Job, chunks: list[Chunk]) -> None:
+    def run_chunks(self, run: TableRun, job: ChunkJob, chunks: list[Chunk]) -> None:
         """Score and write ``chunks`` (none of them written yet), telling ``run`` of each
         as it finishes; the first failure is raised once no chunk is left running."""
 
@@ -432,13 +432,13 @@ class ProcessEngine:
     def __init__(self, pool: ProcessPoolExecutor | None = None) -> None:
         self.pool = pool or start_pool()
 
-    def run_chunks(self, run: _Run, job: _Job, chunks: list[Chunk]) -> None:
+    def run_chunks(self, run: TableRun, job: ChunkJob, chunks: list[Chunk]) -> None:
         """Each chunk goes to a worker, which reads, validates, scores and writes it; one
         chunk more than there are workers is kept queued."""
-        pending: deque[tuple[Chunk, Future[_Written]]] = deque()
+        pending: deque[tuple[Chunk, Future[ChunkWritten]]] = deque()
         try:
             for chunk in chunks:
-                pending.append((chunk, self.pool.submit(_score_and_write, job, chunk)))
+                pending.append((chunk, self.pool.submit(score_and_write, job, chunk)))
                 while len(pending) > WORKERS:
                     run.finished(*_oldest(pending))
             while pending:
@@ -451,7 +451,7 @@ class ProcessEngine:
         self.pool.shutdown()
 
 
-def _score_chunks(run: _Run, chunks: list[Chunk], job: _Job, engine: ChunkEngine) -> None:
+def _score_chunks(run: TableRun, chunks: list[Chunk], job: ChunkJob, engine: ChunkEngine) -> None:
     """Score the chunks not yet written (those written by an earlier try only count)."""
     todo = []
     for chunk in chunks:
@@ -463,7 +463,7 @@ def _score_chunks(run: _Run, chunks: list[Chunk], job: _Job, engine: ChunkEngine
         engine.run_chunks(run, job, todo)
 
 
-def _oldest(pending: deque[tuple[Chunk, Future[_Written]]]) -> tuple[Chunk, _Written]:
+def _oldest(pending: deque[tuple[Chunk, Future[ChunkWritten]]]) -> tuple[Chunk, ChunkWritten]:
     chunk, future = pending.popleft()
     return chunk, future.result()
 
@@ -524,7 +524,7 @@ def score_table(
         for directory in parts:
             if directory.exists():
                 shutil.rmtree(directory)
-    job = _Job(
+    job = ChunkJob(
         population,
         path.resolve(),
         model_version,
@@ -539,7 +539,7 @@ def score_table(
     )
     total_rows = parquet.metadata.num_rows
     chunks = chunk_plan(parquet.metadata, chunk_rows)
-    run = _Run(population, progress, total_rows, on_progress)
+    run = TableRun(population, progress, total_rows, on_progress)
     log.info(
         "%s: %d rows, chunks of %d, %d written already",
         population,

@@ -3,7 +3,7 @@
 The chunks are the local engine's (``training.score.chunk_plan``: slices of the Parquet row
 groups), one Spark task each. A task reads its chunk from the file, validates and scores it,
 and writes it to the segment store in one transaction that marks it done
-(``training.score._score_and_write``), exactly as a local worker process does. So a run on
+(``training.score.score_and_write``), exactly as a local worker process does. So a run on
 Spark is the same run as on this machine: the same key, the same chunk ledger, the same rows.
 A run interrupted on one engine resumes on the other; a task that Spark runs again (a lost
 executor, a retried failure) finds its chunk written and writes nothing.
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
-from training.score import Chunk, _Job, _Run, _score_and_write, _Written
+from training.score import Chunk, ChunkJob, ChunkWritten, TableRun, score_and_write
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -114,16 +114,16 @@ class SparkEngine:
         log.info("Spark %s on %s, %d Python workers ready", session.version, master, slots)
         return cls(session)
 
-    def run_chunks(self, run: _Run, job: _Job, chunks: list[Chunk]) -> None:
+    def run_chunks(self, run: TableRun, job: ChunkJob, chunks: list[Chunk]) -> None:
         """One task a chunk, all in one Spark job; the progress bar follows the finished
         tasks, and each chunk is logged when the job is done."""
         context = self.session.sparkContext
         group = f"segmentation-score-{uuid.uuid4().hex}"
         tasks = context.parallelize(chunks, len(chunks)).map(
-            functools.partial(_score_and_write, job)
+            functools.partial(score_and_write, job)
         )
 
-        def collect() -> list[_Written]:
+        def collect() -> list[ChunkWritten]:
             context.setJobGroup(group, f"score {job.population}", interruptOnCancel=True)
             return list(tasks.collect())
 

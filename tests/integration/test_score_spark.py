@@ -73,7 +73,7 @@ def test_a_failing_task_is_one_line_and_keeps_what_was_written(
 ) -> None:
     """A task that raises (here: its chunk's file is gone) stops the run with one line
     naming the error; the engine stays usable, and chunks that finished stay written."""
-    from training.score import Chunk, _Job, _Run, chunk_plan
+    from training.score import Chunk, ChunkJob, TableRun, chunk_plan
     from training.spark import SparkEngine, SparkFailure
 
     url = f"sqlite:///{tmp_path / 'segments.db'}"
@@ -92,13 +92,13 @@ def test_a_failing_task_is_one_line_and_keeps_what_was_written(
     engine = SparkEngine.start("local[2]", url)
     try:
 
-        def job(table: Path) -> _Job:
-            return _Job(
+        def job(table: Path) -> ChunkJob:
+            return ChunkJob(
                 "employers", table, version, progress.scored_at, None, None, bundle, url, progress
             )
 
         finished: list[Chunk] = []
-        run = _Run("employers", progress, 8_000, None)
+        run = TableRun("employers", progress, 8_000, None)
         run.finished = lambda chunk, written: finished.append(chunk)  # type: ignore[method-assign]
         with pytest.raises(SparkFailure) as failure:
             engine.run_chunks(run, job(tmp_path / "gone.parquet"), chunks)
