@@ -359,7 +359,8 @@ def test_an_operator_puts_a_version_into_service_and_rolls_back(page: Any, site:
     # The version in service says so, and only the others can be put into service.
     serving = page.locator("tbody tr", has_text="Medborgare").filter(has_text="champion")
     expect(serving).to_have_count(1)
-    expect(serving.locator("td").nth(1)).to_have_text(before.version)
+    expect(serving.locator("th .number")).to_have_text(before.version)
+    expect(serving.locator("th")).to_contain_text(f"Medborgare version {before.version}")
     expect(serving).to_contain_text("I drift")
     expect(
         page.get_by_role("button", name=f"Sätt medborgare version {before.version} i drift")
