@@ -24,6 +24,7 @@ import logging
 import os
 import sys
 import uuid
+from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,10 +42,9 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 
 
+_LOOPBACK = "127.0.0.1"
 #: Spark's log: errors only (a local master's executors share the driver's JVM).
 _LOG = Path(__file__).with_name("spark-log4j2.properties").as_uri()
-#: PySpark's pandas API (not used here) warns of pandas 3 in every worker.
-_QUIET_PANDAS_API = "ignore:PySpark does not yet fully support pandas:FutureWarning"
 
 
 class SparkUnavailable(RuntimeError):
@@ -68,6 +68,17 @@ def check_store(master: str, store_url: str) -> None:
         )
 
 
+def driver_environment(master: str, environ: MutableMapping[str, str]) -> None:
+    """The variables PySpark reads when it starts the driver, for ``master``."""
+    environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if local_master(master):  # the executors run this Python, with this project in it
+        environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    elif environ.get("SPARK_LOCAL_IP") == _LOOPBACK:
+        # pandera sets this when it is imported with PySpark present (the contracts import
+        # it before Spark starts); a cluster's executors cannot reach a driver on loopback.
+        del environ["SPARK_LOCAL_IP"]
+
+
 class SparkEngine:
     """Runs chunks as Spark tasks (``training.score.ChunkEngine``)."""
 
@@ -86,9 +97,7 @@ class SparkEngine:
             raise SparkUnavailable(
                 "the Spark engine needs PySpark: pip install 'segmentation[spark]'"
             ) from error
-        if local_master(master):  # the executors run this Python, with this project in it
-            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        driver_environment(master, os.environ)
         builder: Any = SparkSession.builder
         try:
             session = (
@@ -96,7 +105,6 @@ class SparkEngine:
                 .appName("segmentation score")
                 .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
-                .config("spark.executorEnv.PYTHONWARNINGS", _QUIET_PANDAS_API)
                 .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG}")
                 .getOrCreate()
             )

@@ -6,7 +6,13 @@ import sys
 
 import pytest
 
-from training.spark import SparkEngine, SparkUnavailable, _task_error, check_store
+from training.spark import (
+    SparkEngine,
+    SparkUnavailable,
+    _task_error,
+    check_store,
+    driver_environment,
+)
 
 
 def test_a_cluster_cannot_write_to_the_embedded_sqlite_store() -> None:
@@ -39,3 +45,24 @@ def test_a_task_error_is_the_python_error_in_one_line() -> None:
         "directory: '/data/citizens.parquet'); the chunks written before it stay written: "
         "run `segmentation score` again to resume"
     )
+
+
+def test_a_cluster_driver_is_not_bound_to_loopback() -> None:
+    """pandera sets SPARK_LOCAL_IP to 127.0.0.1 when imported beside PySpark: right for a
+    local master, unreachable for a cluster's executors."""
+    local = {"SPARK_LOCAL_IP": "127.0.0.1"}
+    driver_environment("local[2]", local)
+    assert local == {
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    cluster = {"SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": "/opt/agency/bin/python"}
+    driver_environment("spark://cluster:7077", cluster)
+    assert cluster == {
+        "PYSPARK_PYTHON": "/opt/agency/bin/python",  # the executors' own Python, kept
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+    chosen = {"SPARK_LOCAL_IP": "10.0.0.5"}
+    driver_environment("yarn", chosen)
+    assert chosen["SPARK_LOCAL_IP"] == "10.0.0.5"  # an address the operator set stays

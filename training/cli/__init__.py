@@ -49,9 +49,6 @@ app.add_typer(user_app, name="user")
 user_app.command("add")(service.user_add)
 
 
-_PYSPARK_PANDAS = "PySpark does not yet fully support pandas"
-
-
 @app.callback()
 def main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
@@ -64,9 +61,6 @@ def main(
     if not verbose:
         warnings.filterwarnings("ignore", module="mlflow")
         warnings.filterwarnings("ignore", category=UserWarning)
-        # MLflow imports PySpark's pandas API where PySpark is installed (the Spark extra),
-        # which warns of pandas 3; nothing here uses that API.
-        warnings.filterwarnings("ignore", message=_PYSPARK_PANDAS, category=FutureWarning)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
