@@ -505,65 +505,69 @@ def score_table(
     parquet = open_table(path, population)
     facts = facts or table_facts(path, population, parquet)
     period_end = facts.period_end
-    # "groups": chunks cut by row group (``chunk_plan``); a run left unfinished by a version
-    # that cut them otherwise starts again instead of resuming with other chunk numbers.
-    run_key = f"{population}:{facts.fingerprint}:{model_version}:{out is not None}:groups"
-    progress = store.start_run(
-        run_key=run_key,
-        population=population,
-        model_version=model_version,
-        chunk_rows=chunk_rows,
-        period_end=period_end,
-    )
-    # Absolute paths: a Spark executor's working folder is not this process's.
-    folder = out.resolve() / ".parts" if out else None
-    parts = (
-        (folder / f"{population}_segments", folder / f"{population}_rejected") if folder else None
-    )
-    if parts and not progress.done:  # a new run: no parts of an old one
-        for directory in parts:
-            if directory.exists():
-                shutil.rmtree(directory)
-    job = ChunkJob(
-        population,
-        path.resolve(),
-        model_version,
-        progress.scored_at,
-        parts[0] if parts else None,
-        parts[1] if parts else None,
-        bundle,
-        store.url,
-        progress,
-        facts.duplicated,
-        period_end,
-    )
-    total_rows = parquet.metadata.num_rows
-    chunks = chunk_plan(parquet.metadata, chunk_rows)
-    run = TableRun(population, progress, total_rows, on_progress)
-    log.info(
-        "%s: %d rows, chunks of %d, %d written already",
-        population,
-        total_rows,
-        chunk_rows,
-        len(progress.done),
-    )
-    _score_chunks(run, chunks, job, engine)
-    if out is not None and parts is not None:
-        _join_outputs(out, population, parquet, parts)
-    drift_found = _finish(store, progress, population, drift)
-    accepted, rejected = store.run_totals(run_key)
-    period = store.period(population, period_end)
-    return ScoreReport(
-        population=population,
-        model_version=model_version,
-        accepted=accepted,
-        rejected=rejected,
-        chunks=len(chunks),
-        resumed_from_chunk=len(progress.done),
-        period_end=period_end,
-        supportive=period.supportive if period else 0,
-        drift=drift_found,
-    )
+    # One run of a period at a time: another run's start would drop this one's table.
+    with store.period_lock(population, period_end):
+        # "groups": chunks cut by row group (``chunk_plan``); a run left unfinished by a version
+        # that cut them otherwise starts again instead of resuming with other chunk numbers.
+        run_key = f"{population}:{facts.fingerprint}:{model_version}:{out is not None}:groups"
+        progress = store.start_run(
+            run_key=run_key,
+            population=population,
+            model_version=model_version,
+            chunk_rows=chunk_rows,
+            period_end=period_end,
+        )
+        # Absolute paths: a Spark executor's working folder is not this process's.
+        folder = out.resolve() / ".parts" if out else None
+        parts = (
+            (folder / f"{population}_segments", folder / f"{population}_rejected")
+            if folder
+            else None
+        )
+        if parts and not progress.done:  # a new run: no parts of an old one
+            for directory in parts:
+                if directory.exists():
+                    shutil.rmtree(directory)
+        job = ChunkJob(
+            population,
+            path.resolve(),
+            model_version,
+            progress.scored_at,
+            parts[0] if parts else None,
+            parts[1] if parts else None,
+            bundle,
+            store.url,
+            progress,
+            facts.duplicated,
+            period_end,
+        )
+        total_rows = parquet.metadata.num_rows
+        chunks = chunk_plan(parquet.metadata, chunk_rows)
+        run = TableRun(population, progress, total_rows, on_progress)
+        log.info(
+            "%s: %d rows, chunks of %d, %d written already",
+            population,
+            total_rows,
+            chunk_rows,
+            len(progress.done),
+        )
+        _score_chunks(run, chunks, job, engine)
+        if out is not None and parts is not None:
+            _join_outputs(out, population, parquet, parts)
+        drift_found = _finish(store, progress, population, drift)
+        accepted, rejected = store.run_totals(run_key)
+        period = store.period(population, period_end)
+        return ScoreReport(
+            population=population,
+            model_version=model_version,
+            accepted=accepted,
+            rejected=rejected,
+            chunks=len(chunks),
+            resumed_from_chunk=len(progress.done),
+            period_end=period_end,
+            supportive=period.supportive if period else 0,
+            drift=drift_found,
+        )
 
 
 def _finish(

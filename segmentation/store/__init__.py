@@ -21,6 +21,7 @@ from segmentation.store.batch import (
     BatchWrites,
     PreparedRows,
     Progress,
+    RunInProgress,
     ScoredChunk,
     prepare_rows,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "Period",
     "PreparedRows",
     "Progress",
+    "RunInProgress",
     "ScoredChunk",
     "SegmentStore",
     "SubjectRecord",

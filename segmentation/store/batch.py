@@ -5,6 +5,8 @@ resumes after its last committed chunk), then completes the period in one transa
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
 import json
 import logging
 import secrets
@@ -12,10 +14,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from segmentation.capacity import PeriodLoads, chunk_loads, merge_loads
@@ -148,8 +151,57 @@ def _table_name(population: Population, period_end: dt.date) -> str:
     return f"{population}_p{period_end:%Y%m%d}_{secrets.token_hex(4)}"
 
 
+class RunInProgress(RuntimeError):
+    """Another process is scoring the same population and period now."""
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock's key (a signed 64-bit number) for a lock's name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 class BatchWrites(StoreBase):
     """Scoring runs: start or resume, write chunks, complete the period."""
+
+    @contextmanager
+    def period_lock(self, population: Population, period_end: dt.date) -> Iterator[None]:
+        """Held while a run scores ``population``'s period ``period_end``, or
+        :class:`RunInProgress`. A second run of the same period (another key: with or
+        without ``--out``, another model version) would drop the first's table under it.
+        The lock goes with the process that holds it, so a run killed halfway leaves none
+        behind and resumes at once: on SQLite an exclusive ``flock`` on a file beside the
+        database, on PostgreSQL a session's advisory lock."""
+        name = f"score:{population}:{period_end.isoformat()}"
+        busy = RunInProgress(
+            f"{population}, period {period_end}: another `segmentation score` is scoring "
+            "this period now; wait for it to finish (a run that was stopped holds no lock: "
+            "run again to resume it)"
+        )
+        if not self.is_sqlite:
+            with self.engine.connect() as connection:
+                key = {"key": _lock_key(name)}
+                taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key)
+                if not taken.scalar():
+                    raise busy
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":  # one process's own store
+            yield
+            return
+        path = Path(f"{database}-score-{population}-{period_end:%Y%m%d}.lock")
+        with path.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise busy from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def start_run(
         self,

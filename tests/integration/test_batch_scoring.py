@@ -114,6 +114,52 @@ def test_kill_and_resume_on_postgres(
     kill_halfway_then_resume(trained_home, scoring_data, tmp_path / "out", postgres_url)
 
 
+def _second_run_waits_its_turn(trained_home: Path, data: Path, out: Path, url: str) -> None:
+    """While one process scores a period (here: holds its lock), another run of the same
+    period stops in one line (exit 4) and touches nothing: before, its start dropped the
+    first run's table, and the first died with a traceback. Once the lock is free, it runs."""
+    import datetime as dt
+
+    from segmentation.store import RunInProgress
+
+    store = SegmentStore(url)
+    store.create()
+    env = score_env(trained_home, url)
+    with store.period_lock("citizens", dt.date(2025, 12, 31)):
+        second = store.period_lock("citizens", dt.date(2025, 12, 31))
+        with pytest.raises(RunInProgress):  # a second holder, in this process too
+            second.__enter__()
+        with store.period_lock("citizens", dt.date(2024, 12, 31)):  # another period is free
+            pass
+        busy = run_score(env, data, out)
+        assert busy.returncode == 4, busy.stdout + busy.stderr
+        said = " ".join(busy.stdout.split())
+        assert "citizens, period 2025-12-31: another `segmentation score` is scoring" in said
+        assert "Traceback" not in busy.stdout + busy.stderr
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            started = connection.execute(sa.text("SELECT count(*) FROM batch_runs")).scalar()
+        engine.dispose()
+        assert started == 0
+    done = run_score(env, data, out)
+    assert done.returncode == 0, done.stderr
+    assert f"accepted 60,000, rejected {N_BAD}" in " ".join(done.stdout.split())
+    store.dispose()
+
+
+def test_a_second_run_of_a_period_waits_its_turn_on_sqlite(
+    trained_home: Path, scoring_data: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'segments.db'}"
+    _second_run_waits_its_turn(trained_home, scoring_data, tmp_path / "out", url)
+
+
+def test_a_second_run_of_a_period_waits_its_turn_on_postgres(
+    trained_home: Path, scoring_data: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    _second_run_waits_its_turn(trained_home, scoring_data, tmp_path / "out", postgres_url)
+
+
 @pytest.mark.parametrize("defect", ["missing column", "id as integer", "not parquet"])
 def test_a_broken_table_is_one_line_with_its_own_exit_code(
     trained_home: Path, population_dir: Path, tmp_path: Path, defect: str

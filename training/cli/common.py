@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 console = Console()
 log = logging.getLogger(__name__)
 
-#: Exit codes: 1 nothing to do, 2 bad input, 3 the model registry could not be read.
+#: Exit codes: 1 nothing to do, 2 bad input, 3 the model registry could not be read, 4
+#: another process is doing the same work now (scoring the same period).
 BAD_INPUT = 2
 REGISTRY_UNREADABLE = 3
+BUSY = 4
 
 T = TypeVar("T")
 

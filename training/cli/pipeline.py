@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from segmentation.settings import get_settings
-from training.cli.common import BAD_INPUT, answered_off_page, console
+from training.cli.common import BAD_INPUT, BUSY, answered_off_page, console
 
 if TYPE_CHECKING:
     from training.score import ChunkEngine
@@ -240,7 +240,7 @@ def score(
 
     from data_contracts.validation import ContractError
     from models.registry import champion, configure_mlflow, load_champion
-    from segmentation.store import SegmentStore
+    from segmentation.store import RunInProgress, SegmentStore
     from training.drift import drift_report, record_drift
     from training.spark import SparkFailure
 
@@ -290,17 +290,16 @@ def score(
                 facts=facts,
                 drift=drift_report,
             )
-        except (ContractError, ArrowInvalid, OSError) as error:
-            # One line naming the file and what is wrong with it; nothing was scored.
+        except (ContractError, ArrowInvalid, OSError, SparkFailure, RunInProgress) as error:
+            # One line: the file and what is wrong with it (nothing was scored: exit 2), a
+            # Spark task's error (the chunks written before it stay: 1), or another run
+            # scoring the same period now (nothing of it touched: 4).
             progress.stop()
             console.print(f"[red]{error}[/red]")
             store.dispose()
-            raise typer.Exit(BAD_INPUT) from error
-        except SparkFailure as error:  # one line: the task's error; the written chunks stay
-            progress.stop()
-            console.print(f"[red]{error}[/red]")
-            store.dispose()
-            raise typer.Exit(1) from error
+            if isinstance(error, RunInProgress):
+                raise typer.Exit(BUSY) from error
+            raise typer.Exit(1 if isinstance(error, SparkFailure) else BAD_INPUT) from error
     for report in reports:
         resumed = (
             f" (resumed: {report.resumed_from_chunk} chunks were written already)"
