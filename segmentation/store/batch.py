@@ -5,7 +5,6 @@ resumes after its last committed chunk), then completes the period in one transa
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import logging
@@ -189,7 +188,12 @@ class BatchWrites(StoreBase):
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
             return
         database = self.engine.url.database
-        if not database or database == ":memory:":  # one process's own store
+        try:
+            import fcntl  # POSIX; elsewhere SQLite's runs of a period are not kept apart
+        except ImportError:
+            fcntl = None  # type: ignore[assignment]
+        # A store in memory is one process's own.
+        if not database or database == ":memory:" or fcntl is None:
             yield
             return
         path = Path(f"{database}-score-{population}-{period_end:%Y%m%d}.lock")
