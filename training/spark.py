@@ -43,7 +43,7 @@ POLL_SECONDS = 0.5
 
 
 _LOOPBACK = "127.0.0.1"
-#: Spark's log: errors only (a local master's executors share the driver's JVM).
+#: A local master's log: errors only (its executors share the driver's JVM).
 _LOG = Path(__file__).with_name("spark-log4j2.properties").as_uri()
 
 
@@ -98,28 +98,25 @@ class SparkEngine:
                 "the Spark engine needs PySpark: pip install 'segmentation[spark]'"
             ) from error
         driver_environment(master, os.environ)
-        builder: Any = SparkSession.builder
-        try:
-            session = (
-                builder.master(master)
-                .appName("segmentation score")
-                .config("spark.ui.enabled", "false")
-                .config("spark.ui.showConsoleProgress", "false")
-                .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG}")
-                .getOrCreate()
+        builder: Any = (
+            SparkSession.builder.master(master)
+            .appName("segmentation score")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+        )
+        if local_master(master):  # a cluster keeps its own Java options and log settings
+            builder = builder.config(
+                "spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG}"
             )
+        try:
+            session = builder.getOrCreate()
         except (PySparkException, OSError) as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise SparkUnavailable(
                 f"Spark did not start on {master} (it needs Java 17 or newer): {first}"
             ) from error
-        context = session.sparkContext
-        context.setLogLevel("ERROR")
-        # One task a core imports the scoring's libraries (seconds) in each Python worker,
-        # which Spark keeps for the chunks; the caller loads the models meanwhile.
-        slots = context.defaultParallelism
-        context.parallelize(range(slots), slots).foreach(_import_scoring)
-        log.info("Spark %s on %s, %d Python workers ready", session.version, master, slots)
+        session.sparkContext.setLogLevel("ERROR")
+        log.info("Spark %s on %s", session.version, master)
         return cls(session)
 
     def run_chunks(self, run: TableRun, job: ChunkJob, chunks: list[Chunk]) -> None:
@@ -163,10 +160,6 @@ class SparkEngine:
 
     def close(self) -> None:
         self.session.stop()
-
-
-def _import_scoring(_: int) -> None:
-    import training.score  # noqa: F401
 
 
 def _task_error(population: str, error: Exception) -> str:
