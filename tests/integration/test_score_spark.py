@@ -72,7 +72,8 @@ def test_a_failing_task_is_one_line_and_keeps_what_was_written(
     champion_bundles: dict, scoring_data: Path, tmp_path: Path
 ) -> None:
     """A task that raises (here: its chunk's file is gone) stops the run with one line
-    naming the error; the engine stays usable, and chunks that finished stay written."""
+    naming the error and reports no chunk as finished; the session then scores the next
+    chunks it is given, each written once."""
     from training.score import Chunk, ChunkJob, TableRun, chunk_plan
     from training.spark import SparkEngine, SparkFailure
 
