@@ -6,6 +6,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Container
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 from mlflow.utils.logging_utils import disable_logging
+from sqlalchemy.engine import make_url
 
 from models.bundle import SegmentationBundle, load_bundle, save_bundle
 from models.errors import RegistryError
 from segmentation.features import NUMERIC_COLUMNS
+from segmentation.locks import file_lock
 from segmentation.taxonomy import Population
 
 log = logging.getLogger(__name__)
@@ -97,11 +100,23 @@ def configure_mlflow(tracking_uri: str, artifact_root: Path) -> str:
             else:
                 os.environ[name] = value
     try:
-        experiment_id = ensure_experiment(EXPERIMENT, artifact_root)
+        with _first_use_lock(tracking_uri):
+            experiment_id = ensure_experiment(EXPERIMENT, artifact_root)
     except MlflowException as error:
         raise RegistryError(f"the model registry could not be read: {error}") from error
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def _first_use_lock(tracking_uri: str) -> AbstractContextManager[None]:
+    """For a registry in a SQLite file, this machine's processes one at a time through its
+    first use: MLflow makes the tables and migrates them then, and the experiment is made.
+    Two commands started together on a fresh home (two trainings, say) otherwise ran the
+    migrations at once, and one died with a traceback (``CircularDependencyError``)."""
+    url = make_url(tracking_uri)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return nullcontext()
+    return file_lock(Path(f"{url.database}-first-use.lock"), wait=True)
 
 
 def ensure_experiment(name: str, artifact_location: Path) -> str:

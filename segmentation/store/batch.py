@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from segmentation.capacity import PeriodLoads, chunk_loads, merge_loads
+from segmentation.locks import LockHeld, file_lock
 from segmentation.store.base import Period, StoreBase
 from segmentation.store.blocks import INPUT_BLOCK_ROWS, encode_blocks, first_row_id
 from segmentation.store.schema import (
@@ -188,24 +189,16 @@ class BatchWrites(StoreBase):
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
             return
         database = self.engine.url.database
-        try:
-            import fcntl  # POSIX; elsewhere SQLite's runs of a period are not kept apart
-        except ImportError:
-            fcntl = None  # type: ignore[assignment]
-        # A store in memory is one process's own.
-        if not database or database == ":memory:" or fcntl is None:
+        if not database or database == ":memory:":  # a store in memory: one process's own
             yield
             return
         path = Path(f"{database}-score-{population}-{period_end:%Y%m%d}.lock")
-        with path.open("a") as handle:
+        with ExitStack() as held:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                held.enter_context(file_lock(path, wait=False))
+            except LockHeld:
                 raise busy from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+            yield
 
     def start_run(
         self,
