@@ -18,12 +18,12 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
 from mlflow.utils.logging_utils import disable_logging
-from sqlalchemy.engine import make_url
 
 from models.bundle import SegmentationBundle, load_bundle, save_bundle
 from models.errors import RegistryError
 from segmentation.features import NUMERIC_COLUMNS
 from segmentation.locks import file_lock
+from segmentation.store.schema import sqlite_file
 from segmentation.taxonomy import Population
 
 log = logging.getLogger(__name__)
@@ -113,10 +113,10 @@ def _first_use_lock(tracking_uri: str) -> AbstractContextManager[None]:
     first use: MLflow makes the tables and migrates them then, and the experiment is made.
     Two commands started together on a fresh home (two trainings, say) otherwise ran the
     migrations at once, and one died with a traceback (``CircularDependencyError``)."""
-    url = make_url(tracking_uri)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    database = sqlite_file(tracking_uri)
+    if database is None:
         return nullcontext()
-    return file_lock(Path(f"{url.database}-first-use.lock"), wait=True)
+    return file_lock(database.with_name(f"{database.name}-first-use.lock"), wait=True)
 
 
 def ensure_experiment(name: str, artifact_location: Path) -> str:

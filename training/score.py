@@ -24,7 +24,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -429,8 +429,8 @@ class ChunkEngine(Protocol):
 class ProcessEngine:
     """The chunks on this machine's worker processes (:func:`start_pool`: one a core)."""
 
-    def __init__(self, pool: ProcessPoolExecutor | None = None) -> None:
-        self.pool = pool or start_pool()
+    def __init__(self) -> None:
+        self.pool = start_pool()
 
     def run_chunks(self, run: TableRun, job: ChunkJob, chunks: list[Chunk]) -> None:
         """Each chunk goes to a worker, which reads, validates, scores and writes it; one

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
 
 from segmentation.store.base import StoreBase
-from segmentation.store.schema import as_utc, audit_log, sqlite_time
+from segmentation.store.schema import as_utc, audit_log, sqlite_file, sqlite_time
 
 _AUDIT_INSERT = (
     "INSERT INTO audit_log (at, actor, role, action, subject, purpose, outcome, request_id, client)"
@@ -68,10 +67,10 @@ class AuditLog(StoreBase):
 
     def audit_wal_bytes(self) -> int:
         """The size of the SQLite audit log's write-ahead file (0 without one)."""
-        database = self.audit_engine.url.database if self.audit_is_sqlite else None
-        if not database or database == ":memory:":
+        database = sqlite_file(self.audit_engine.url)
+        if database is None:
             return 0
-        wal = Path(database + "-wal")
+        wal = database.with_name(database.name + "-wal")
         return wal.stat().st_size if wal.exists() else 0
 
     def audit_many(self, records: Sequence[Mapping[str, Any]]) -> None:

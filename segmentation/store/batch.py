@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +35,7 @@ from segmentation.store.schema import (
     period_columns,
     period_table,
     segment_periods,
+    sqlite_file,
     utcnow,
 )
 from segmentation.taxonomy import Population
@@ -188,11 +188,11 @@ class BatchWrites(StoreBase):
                 finally:
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
             return
-        database = self.engine.url.database
-        if not database or database == ":memory:":  # a store in memory: one process's own
+        database = sqlite_file(self.engine.url)
+        if database is None:  # a store in memory: one process's own
             yield
             return
-        path = Path(f"{database}-score-{population}-{period_end:%Y%m%d}.lock")
+        path = database.with_name(f"{database.name}-score-{population}-{period_end:%Y%m%d}.lock")
         with ExitStack() as held:
             try:
                 held.enter_context(file_lock(path, wait=False))

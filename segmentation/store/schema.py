@@ -32,7 +32,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from data_contracts.identifiers import ORGANISATION_NUMBER_DIGITS, PERSONAL_NUMBER_DIGITS
 from segmentation.features import NUMERIC_COLUMNS
@@ -392,24 +392,30 @@ def stored_date(value: Any) -> dt.date:
 MMAP_BYTES = 64 * 1024**3
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite database URL; None for another database, or one in memory."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
 def default_audit_url(store_url: str) -> str:
     """Where the audit log lives by default: beside a SQLite store file (``X-audit.db``
     next to ``X.db``), otherwise in the store's own database."""
-    parsed = make_url(store_url)
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+    path = sqlite_file(store_url)
+    if path is None:
         return store_url
-    path = Path(database)
-    audit = parsed.set(database=str(path.with_name(f"{path.stem}-audit{path.suffix}")))
+    audit = make_url(store_url).set(database=str(path.with_name(f"{path.stem}-audit{path.suffix}")))
     return audit.render_as_string(hide_password=False)
 
 
 def private_sqlite_file(engine: Engine) -> None:
     """Mode 700 for a SQLite database's folder and 600 for the file (once it exists)."""
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
+    path = sqlite_file(engine.url)
+    if path is None:
         return
-    path = Path(database)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
     for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
